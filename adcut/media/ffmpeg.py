@@ -1,0 +1,261 @@
+"""Locating the ffmpeg binary and running it.
+
+The default binary is the static build inside the imageio-ffmpeg wheel (libass, xfade,
+sidechaincompress, loudnorm, ebur128: everything adcut renders with). A system ffmpeg is used
+instead only when it is newer and has every filter adcut needs; ADCUT_FFMPEG overrides both.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from adcut.core.errors import DependencyError, MediaError
+
+log = logging.getLogger(__name__)
+
+REQUIRED_FILTERS = ("subtitles", "xfade", "sidechaincompress", "loudnorm", "ebur128")
+ENV_VAR = "ADCUT_FFMPEG"
+
+
+@dataclass(frozen=True)
+class Ffmpeg:
+    """An ffmpeg binary and what it can do."""
+
+    path: str
+    version: str  # "9.0.2"; the raw version token for builds without a release number
+    origin: str  # "imageio-ffmpeg" | "system" | "env"
+    filters: frozenset[str]
+
+    def has(self, filter_name: str) -> bool:
+        return filter_name in self.filters
+
+    @property
+    def version_tuple(self) -> tuple[int, ...] | None:
+        """(9, 0, 2), or None for a git build whose release is unknown."""
+        return parse_version_tuple(self.version)
+
+
+def parse_version(version_output: str) -> str:
+    """The version from `ffmpeg -version` output: "n9.0.2-17-g..." -> "9.0.2",
+    "5.1.9-0+deb12u1" -> "5.1.9", git builds ("N-112233-gabc") are kept as they are."""
+    m = re.search(r"version\s+(\S+)", version_output)
+    if not m:
+        return "unknown"
+    token = m.group(1)
+    rel = re.match(r"n?(\d+(?:\.\d+)+)", token)
+    return rel.group(1) if rel else token
+
+
+def parse_version_tuple(version: str) -> tuple[int, ...] | None:
+    if re.fullmatch(r"\d+(?:\.\d+)+", version):
+        return tuple(int(p) for p in version.split("."))
+    return None
+
+
+def parse_filters(filters_output: str) -> frozenset[str]:
+    """Filter names from `ffmpeg -filters` output (lines like ' TS xfade  VV->V  ...')."""
+    names = set()
+    for line in filters_output.splitlines():
+        m = re.match(r"^\s*[T.][S.][C.]?\s+(\w+)\s+\S+->\S+", line)
+        if m:
+            names.add(m.group(1))
+    return frozenset(names)
+
+
+def _inspect(path: str, origin: str) -> Ffmpeg:
+    """Run the binary for its version and filter list."""
+    try:
+        ver = subprocess.run(
+            [path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30
+        )
+        fil = subprocess.run(
+            [path, "-hide_banner", "-filters"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise DependencyError(
+            f"{path}: cannot run ffmpeg ({e})",
+            hint=f"reinstall imageio-ffmpeg or point {ENV_VAR} at a working ffmpeg binary",
+        ) from e
+    if ver.returncode != 0:
+        raise DependencyError(
+            f"{path}: `ffmpeg -version` failed with exit code {ver.returncode}",
+            hint=f"reinstall imageio-ffmpeg or point {ENV_VAR} at a working ffmpeg binary",
+        )
+    return Ffmpeg(
+        path=path,
+        version=parse_version(ver.stdout),
+        origin=origin,
+        filters=parse_filters(fil.stdout),
+    )
+
+
+def _prefer_system(bundled: Ffmpeg, system: Ffmpeg) -> bool:
+    if not all(system.has(f) for f in REQUIRED_FILTERS):
+        return False
+    sv, bv = system.version_tuple, bundled.version_tuple
+    # A git build of unknown release cannot be shown to be newer, so it is not preferred.
+    return sv is not None and (bv is None or sv > bv)
+
+
+@functools.cache
+def find_ffmpeg() -> Ffmpeg:
+    """The ffmpeg adcut runs: $ADCUT_FFMPEG, else imageio-ffmpeg's binary, else a system one
+    (the system one wins when it is newer and has all REQUIRED_FILTERS). Cached."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        resolved = shutil.which(env) or (env if os.path.isfile(env) else None)
+        if resolved is None:
+            raise DependencyError(
+                f"{ENV_VAR}={env}: no such ffmpeg binary",
+                hint=f"set {ENV_VAR} to the full path of an ffmpeg executable or unset it",
+            )
+        ff = _inspect(resolved, "env")
+        log.debug("ffmpeg %s from %s: %s", ff.version, ENV_VAR, ff.path)
+        return ff
+
+    bundled: Ffmpeg | None = None
+    try:
+        import imageio_ffmpeg
+
+        bundled = _inspect(imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg")
+    except (ImportError, RuntimeError, DependencyError) as e:
+        log.debug("imageio-ffmpeg binary unavailable: %s", e)
+
+    system_path = shutil.which("ffmpeg")
+    system: Ffmpeg | None = None
+    if system_path and (bundled is None or os.path.realpath(system_path) != os.path.realpath(bundled.path)):
+        try:
+            system = _inspect(system_path, "system")
+        except DependencyError as e:
+            log.debug("system ffmpeg unusable: %s", e)
+
+    if bundled is not None and system is not None and _prefer_system(bundled, system):
+        chosen = system
+    else:
+        chosen = bundled or system
+    if chosen is None:
+        raise DependencyError(
+            "ffmpeg not found: imageio-ffmpeg is missing and there is no ffmpeg on PATH",
+            hint="pip install imageio-ffmpeg==0.8.1 (or set ADCUT_FFMPEG to an ffmpeg binary)",
+        )
+    missing = [f for f in REQUIRED_FILTERS if not chosen.has(f)]
+    if missing:
+        log.warning("ffmpeg %s (%s) lacks filters: %s", chosen.version, chosen.path, ", ".join(missing))
+    log.debug("ffmpeg %s (%s): %s", chosen.version, chosen.origin, chosen.path)
+    return chosen
+
+
+def ffmpeg_features(ff: Ffmpeg) -> dict[str, bool]:
+    """What the binary can do, by the names adcut's features need."""
+    return {
+        "libass": ff.has("subtitles") and ff.has("ass"),
+        "xfade": ff.has("xfade"),
+        "sidechaincompress": ff.has("sidechaincompress"),
+        "loudnorm": ff.has("loudnorm"),
+        "ebur128": ff.has("ebur128"),
+    }
+
+
+# Lines ffmpeg prints after the real error; they name no cause.
+_GENERIC = re.compile(
+    r"^(conversion failed|error opening (input|output) files?\b|error initializing (output stream|"
+    r"filters?|complex filters?)|error while (opening encoder|filtering)|task finished with error|"
+    r"terminating thread|nothing was written into output|exiting normally|"
+    r"error sending frames to consumers|could not open encoder before eof|"
+    r"error (closing|writing) (trailer|output)|frame=|size=|video:|\[q\] command)",
+    re.IGNORECASE,
+)
+_PREFIX = re.compile(r"^(\[[^\]]+ @ (0x)?[0-9a-fA-F]+\]\s*)+")
+
+
+def last_error_line(stderr: str) -> str:
+    """The last line of ffmpeg's stderr that says what went wrong, without its "[x @ 0x..]" tag."""
+    lines = [ln.strip() for ln in stderr.replace("\r", "\n").splitlines()]
+    fallback = ""
+    for raw in reversed(lines):
+        if not raw:
+            continue
+        text = _PREFIX.sub("", raw)
+        if not fallback:
+            fallback = text
+        if text and not _GENERIC.match(text):
+            return text
+    return fallback or "ffmpeg failed without a message"
+
+
+def describe_command(args: list[str]) -> str:
+    """"in.mp4 -> out.mp4" for an error message: the first file input and the output."""
+    inputs = [
+        args[i + 1]
+        for i in range(len(args) - 1)
+        if args[i] == "-i" and not (i >= 2 and args[i - 2] == "-f" and args[i - 1] == "lavfi")
+    ]
+    output = args[-1] if args and args[-1] not in ("-", "pipe:1", "/dev/null") else None
+    parts = [p for p in (inputs[0] if inputs else None, output) if p]
+    return " -> ".join(parts) if parts else "ffmpeg command"
+
+
+def run_ffmpeg(
+    args: list[str],
+    *,
+    duration_s: float | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> str:
+    """Run `ffmpeg -hide_banner -nostdin -nostats <args>` and return its stderr.
+
+    Never adds `-y`: callers that overwrite say so. With `on_progress`, ffmpeg reports through
+    `-progress pipe:1` and `on_progress(seconds_done)` is called as output time advances
+    (clamped to `duration_s` when given). Raises MediaError quoting ffmpeg's error on failure.
+    """
+    ff = find_ffmpeg()
+    cmd = [ff.path, "-hide_banner", "-nostdin", "-nostats"]
+    if on_progress is not None:
+        cmd += ["-progress", "pipe:1"]
+    cmd += list(args)
+    log.debug("run: %s", subprocess.list2cmdline(cmd))
+
+    if on_progress is None:
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stderr = proc.stderr.decode("utf-8", "replace")
+        returncode = proc.returncode
+    else:
+        proc2 = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        chunks: list[bytes] = []
+        # Drain stderr on a thread so a chatty ffmpeg never blocks on a full pipe.
+        reader = threading.Thread(target=lambda: chunks.append(proc2.stderr.read()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        try:
+            assert proc2.stdout is not None
+            for line in proc2.stdout:
+                key, _, value = line.decode("ascii", "replace").strip().partition("=")
+                if key in ("out_time_us", "out_time_ms") and value.strip().lstrip("-").isdigit():
+                    # out_time_ms is microseconds too (a historical misnomer in ffmpeg).
+                    done_s = max(0.0, int(value) / 1e6)
+                    if duration_s is not None:
+                        done_s = min(done_s, duration_s)
+                    on_progress(done_s)
+            returncode = proc2.wait()
+        finally:
+            if proc2.poll() is None:
+                proc2.kill()
+                proc2.wait()
+            reader.join()
+        stderr = b"".join(chunks).decode("utf-8", "replace")
+
+    if returncode != 0:
+        log.debug("ffmpeg exited with %d:\n%s", returncode, stderr)
+        raise MediaError(
+            f"ffmpeg failed ({describe_command(args)}): {last_error_line(stderr)}",
+            hint="the full command and ffmpeg log are logged at DEBUG level by adcut.media.ffmpeg",
+        )
+    if on_progress is not None and duration_s is not None:
+        on_progress(duration_s)
+    return stderr
