@@ -79,19 +79,25 @@ class RichIngestProgress:
         self._shots = 0
         self._frames = 0
 
+    # The bar appears only once there is work: a no-op re-run or an early error prints nothing.
     def __enter__(self):
-        self._progress.start()
         return self
 
     def __exit__(self, *exc):
-        self._progress.stop()
+        if self._task is not None:
+            self._progress.stop()
 
     def _update(self, **kw):
+        if self._task is None:
+            return
         self._progress.update(self._task, files=f"{self._files_done}/{self._files_total}",
                               shots=self._shots, frames=self._frames, **kw)
 
     def start(self, files: int, total_s: float) -> None:
+        if files == 0:  # nothing new: no bar to show
+            return
         self._files_total = files
+        self._progress.start()
         self._task = self._progress.add_task("ingest", total=max(total_s, 1e-6), files="0/0",
                                              shots=0, frames=0)
         self._update()

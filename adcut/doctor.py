@@ -40,7 +40,8 @@ def run_checks() -> dict:
         from adcut.encoders.registry import describe_encoders
 
         for enc in describe_encoders():
-            add(f"encoder:{enc['kind']}", bool(enc["available"]), f"{enc['spec']}: {enc['detail']}")
+            add(f"encoder:{enc['kind']}", bool(enc["available"]), f"{enc['spec']}: {enc['detail']}",
+                optional=bool(enc.get("optional")))
     except Exception as exc:
         add("encoders", False, str(exc))
 

@@ -92,18 +92,31 @@ def tone(
 
 
 def click_track(
-    path: Path, *, bpm: float, duration_s: float, sample_rate: int = 22050, offset_s: float = 0.5
+    path: Path,
+    *,
+    bpm: float,
+    duration_s: float,
+    sample_rate: int = 22050,
+    offset_s: float = 0.5,
+    offbeat_hats: bool = False,
 ) -> list[float]:
-    """Short decaying 1.5 kHz clicks on every beat (downbeats louder) over soft noise;
-    returns the click times in seconds."""
+    """Short decaying clicks on every beat (downbeats louder) over soft noise, and
+    with `offbeat_hats` quieter noise bursts halfway between beats, like a hi-hat on the
+    eighth notes (a trap for trackers that double the tempo). Returns the click times in s."""
     period = 60.0 / bpm
-    # Time since the last beat, and which beat of the bar it is, as aevalsrc expressions.
-    since = f"mod(t-{offset_s}+{period}*100,{period})"
-    beat = f"mod(floor((t-{offset_s}+{period}*100)/{period}),4)"
-    click = f"gte(t,{offset_s})*exp(-{since}*60)*sin(2*PI*1500*{since})*(0.35+0.35*eq({beat},0))"
-    noise = "0.01*(random(0)-0.5)"
+    # Time since the last beat, and which beat of the bar it is, as aevalsrc expressions
+    # (before offset_s the sound is gated off, so negative values there do not matter).
+    since = f"mod(t-{offset_s},{period})"
+    beat = f"mod(floor((t-{offset_s})/{period}),4)"
+    # A beat is a 1.5 kHz tone with a noise attack; a hat is a quieter, shorter noise burst.
+    hit = f"(sin(2*PI*1500*{since})+0.6*(random(0)-0.5))"
+    expr = f"gte(t,{offset_s})*exp(-{since}*60)*{hit}*(0.3+0.3*eq({beat},0))"
+    if offbeat_hats:
+        half = f"mod(t-{offset_s}-{period / 2},{period})"
+        expr += f"+gte(t,{offset_s + period / 2})*exp(-{half}*200)*0.1*(random(1)-0.5)"
+    expr += "+0.01*(random(2)-0.5)"
     ffmpeg(
-        "-f", "lavfi", "-i", f"aevalsrc=exprs='{click}+{noise}':s={sample_rate}:d={duration_s}",
+        "-f", "lavfi", "-i", f"aevalsrc=exprs='{expr}':s={sample_rate}:d={duration_s}",
         "-c:a", "pcm_s16le", str(path),
     )
     n = int((duration_s - offset_s) / period) + 1

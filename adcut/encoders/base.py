@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -149,14 +150,32 @@ def weights_tag(path: str | os.PathLike[str], dist: str | None = None) -> str:
                     return raw.hex()[:10]
         except metadata.PackageNotFoundError:
             pass
-    return file_sha256(p)[:10]
+    return _fingerprint(p)[:10]
+
+
+_FULL_HASH_MAX = 256 << 20
+_EDGE = 16 << 20
+
+
+def _fingerprint(p: Path) -> str:
+    """sha256 of the file; for files over 256 MB (user-supplied CLIP/SigLIP checkpoints) of its
+    size plus first and last 16 MB, so loading a 3 GB model does not spend seconds hashing."""
+    size = p.stat().st_size
+    if size <= _FULL_HASH_MAX:
+        return file_sha256(p)
+    h = hashlib.sha256(str(size).encode())
+    with open(p, "rb") as f:
+        h.update(f.read(_EDGE))
+        f.seek(size - _EDGE)
+        h.update(f.read(_EDGE))
+    return h.hexdigest()
 
 
 class quiet_transformers:
     """Context manager: no tqdm bars ("Loading weights") and no info chatter from transformers
     while a model loads; restores the previous state after."""
 
-    def __enter__(self) -> "quiet_transformers":
+    def __enter__(self) -> quiet_transformers:
         from transformers.utils import logging as hf_logging
 
         self._hf = hf_logging

@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -35,7 +35,9 @@ MEAN_RGB = 127.0
 STD_RGB = 128.0
 # Standard ImageNet evaluation crop: centre 224/256 of the short side, then resize (bicubic).
 CROP_FRACTION = 0.875
-BATCH = 32
+# Small batches are fastest on CPU (activations stay in cache): measured on 2 cores,
+# 4 -> ~15 ms/image, 32 -> ~30 ms/image.
+BATCH = 4
 PREPROCESS_TAG = "pre1-c875-bicubic-m127s128"
 
 

@@ -4,8 +4,8 @@ sentence-transformers model by name or local path (`st:NAME_OR_PATH`)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -92,10 +92,12 @@ class SentenceTransformerEncoder:
         try:
             with quiet_transformers():
                 self._model = SentenceTransformer(name_or_path, device="cpu")
-        except OSError as e:
+        except (OSError, ValueError) as e:
             raise BadInputError(f"cannot load sentence-transformers model {name_or_path!r}: {e}",
                                 hint="give a local folder, or a hub name with network access") from e
-        dim = self._model.get_sentence_embedding_dimension()
+        # renamed in sentence-transformers 6; keep working with older releases
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
         if dim is None:
             raise BadInputError(f"{name_or_path!r} does not declare an embedding size")
         self.dim = int(dim)

@@ -317,9 +317,9 @@ def panns_available() -> bool:
 def _import_panns_models():
     """panns_inference.models without running the package's __init__, which downloads a label CSV
     at import time (fails offline)."""
+    import importlib.machinery
     import importlib.util
     import sys
-    import types
 
     pkg_dir = package_dir("panns_inference")
     if pkg_dir is None:
@@ -327,8 +327,10 @@ def _import_panns_models():
     if "panns_inference.models" in sys.modules:
         return sys.modules["panns_inference.models"]
     if "panns_inference" not in sys.modules:
-        pkg = types.ModuleType("panns_inference")
-        pkg.__path__ = [str(pkg_dir)]  # a bare namespace: submodules import, __init__ does not run
+        # a bare package: its submodules import, its __init__ does not run
+        pkg_spec = importlib.machinery.ModuleSpec("panns_inference", None, is_package=True)
+        pkg_spec.submodule_search_locations = [str(pkg_dir)]
+        pkg = importlib.util.module_from_spec(pkg_spec)
         sys.modules["panns_inference"] = pkg
     spec = importlib.util.spec_from_file_location("panns_inference.models", pkg_dir / "models.py")
     if spec is None or spec.loader is None:

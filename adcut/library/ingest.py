@@ -268,7 +268,7 @@ class Ingester:
                 except EncoderMismatchError:
                     raise
                 except MediaError as exc:
-                    outcome = FileOutcome(str(path), "skipped", exc.message)
+                    outcome = FileOutcome(str(path), "skipped", _one_line(exc, path))
                 outcomes.append(outcome)
                 self.progress.file_done(outcome)
             indexes = [sync_index(catalog, "clips"), sync_index(catalog, "music")]
@@ -291,7 +291,7 @@ class Ingester:
                                      hint="ingest music with --music")
                 probed.append((path, st, info))
             except MediaError as exc:
-                outcomes.append(FileOutcome(str(path), "skipped", _one_line(exc)))
+                outcomes.append(FileOutcome(str(path), "skipped", _one_line(exc, path)))
         return probed
 
     def _check_encoders(self, catalog: Catalog, kind: str) -> None:
@@ -579,8 +579,10 @@ def _transcript(words, start_s: float, end_s: float) -> str:
     return " ".join(w.text for w in words if start_s <= (w.start_s + w.end_s) / 2 < end_s)
 
 
-def _one_line(exc: AdcutError) -> str:
-    return f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+def _one_line(exc: AdcutError, path: Path) -> str:
+    """The error without the file name (the summary line names the file already)."""
+    message = exc.message.removeprefix(f"{path}: ")
+    return f"{message} ({exc.hint})" if exc.hint else message
 
 
 def remove_source_files(folder: Path, source_id: str) -> None:

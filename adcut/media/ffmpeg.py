@@ -191,6 +191,31 @@ def last_error_line(stderr: str) -> str:
     return fallback or "ffmpeg failed without a message"
 
 
+def _run_with_progress(
+    cmd: list[str], duration_s: float | None, on_progress: Callable[[float], None]
+) -> tuple[int, str]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    chunks: list[bytes] = []
+    stderr_pipe = proc.stderr
+    # Drain stderr on a thread so a chatty ffmpeg never blocks on a full pipe.
+    reader = threading.Thread(target=lambda: chunks.append(stderr_pipe.read()), daemon=True)
+    reader.start()
+    try:
+        for line in proc.stdout:
+            key, _, value = line.decode("ascii", "replace").strip().partition("=")
+            if key == "out_time_us" and value.isdigit():
+                done_s = int(value) / 1e6
+                on_progress(min(done_s, duration_s) if duration_s is not None else done_s)
+        returncode = proc.wait()
+    finally:
+        if proc.poll() is None:  # on_progress raised (e.g. the user cancelled)
+            proc.kill()
+            proc.wait()
+        reader.join()
+    return returncode, b"".join(chunks).decode("utf-8", "replace")
+
+
 def describe_command(args: list[str]) -> str:
     """"in.mp4 -> out.mp4" for an error message: the first file input and the output."""
     inputs = [
@@ -212,8 +237,9 @@ def run_ffmpeg(
     """Run `ffmpeg -hide_banner -nostdin -nostats <args>` and return its stderr.
 
     Never adds `-y`: callers that overwrite say so. With `on_progress`, ffmpeg reports through
-    `-progress pipe:1` and `on_progress(seconds_done)` is called as output time advances
-    (clamped to `duration_s` when given). Raises MediaError quoting ffmpeg's error on failure.
+    `-progress pipe:1` (so the output must not be stdout) and `on_progress(seconds_done)` is
+    called as output time advances, clamped to `duration_s` when given, and with `duration_s`
+    once more at the end. Raises MediaError quoting ffmpeg's error on failure.
     """
     ff = find_ffmpeg()
     cmd = [ff.path, "-hide_banner", "-nostdin", "-nostats"]
@@ -224,32 +250,17 @@ def run_ffmpeg(
 
     if on_progress is None:
         proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        stderr = proc.stderr.decode("utf-8", "replace")
-        returncode = proc.returncode
+        returncode, stderr = proc.returncode, proc.stderr.decode("utf-8", "replace")
     else:
-        proc2 = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        chunks: list[bytes] = []
-        # Drain stderr on a thread so a chatty ffmpeg never blocks on a full pipe.
-        reader = threading.Thread(target=lambda: chunks.append(proc2.stderr.read()), daemon=True)  # type: ignore[union-attr]
-        reader.start()
-        try:
-            assert proc2.stdout is not None
-            for line in proc2.stdout:
-                key, _, value = line.decode("ascii", "replace").strip().partition("=")
-                if key in ("out_time_us", "out_time_ms") and value.strip().lstrip("-").isdigit():
-                    # out_time_ms is microseconds too (a historical misnomer in ffmpeg).
-                    done_s = max(0.0, int(value) / 1e6)
-                    if duration_s is not None:
-                        done_s = min(done_s, duration_s)
-                    on_progress(done_s)
-            returncode = proc2.wait()
-        finally:
-            if proc2.poll() is None:
-                proc2.kill()
-                proc2.wait()
-            reader.join()
-        stderr = b"".join(chunks).decode("utf-8", "replace")
+        returncode, stderr = _run_with_progress(cmd, duration_s, on_progress)
 
+    # ffmpeg 9 refuses to overwrite (no -y, no stdin to ask) yet exits with status 0.
+    exists = re.search(r"File '(.+)' already exists\. Exiting", stderr)
+    if exists:
+        raise MediaError(
+            f"{exists.group(1)}: already exists; ffmpeg did not overwrite it",
+            hint="remove the file or choose another output name",
+        )
     if returncode != 0:
         log.debug("ffmpeg exited with %d:\n%s", returncode, stderr)
         raise MediaError(

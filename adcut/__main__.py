@@ -1,0 +1,3 @@
+from adcut.cli import main
+
+main()
