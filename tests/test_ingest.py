@@ -67,6 +67,7 @@ def footage(tmp_path_factory):
     synth.odd_size_video(d / "odd.mp4")
     synth.vfr_video(d / "screen.mp4")
     synth.truncated_mp4(d / "truncated.mp4")
+    synth.truncated_mp4(d / "half.mp4", moov_first=True, duration_s=6)
     synth.zero_byte(d / "empty.mp4")
     synth.text_as_mp4(d / "notes.mp4")
     synth.audio_only(d / "song.mp4")
@@ -90,7 +91,11 @@ def test_each_bad_file_gets_one_line_and_good_files_are_ingested(ingested):
     assert result.exit_code == 1  # some files skipped
     by_name = {Path(f["path"]).name: f for f in report["files"]}
     assert {n for n, f in by_name.items() if f["status"] == "ingested"} == {
-        "海边 promo shot.mp4", "long take.mp4", "phone.mp4", "odd.mp4", "screen.mp4"}
+        "海边 promo shot.mp4", "long take.mp4", "phone.mp4", "odd.mp4", "screen.mp4", "half.mp4"}
+    # a recording cut short keeps what decodes, and says so
+    half = by_name["half.mp4"]
+    assert half["warnings"] and half["warnings"][0].startswith("truncated: only")
+    assert 1.0 < half["duration_s"] < 5.0
     assert "truncated or corrupt" in by_name["truncated.mp4"]["message"]
     assert "empty file (0 bytes)" in by_name["empty.mp4"]["message"]
     assert "not a media file" in by_name["notes.mp4"]["message"]
@@ -163,7 +168,7 @@ def test_speech_is_detected_and_transcribed(ingested):
 def test_embeddings_index_and_info(ingested):
     lib, *_ = ingested
     info = json.loads(run("library", "info", lib, "--json").stdout)
-    assert info["footage_files"] == 5 and info["schema_version"] == SCHEMA_VERSION
+    assert info["footage_files"] == 6 and info["schema_version"] == SCHEMA_VERSION
     assert info["indexes"]["clips"] == {"vectors": info["clips"], "dim": 1280}
     assert info["footage_encoder"].startswith("efficientnet-lite0")
     con = sqlite3.connect(lib / "catalog.sqlite")
@@ -299,3 +304,31 @@ def test_interrupted_ingest_resumes_to_the_same_catalog(tmp_path):
     assert dump(cut) == dump(whole)
     for rel in sorted(p.relative_to(whole) for p in (whole / "emb").glob("*.npy")):
         assert np.array_equal(np.load(whole / rel), np.load(cut / rel))
+
+
+def test_captioner_captions_every_clip(tmp_path, caption_server):
+    url, seen = caption_server
+    src = tmp_path / "a.mp4"
+    synth.color_shots(src, ["red", "blue"], [1.0, 1.0], audio="none")
+    lib = tmp_path / "lib"
+    result = run("ingest", src, "--library", lib, "--captioner", url, "--captioner-model", "vlm")
+    assert result.exit_code == 0
+    clips = json.loads(run("library", "ls", lib, "--json").stdout)[0]["clips"]
+    assert [c["caption"] for c in clips] == ["a bottle on a table"] * 2
+    assert len(seen) == 2 and all(body["model"] == "vlm" for _, _, body in seen)
+
+
+def test_unreachable_captioner_stops_with_a_clear_error(tmp_path):
+    src = tmp_path / "a.mp4"
+    synth.color_shots(src, ["red"], [1.0], audio="none")
+    result = run("ingest", src, "--library", tmp_path / "lib", "--captioner", "http://127.0.0.1:9/v1")
+    assert result.exit_code == 2 and "127.0.0.1:9/v1/chat/completions is unreachable" in result.stderr
+
+
+def test_doctor_reports_ffmpeg_features():
+    result = run("doctor", "--json")
+    report = json.loads(result.stdout)
+    names = {c["name"]: c for c in report["checks"]}
+    assert result.exit_code == 0 and report["ok"]
+    for feature in ("libass", "xfade", "sidechaincompress", "loudnorm"):
+        assert names[f"ffmpeg:{feature}"]["ok"]

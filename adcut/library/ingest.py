@@ -339,7 +339,7 @@ class Ingester:
 
     # -- footage ----------------------------------------------------------------------------
     def _footage_bundle(self, path: Path, st, info, source_id: str, content_hash: str):
-        from adcut.media.frames import analysis_size, iter_frames
+        from adcut.media.frames import FrameReader, analysis_size
         from adcut.media.shots import ShotDetector, split_long_shots
 
         opt = self.options
@@ -360,7 +360,8 @@ class Ingester:
         # One worker: the encoder runs while ffmpeg decodes the next frames.
         with ThreadPoolExecutor(max_workers=1) as pool:
             last_report = 0
-            for index, t_s, rgb in iter_frames(path, info, width=width, height=height, fps=fps):
+            reader = FrameReader(path, info, width=width, height=height, fps=fps)
+            for index, t_s, rgb in reader:
                 n_frames = index + 1
                 detector.push(index, rgb)
                 if index % cache_every == 0:
@@ -382,9 +383,9 @@ class Ingester:
         if n_frames == 0:
             raise MediaError("no decodable video frames (truncated or corrupt)")
 
-        decoded_s = n_frames / fps
+        decoded_s = reader.decoded_s
         warnings: list[str] = []
-        if decoded_s < info.duration_s - max(1.0, 0.05 * info.duration_s):
+        if reader.truncated:
             warnings.append(f"truncated: only {decoded_s:.1f} s of {info.duration_s:.1f} s "
                             "could be decoded; the rest is not in the library")
 

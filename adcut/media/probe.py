@@ -72,7 +72,9 @@ def probe_media(path: Path) -> MediaInfo:
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except PermissionError as e:
-        raise MediaError(f"{path}: cannot be read (permission denied)", hint="check the file's permissions") from e
+        raise MediaError(
+            f"{path}: cannot be read (permission denied)", hint="check the file's permissions"
+        ) from e
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as e:
         raise _open_error(path, e) from e
 
@@ -150,7 +152,8 @@ def _video_info(path: Path, container, stream) -> VideoInfo:  # noqa: ANN001
                     pix_fmt = frame.format.name
                     got_frame = True
                     break
-            if got_frame and len(pts) >= _PTS_SAMPLE:
+            # Stop once sampled; a stream that never decodes is not read to its end either.
+            if len(pts) >= _PTS_SAMPLE and (got_frame or len(pts) >= 4 * _PTS_SAMPLE):
                 break
     except av.error.FFmpegError as e:
         # A damaged stream still probes; decoding reports how far it gets.
@@ -251,11 +254,14 @@ def _open_error(path: Path, err: Exception) -> MediaError:
         return MediaError(
             f"{path}: truncated or corrupt: the MP4 index (moov atom) is missing, "
             "as when a recording or copy stops early",
-            hint="copy the file again from the camera or phone; an interrupted recording needs a repair tool such as untrunc",
+            hint="copy the file again from the camera or phone; "
+            "an interrupted recording needs a repair tool such as untrunc",
         )
     with path.open("rb") as f:
         head = f.read(16)
-    kind = "MP4/MOV" if has_moov else next((k for off, sig, k in _SIGNATURES if head[off:].startswith(sig)), None)
+    kind = "MP4/MOV" if has_moov else next(
+        (name for off, sig, name in _SIGNATURES if head[off:].startswith(sig)), None
+    )
     if kind is not None:
         return MediaError(
             f"{path}: truncated or corrupt: a {kind} file that ffmpeg cannot read ({reason})",

@@ -31,7 +31,8 @@ class Rhythm:
     confidence: float  # 0..1: normalised autocorrelation of the onset strength at the beat period
 
 
-NO_RHYTHM = Rhythm(tempo_bpm=0.0, beat_times_s=np.zeros(0), confidence=0.0)
+def _no_rhythm() -> Rhythm:
+    return Rhythm(tempo_bpm=0.0, beat_times_s=np.zeros(0), confidence=0.0)
 
 
 def _mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
@@ -154,16 +155,16 @@ def analyze_rhythm(samples: np.ndarray, sample_rate: int) -> Rhythm:
     """Tempo and beat times of mono `samples`. Silence or no pulse -> tempo 0, no beats."""
     x = np.asarray(samples, dtype=np.float32)
     if len(x) < sample_rate or float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) < _SILENCE_RMS:
-        return NO_RHYTHM
+        return _no_rhythm()
     env, rate = onset_strength(x, sample_rate)
     if env.max() <= 0:
-        return NO_RHYTHM
+        return _no_rhythm()
     period, confidence = _tempo(env, rate)
     if period <= 0 or confidence < _min_confidence(len(env)):
-        return NO_RHYTHM
+        return _no_rhythm()
     beats = _track_beats(env, period)
     if len(beats) < 2:
-        return NO_RHYTHM
+        return _no_rhythm()
     beat_times = beats / rate + ONSET_LAG_S
     # The tempo from the tracked beats is finer than one autocorrelation lag.
     ibi = np.diff(beat_times)

@@ -1,7 +1,4 @@
 import base64
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -23,30 +20,6 @@ def test_parse_response_variants():
     for bad in ({}, {"choices": []}, {"choices": [{"message": {"content": "  "}}]}):
         with pytest.raises(ValueError):
             parse_caption_response(bad)
-
-
-@pytest.fixture
-def caption_server():
-    seen = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append((self.path, self.headers.get("Authorization"), body))
-            out = json.dumps({"choices": [{"message": {"content": "a bottle on a table"}}]})
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(out.encode())
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/v1", seen
-    server.shutdown()
 
 
 def test_captioner_talks_to_an_openai_compatible_server(caption_server, monkeypatch):

@@ -12,7 +12,8 @@ from adcut.media.probe import VideoInfo, probe_media
 from tests import synth
 
 COLORS = ["red", "blue", "lime", "white", "black"]
-RGB = {"red": (255, 0, 0), "blue": (0, 0, 255), "lime": (0, 255, 0), "white": (255, 255, 255), "black": (0, 0, 0)}
+RGB = {"red": (255, 0, 0), "blue": (0, 0, 255), "lime": (0, 255, 0),
+       "white": (255, 255, 255), "black": (0, 0, 0)}
 DURATIONS = [1.0, 0.8, 1.2, 0.6, 1.0]
 
 

@@ -1,0 +1,138 @@
+"""EditPlan: the decisions of an edit (small, diffable, hand-editable).
+
+Which clips in which order with in/out points, the script line over each, the music track and
+window, the format, the style, and which planner made it. `adcut render` compiles a plan into a
+Timeline (the exact result) and renders that.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PLAN_VERSION = 1
+
+# Output sizes per aspect (the platforms' native sizes).
+ASPECTS: dict[str, tuple[int, int]] = {
+    "9:16": (1080, 1920),
+    "1:1": (1080, 1080),
+    "16:9": (1920, 1080),
+    "4:5": (1080, 1350),
+}
+
+# ffmpeg xfade transition names adcut offers, plus "cut" (no transition).
+TRANSITIONS = frozenset({
+    "cut", "fade", "fadeblack", "fadewhite", "dissolve", "distance",
+    "wipeleft", "wiperight", "wipeup", "wipedown",
+    "slideleft", "slideright", "slideup", "slidedown",
+    "smoothleft", "smoothright", "smoothup", "smoothdown",
+    "circleopen", "circleclose", "circlecrop", "rectcrop",
+    "zoomin", "radial", "pixelize", "hblur",
+    "squeezeh", "squeezev", "coverleft", "coverright", "revealleft", "revealright",
+})
+
+ClipAudio = Literal["mute", "mix", "keep"]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo in a hand-edited file must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Reframe(Strict):
+    """How a source of another aspect fills the frame. Never a stretch."""
+
+    mode: Literal["auto", "crop", "fit-blur"] = Field(
+        "auto", description="auto: crop around the salient region unless that would cut the "
+                            "subject, then fit over a blurred copy")
+    center_x: float | None = Field(None, ge=0, le=1,
+                                   description="crop centre as a fraction of the source width; "
+                                               "empty = computed from the frames")
+    center_y: float | None = Field(None, ge=0, le=1)
+
+
+class PlanShot(Strict):
+    clip_id: str | None = Field(None, description="library clip id, if the shot came from one")
+    source: str = Field(description="path of the footage file")
+    in_s: float = Field(ge=0, description="first second of the source used")
+    out_s: float = Field(gt=0, description="end of the range used; the rendered shot is fitted "
+                                           "to its voice line, trimming or holding the range")
+    line: str = Field("", description="script line spoken and subtitled over this shot; "
+                                      "empty for a shot without voice")
+    transition: str = Field("cut", description="transition into the next shot: cut or an "
+                                               "xfade name (fade, slideleft, wipeup, zoomin...)")
+    transition_s: float = Field(0.4, gt=0, le=2.0)
+    reframe: Reframe = Field(default_factory=Reframe)
+    clip_audio: ClipAudio | None = Field(None, description="original sound of this shot; "
+                                                           "empty = the plan's clip_audio")
+
+    @field_validator("transition")
+    @classmethod
+    def _known_transition(cls, value: str) -> str:
+        if value not in TRANSITIONS:
+            import difflib
+
+            close = difflib.get_close_matches(value, sorted(TRANSITIONS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"unknown transition {value!r}{hint}")
+        return value
+
+    @model_validator(mode="after")
+    def _range(self) -> PlanShot:
+        if self.out_s <= self.in_s:
+            raise ValueError(f"out_s ({self.out_s}) must be after in_s ({self.in_s})")
+        return self
+
+
+class PlanMusic(Strict):
+    source: str = Field(description="path of the music file")
+    track_id: str | None = None
+    start_s: float = Field(0.0, ge=0, description="where in the track the ad's music starts")
+    gain_db: float = Field(-6.0, ge=-40, le=12, description="music level relative to the voice "
+                                                           "before ducking and normalisation")
+    fade_in_s: float = Field(0.5, ge=0, le=10)
+    fade_out_s: float = Field(1.5, ge=0, le=10)
+    duck: bool = Field(True, description="lower the music while the voice speaks")
+    duck_db: float = Field(12.0, ge=0, le=40, description="how far the music dips under speech")
+
+
+class PlanVoice(Strict):
+    engine: str = Field("hibari", description="TTS engine: hibari | piper | none")
+    voice: str | None = Field(None, description="engine-specific voice name or model path")
+    speed: float = Field(1.0, ge=0.5, le=2.0)
+
+
+class SubtitleStyle(Strict):
+    enabled: bool = True
+    font_file: str | None = Field(None, description="font file; empty = Noto Sans CJK (bundled)")
+    font_name: str | None = Field(None, description="family name inside font_file")
+    size_pct: float = Field(4.2, ge=1.5, le=12, description="font size, % of the frame height")
+    position: Literal["bottom", "middle", "top"] = "bottom"
+    max_lines: int = Field(2, ge=1, le=4)
+    color: str = Field("FFFFFF", pattern=r"^[0-9A-Fa-f]{6}$")
+    outline_color: str = Field("000000", pattern=r"^[0-9A-Fa-f]{6}$")
+
+
+class EditPlan(Strict):
+    kind: Literal["adcut.EditPlan"] = "adcut.EditPlan"
+    version: Literal[1] = PLAN_VERSION
+    aspect: Literal["9:16", "1:1", "16:9", "4:5"] = "9:16"
+    fps: int = Field(30, ge=1, le=120)
+    language: str = Field("en", description="language of the script lines (BCP 47, e.g. en, zh)")
+    shots: list[PlanShot] = Field(min_length=1)
+    music: PlanMusic | None = None
+    voice: PlanVoice = Field(default_factory=PlanVoice)
+    subtitles: SubtitleStyle = Field(default_factory=SubtitleStyle)
+    clip_audio: ClipAudio = Field("mute", description="original sound of the footage: mute, "
+                                                       "mix (under the voice) or keep")
+    loudness_lufs: float = Field(-14.0, ge=-40, le=-5)
+    true_peak_dbtp: float = Field(-1.0, ge=-9, le=0)
+    planner: str = Field("manual", description="what made this plan")
+    brief: str | None = Field(None, description="the brief it answers, for the record")
+    seed: int | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return ASPECTS[self.aspect]
