@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from adcut import __version__
-from adcut.core.errors import AdcutError
+from adcut.core.errors import AdcutError, BadInputError
 
 app = typer.Typer(
     name="adcut",
@@ -185,6 +185,105 @@ def _print_ingest_report(report) -> None:
     print(f"{report.library}: {', '.join(parts) or 'nothing to do'}; "
           f"{clips} clips, {windows} music windows from {seconds:.1f} s of new media "
           f"in {report.elapsed_s:.1f} s")
+
+
+# -- render ---------------------------------------------------------------------------------
+
+@app.command()
+def render(
+    document: Annotated[Path, typer.Argument(help="An EditPlan (plan.json) or a Timeline JSON file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The MP4 to write.")],
+    preview: Annotated[bool, typer.Option("--preview", help="Fast low-resolution render.")] = False,
+    print_ffmpeg: Annotated[bool, typer.Option("--print-ffmpeg", help="Print the exact ffmpeg command; render nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Render a plan or timeline to a finished MP4 in one ffmpeg pass.
+
+    Beside OUT.mp4: OUT.srt, OUT.otio (for an NLE), OUT.timeline.json, OUT.manifest.json
+    (sources, music, font, voice and their licences) and OUT.qc.json (quality checks).
+    """
+    from adcut.render.export import load_document
+    from adcut.render.pipeline import render_document
+
+    try:
+        doc = load_document(document)
+        with RichRenderProgress() as progress:
+            outcome = render_document(
+                doc, output, base_dir=document.resolve().parent, label=str(document),
+                preview=preview, force=force, print_only=print_ffmpeg,
+                on_progress=progress.update)
+    except AdcutError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        print("interrupted: no output was written", file=sys.stderr)
+        raise typer.Exit(130) from None
+    if print_ffmpeg:
+        print(outcome.command[0])
+        return
+    for note in outcome.timeline.notes:
+        print(f"note     {note}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({
+            "output": str(outcome.output), "elapsed_s": round(outcome.elapsed_s, 3),
+            "duration_s": outcome.timeline.duration_s, "companions": outcome.companions,
+            "qc_ok": outcome.qc_ok, "checks": [c.__dict__ for c in outcome.checks],
+            "notes": outcome.timeline.notes}, indent=2, ensure_ascii=False))
+    else:
+        print(f"{outcome.output}: {outcome.timeline.duration_s:.2f} s, "
+              f"{outcome.timeline.width}x{outcome.timeline.height} @ {outcome.timeline.fps} fps, "
+              f"rendered in {outcome.elapsed_s:.1f} s")
+        for check in outcome.checks:
+            mark = "ok  " if check.ok else "FAIL"
+            print(f"  {mark} {check.name:<12} {check.detail}")
+    if not outcome.qc_ok:
+        failed = ", ".join(c.name for c in outcome.checks if not c.ok)
+        print(f"error: quality checks failed ({failed}); the file is kept for inspection",
+              file=sys.stderr)
+        raise typer.Exit(1)
+
+
+class RichRenderProgress:
+    """Seconds of the ad encoded, from ffmpeg's -progress output, with an ETA."""
+
+    def __init__(self) -> None:
+        self._progress = None
+        self._task = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()
+
+    def update(self, seconds_done: float, total_s: float | None = None) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        if self._progress is None:
+            self._progress = Progress(TextColumn("render"), BarColumn(),
+                                      TextColumn("{task.completed:.1f}/{task.total:.1f} s"),
+                                      TextColumn("ETA"), TimeRemainingColumn(),
+                                      console=_stderr_console())
+            self._progress.start()
+            self._task = self._progress.add_task("render", total=total_s or 1.0)
+        if total_s:
+            self._progress.update(self._task, total=total_s)
+        self._progress.update(self._task, completed=seconds_done)
+
+
+@app.command()
+def schema(
+    document: Annotated[str, typer.Argument(help="plan | timeline")],
+) -> None:
+    """Print the JSON Schema of an EditPlan or a Timeline (for editors and validators)."""
+    from adcut.core.plan import EditPlan
+    from adcut.core.timeline import Timeline
+
+    models = {"plan": EditPlan, "timeline": Timeline}
+    if document not in models:
+        raise _fail(BadInputError(f"unknown document {document!r}", hint="use plan or timeline"))
+    print(json.dumps(models[document].model_json_schema(), indent=2))
 
 
 # -- library --------------------------------------------------------------------------------

@@ -30,8 +30,20 @@ ADCUT = [sys.executable, "-m", "adcut"]
 
 def make_footage(path: Path, minutes: float) -> None:
     """1080p30 H.264 with a hard cut every 4 s between moving sources, film-like grain (so the
-    bitrate and decode cost resemble camera footage) and a soundtrack."""
+    bitrate and decode cost resemble camera footage) and a soundtrack. Beyond 2 minutes, a
+    2-minute unit is repeated by stream copy (encoding 10 minutes of grain takes too long)."""
     ff = find_ffmpeg().path
+    if minutes > 2:
+        unit = path.with_name("unit_2min.mp4")
+        if not unit.exists():
+            make_footage(unit, 2)
+        reps = int(-(-minutes // 2))
+        listing = path.with_name("concat.txt")
+        listing.write_text("".join(f"file '{unit.name}'\n" for _ in range(reps)))
+        subprocess.run([ff, "-hide_banner", "-loglevel", "error", "-y", "-f", "concat",
+                        "-safe", "0", "-i", str(listing), "-t", str(minutes * 60), "-c", "copy",
+                        str(path)], check=True)
+        return
     seconds = minutes * 60
     sources = ["testsrc2=s=1920x1080:r=30", "mandelbrot=s=1920x1080:r=30",
                "smptehdbars=s=1920x1080:r=30", "cellauto=s=1920x1080:r=30:rule=110"]
@@ -83,7 +95,7 @@ def main() -> None:
     ff = find_ffmpeg()
     print(f"machine: {os.cpu_count()} cores; ffmpeg {ff.version} ({ff.origin})")
 
-    footage = work / "footage_1080p.mp4"
+    footage = work / f"footage_1080p_{args.minutes:g}min.mp4"
     if not footage.exists():
         t = time.perf_counter()
         make_footage(footage, args.minutes)

