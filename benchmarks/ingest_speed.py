@@ -64,10 +64,10 @@ def make_footage(path: Path, minutes: float) -> None:
 def make_small(folder: Path, count: int) -> None:
     ff = find_ffmpeg().path
     folder.mkdir(parents=True, exist_ok=True)
-    colors = ["red", "green", "blue", "yellow", "white"]
-    for i in range(count):
+    for i in range(count):  # distinct content, so none is a duplicate of another
+        colour = f"0x{(i * 40) % 256:02x}{(i * 90) % 256:02x}{(255 - i * 12) % 256:02x}"
         subprocess.run([ff, "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                        f"color=c={colors[i % 5]}:s=320x240:r=25:d=2", "-c:v", "libx264",
+                        f"color=c={colour}:s=320x240:r=25:d=2", "-c:v", "libx264",
                         "-preset", "ultrafast", str(folder / f"clip{i:02d}.mp4")], check=True)
 
 

@@ -222,6 +222,7 @@ class Ingester:
         self.progress = progress or NullProgress()
         self._vision = None
         self._audio = None
+        self._encoders_checked = False
 
     # Models load only when a file actually needs them: an unchanged re-run loads none.
     @property
@@ -257,13 +258,9 @@ class Ingester:
                     todo.append((path, st))
             probed = self._probe_all(todo, outcomes)
             self.progress.start(len(probed), sum(info.duration_s for _, _, info in probed))
-            checked = False
             for path, st, info in probed:
                 self.progress.file_started(path, info.duration_s)
                 try:
-                    if not checked:
-                        self._check_encoders(catalog, kind)
-                        checked = True
                     outcome = self._ingest_one(catalog, kind, path, st, info)
                 except EncoderMismatchError:
                     raise
@@ -323,6 +320,9 @@ class Ingester:
             return FileOutcome(str(path), status,
                                f"moved from {same['path']}" if status == "moved" else "",
                                duration_s=same["decoded_s"])
+        if not self._encoders_checked:  # first file that needs the models: load and check
+            self._check_encoders(catalog, kind)
+            self._encoders_checked = True
         old = catalog.source_by_path(kind, str(path))
         if kind == "music":
             bundle = self._music_bundle(path, st, info, source_id, content_hash)

@@ -1,0 +1,540 @@
+"""Timeline -> one ffmpeg command (PURE: data in, argv out; golden-tested).
+
+The whole ad is one filtergraph and one encode generation:
+
+- one input per clip, seeked with `-ss` before `-i` (fast: ffmpeg jumps to the keyframe and
+  decodes only the range) and limited with `-t` to the clip plus its transition handles;
+- per clip: timestamps reset, speed (setpts), `fps`, reframe (crop in source coordinates then
+  ONE scale, or fit over a blurred copy), `setsar=1`, `format=yuv420p`, clone padding for
+  holds and for handles the source cannot provide, an exact frame count;
+- runs of hard cuts are joined by `concat`, and only the joins that have a transition go
+  through `xfade` (a whole-track xfade chain would push every frame through every join);
+- subtitles burned once, after the joins (libass);
+- audio: clip sound segments joined exactly like the pictures (concat / acrossfade), a voice bus,
+  music ducked under the voice with `sidechaincompress`, summed without amix's input scaling,
+  a measured gain (two-pass loudness, see run.py) and a peak limiter.
+
+Every length is computed here in integer frames and samples, so the output has exactly
+`timeline.duration_f` frames and the audio stays in sync across speed changes and transitions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from adcut.core.timeline import Timeline, TimelineClip, Transition
+
+SAMPLE_RATE = 48000
+AFORMAT = f"aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo"
+# Frames read past the last needed one, so `fps` sees the next frame before EOF (the exact
+# count is then cut by `trim`).
+READ_MARGIN_F = 2
+# Sample-peak ceiling below the true-peak target: AAC encoding and inter-sample peaks add up
+# to about 1 dB over the limiter's sample peak.
+TRUE_PEAK_MARGIN_DB = 1.0
+# Makeup gain is never above this: a near-silent mix is not blown up into noise.
+MAX_LOUDNESS_GAIN_DB = 24.0
+# The background of a fit-blur shot is blurred at 1/8 of the output size (cheap), then scaled up.
+BLUR_DOWNSCALE = 8
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to render (the Timeline says what)."""
+
+    preview: bool = False  # half size (even dims), x264 ultrafast, 96k audio, fast scaling
+    preset: str = "veryfast"
+    crf: int = 20
+    audio_bitrate: str = "192k"
+    loudness_gain_db: float | None = None  # from the measure pass; None = no gain stage
+    ass_path: str | None = None
+    fonts_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """What one clip contributes to the video track, transition handles included.
+
+    The segment covers track frames `track_start_f .. track_start_f + total_f`: `head_f` frames
+    before the clip (shown during the incoming transition) and `tail_f` after it (outgoing).
+    """
+
+    head_f: int
+    tail_f: int
+    total_f: int  # head_f + duration_f + tail_f
+    pre_pad_f: int  # head frames before the source's start: the first frame is cloned
+    source_f: int  # frames taken from the source (output rate); the rest are clones
+    seek_s: float  # -ss: source time of the first frame taken
+    read_s: float  # -t: source seconds read (a small margin past the last frame)
+    track_start_f: int
+
+    @property
+    def track_end_f(self) -> int:
+        return self.track_start_f + self.total_f
+
+
+# ---------------------------------------------------------------------------------- arithmetic
+
+
+def samples_at(frame: int, fps: int) -> int:
+    """The audio sample where track frame `frame` starts (every length is a difference of
+    these, so segment lengths always add up to the whole track)."""
+    return round(frame * SAMPLE_RATE / fps)
+
+
+def transitions_by_clip(timeline: Timeline) -> dict[int, Transition]:
+    return {t.after_clip: t for t in timeline.transitions}
+
+
+def build_segments(timeline: Timeline) -> list[Segment]:
+    """Per clip: handles, source range and padding (see Segment)."""
+    fps = timeline.fps
+    after = transitions_by_clip(timeline)
+    segments = []
+    for i, clip in enumerate(timeline.clips):
+        head_f = after[i - 1].head_f if (i - 1) in after else 0
+        tail_f = after[i].tail_f if i in after else 0
+        moving_f = max(1, clip.duration_f - clip.hold_f)
+        step_s = clip.speed / fps  # source seconds per output frame
+        # Head handle: source before source_in_s, as far as the source goes back.
+        avail_f = min(head_f, math.floor(clip.source_in_s / step_s + 1e-6))
+        # A held clip stays frozen through its tail handle too (the footage has ended).
+        source_f = avail_f + moving_f + (tail_f if clip.hold_f == 0 else 0)
+        seek_s = max(0.0, clip.source_in_s - avail_f * step_s)
+        segments.append(Segment(
+            head_f=head_f, tail_f=tail_f, total_f=head_f + clip.duration_f + tail_f,
+            pre_pad_f=head_f - avail_f, source_f=source_f, seek_s=seek_s,
+            read_s=(source_f + READ_MARGIN_F) * step_s, track_start_f=clip.start_f - head_f,
+        ))
+    return segments
+
+
+def clip_groups(timeline: Timeline) -> list[list[int]]:
+    """Runs of clips joined by hard cuts; a transition starts a new run."""
+    after = transitions_by_clip(timeline)
+    groups: list[list[int]] = [[0]]
+    for i in range(1, len(timeline.clips)):
+        if (i - 1) in after:
+            groups.append([i])
+        else:
+            groups[-1].append(i)
+    return groups
+
+
+def xfade_offsets_f(timeline: Timeline) -> list[int]:
+    """Track frame where each transition starts, in clip order: the incoming clip's first
+    frame minus the handle it borrows. It is also xfade's `offset`, since the joined stream
+    before it starts at track frame 0."""
+    return [timeline.clips[t.after_clip + 1].start_f - t.head_f
+            for t in sorted(timeline.transitions, key=lambda t: t.after_clip)]
+
+
+def output_size(timeline: Timeline, preview: bool) -> tuple[int, int]:
+    if not preview:
+        return timeline.width, timeline.height
+    return max(2, timeline.width // 4 * 2), max(2, timeline.height // 4 * 2)
+
+
+def loudness_gain_db(measured_lufs: float | None, target_lufs: float) -> float | None:
+    """Gain that brings the measured mix to the target; None for a silent mix."""
+    if measured_lufs is None:
+        return None
+    return round(min(MAX_LOUDNESS_GAIN_DB, target_lufs - measured_lufs), 2)
+
+
+def duck_settings(depth_db: float) -> dict[str, float]:
+    """sidechaincompress settings that lower the music by about `depth_db` during speech.
+
+    A compressor's reduction grows with the key's level, so a fixed threshold and ratio would
+    duck a loud voice deeper than a quiet one. Instead the wet path is compressed all the way
+    down (lowest threshold, ratio 20, key boosted by level_sc) whenever the voice is present,
+    and `mix` blends the dry music back in: during speech the output is (1 - mix) * music,
+    i.e. exactly -depth_db; without speech the key is silent and the music passes unchanged.
+    """
+    return {
+        "threshold": 0.000976563,  # -60 dBFS, the filter's minimum
+        "ratio": 20.0,
+        "level_sc": 16.0,  # +24 dB on the key: soft syllables still open the compressor
+        "makeup": 1.0,
+        "mix": round(1.0 - 10 ** (-depth_db / 20.0), 4),
+    }
+
+
+def limiter_level(true_peak_dbtp: float) -> float:
+    """alimiter's linear ceiling for a true-peak target (its range is 0.0625..1)."""
+    return round(min(1.0, max(0.0625, 10 ** ((true_peak_dbtp - TRUE_PEAK_MARGIN_DB) / 20))), 4)
+
+
+# ---------------------------------------------------------------------------------- formatting
+
+
+def _num(x: float) -> str:
+    """A number for a filter argument: up to 6 decimals, no trailing zeros."""
+    text = f"{x:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def escape_filter_path(path: str) -> str:
+    """A file path as a filter option value inside a filtergraph.
+
+    Two parsers read it: the option parser (quote the value, the shell way, so `:` and `\\`
+    are literal) and then the graph parser (backslash its special characters `\\ ' [ ] , ;`).
+    Spaces and non-ASCII (CJK) need nothing."""
+    quoted = "'" + path.replace("'", "'\\''") + "'"
+    return re.sub(r"([\\'\[\],;])", r"\\\1", quoted)
+
+
+# ---------------------------------------------------------------------------------- video
+
+
+def _crop_filter(clip: TimelineClip, out_w: int, out_h: int, center: tuple[float, float]) -> str | None:
+    """Crop to the output aspect around `center`, in SOURCE coordinates, as fractions of the
+    decoded frame (so a stored size that differs from the display size, e.g. non-square
+    pixels, crops the same region). None when the aspects already match."""
+    src_aspect = clip.source_width / clip.source_height
+    out_aspect = out_w / out_h
+    if abs(src_aspect / out_aspect - 1) < 1e-3:
+        return None
+    frac_w = min(1.0, out_aspect / src_aspect)
+    frac_h = min(1.0, src_aspect / out_aspect)
+    left = min(max(center[0] - frac_w / 2, 0.0), 1.0 - frac_w)
+    top = min(max(center[1] - frac_h / 2, 0.0), 1.0 - frac_h)
+    return (f"crop=w=iw*{_num(frac_w)}:h=ih*{_num(frac_h)}"
+            f":x=iw*{_num(left)}:y=ih*{_num(top)}")
+
+
+def _even(x: float) -> int:
+    return max(2, int(round(x / 2)) * 2)
+
+
+def _reframe_chain(clip: TimelineClip, label: str, out_w: int, out_h: int,
+                   scale_flags: str) -> tuple[str, list[str]]:
+    """Filters (joined) that reframe `label`'s frames to out_w x out_h, and any extra chains
+    (fit-blur splits the stream). Never a stretch."""
+    scale = f"scale={out_w}:{out_h}:flags={scale_flags}"
+    r = clip.reframe
+    if r.mode == "crop":
+        crop = _crop_filter(clip, out_w, out_h, (r.center_x, r.center_y))
+        return ",".join(f for f in (crop, scale) if f), []
+    # fit-blur: the whole source, scaled to fit, over a cover-cropped blurred copy of itself.
+    fit = min(out_w / clip.source_width, out_h / clip.source_height)
+    fg_w, fg_h = min(out_w, _even(clip.source_width * fit)), min(out_h, _even(clip.source_height * fit))
+    if (fg_w, fg_h) == (out_w, out_h):
+        return scale, []
+    bg_w, bg_h = _even(out_w / BLUR_DOWNSCALE), _even(out_h / BLUR_DOWNSCALE)
+    radius = max(1, min(bg_w, bg_h) // 16)
+    cover = _crop_filter(clip, out_w, out_h, (0.5, 0.5))
+    bg = ",".join(f for f in (
+        cover, f"scale={bg_w}:{bg_h}:flags=fast_bilinear",
+        f"boxblur=luma_radius={radius}:luma_power=2",
+        f"scale={out_w}:{out_h}:flags=bilinear,setsar=1") if f)
+    extra = [
+        f"[{label}bg]{bg}[{label}b]",
+        f"[{label}fg]scale={fg_w}:{fg_h}:flags={scale_flags},setsar=1[{label}f]",
+    ]
+    overlay = (f"[{label}b][{label}f]overlay=x={(out_w - fg_w) // 2}:y={(out_h - fg_h) // 2}"
+               f":format=yuv420")
+    return f"split=2[{label}bg][{label}fg]", extra + [overlay]
+
+
+def _video_clip_chains(timeline: Timeline, i: int, input_index: int, seg: Segment,
+                       out_w: int, out_h: int, scale_flags: str) -> list[str]:
+    """Chains turning input `input_index` into `[v{i}]`: exactly seg.total_f frames."""
+    clip = timeline.clips[i]
+    fps = timeline.fps
+    speed = "setpts=PTS-STARTPTS" if clip.speed == 1 else f"setpts=(PTS-STARTPTS)/{_num(clip.speed)}"
+    head = f"[{input_index}:v]{speed},fps={fps},trim=end_frame={seg.source_f}"
+    # Clone padding: the first frame for head frames before the source's start; the last
+    # frame for the hold and for a source that ends early (stop=-1 pads until trim ends it).
+    pad = "tpad=" + (f"start={seg.pre_pad_f}:start_mode=clone:" if seg.pre_pad_f else "") + \
+        "stop=-1:stop_mode=clone"
+    tail = f"setsar=1,format=yuv420p,{pad},trim=end_frame={seg.total_f},setpts=PTS-STARTPTS[v{i}]"
+    reframe, extra = _reframe_chain(clip, f"r{i}", out_w, out_h, scale_flags)
+    if not extra:
+        return [f"{head},{reframe},{tail}"]
+    # fit-blur: split -> background and foreground chains -> overlay -> the common tail.
+    *parts, overlay = extra
+    return [f"{head},{reframe}", *parts, f"{overlay},{tail}"]
+
+
+def _join_video(timeline: Timeline, groups: list[list[int]]) -> tuple[list[str], str]:
+    """concat inside runs of cuts, xfade between runs. Returns chains and the joined label."""
+    fps = timeline.fps
+    after = transitions_by_clip(timeline)
+    chains: list[str] = []
+    labels = []
+    for g, members in enumerate(groups):
+        if len(members) == 1:
+            labels.append(f"v{members[0]}")
+            continue
+        ins = "".join(f"[v{i}]" for i in members)
+        # concat outputs microsecond timestamps; xfade wants both inputs in 1/fps.
+        chains.append(f"{ins}concat=n={len(members)}:v=1:a=0,settb=1/{fps}[vg{g}]")
+        labels.append(f"vg{g}")
+    current = labels[0]
+    for g in range(1, len(groups)):
+        t = after[groups[g][0] - 1]
+        offset_f = timeline.clips[t.after_clip + 1].start_f - t.head_f
+        out = f"vx{g}"
+        chains.append(f"[{current}][{labels[g]}]xfade=transition={t.kind}"
+                      f":duration={_num(t.duration_f / fps)}:offset={_num(offset_f / fps)}[{out}]")
+        current = out
+    return chains, current
+
+
+# ---------------------------------------------------------------------------------- audio
+
+
+def _atempo(speed: float) -> list[str]:
+    """atempo steps for a speed (each step within 0.5..2, which every ffmpeg accepts)."""
+    steps = []
+    while speed < 0.5:
+        steps.append("atempo=0.5")
+        speed /= 0.5
+    while speed > 2.0:
+        steps.append("atempo=2")
+        speed /= 2.0
+    if abs(speed - 1.0) > 1e-9:
+        steps.append(f"atempo={_num(speed)}")
+    return steps
+
+
+def clip_audio_used(timeline: Timeline) -> list[bool]:
+    return [c.audio != "mute" and c.source_has_audio for c in timeline.clips]
+
+
+def _clip_audio_chains(timeline: Timeline, segments: list[Segment],
+                       input_of: dict[int, int]) -> tuple[list[str], str]:
+    """The clip-sound bus: one segment per clip (its sound or silence) of exactly the samples
+    of its video segment, joined like the pictures: concat at cuts, acrossfade at transitions."""
+    fps = timeline.fps
+    used = clip_audio_used(timeline)
+    chains = []
+    for i, (clip, seg) in enumerate(zip(timeline.clips, segments)):
+        total = samples_at(seg.track_end_f, fps) - samples_at(seg.track_start_f, fps)
+        if not used[i]:
+            chains.append(f"anullsrc=r={SAMPLE_RATE}:cl=stereo,{AFORMAT},atrim=end_sample={total}[a{i}]")
+            continue
+        src_start_f = seg.track_start_f + seg.pre_pad_f
+        src = samples_at(src_start_f + seg.source_f, fps) - samples_at(src_start_f, fps)
+        pre = samples_at(src_start_f, fps) - samples_at(seg.track_start_f, fps)
+        parts = [f"[{input_of[i]}:a]{AFORMAT}", "asetpts=PTS-STARTPTS", *_atempo(clip.speed),
+                 f"atrim=end_sample={src}"]
+        if pre:
+            parts.append(f"adelay=delays={pre}S:all=1")
+        parts.append(f"apad=whole_len={total}")
+        gain = timeline.clip_audio_mix_db if clip.audio == "mix" else 0.0
+        if gain != 0:
+            parts.append(f"volume={_num(gain)}dB")
+        chains.append(",".join(parts) + f"[a{i}]")
+    after = transitions_by_clip(timeline)
+    groups = clip_groups(timeline)
+    labels = []
+    for g, members in enumerate(groups):
+        if len(members) == 1:
+            labels.append(f"a{members[0]}")
+            continue
+        ins = "".join(f"[a{i}]" for i in members)
+        chains.append(f"{ins}concat=n={len(members)}:v=0:a=1[ag{g}]")
+        labels.append(f"ag{g}")
+    current = labels[0]
+    for g in range(1, len(groups)):
+        t = after[groups[g][0] - 1]
+        cut_f = timeline.clips[t.after_clip + 1].start_f
+        overlap = samples_at(cut_f + t.tail_f, fps) - samples_at(cut_f - t.head_f, fps)
+        out = f"ax{g}"
+        chains.append(f"[{current}][{labels[g]}]acrossfade=ns={overlap}:c1=tri:c2=tri[{out}]")
+        current = out
+    return chains, current
+
+
+def _mix_chains(timeline: Timeline, input_of_clip: dict[int, int], first_voice_input: int,
+                music_input: int | None) -> tuple[list[str], str | None]:
+    """Every audio bus summed: voice, ducked music, clip sound. Returns chains and the label of
+    the mix (exactly the timeline's samples), or None when the timeline has no sound at all."""
+    fps = timeline.fps
+    total = samples_at(timeline.duration_f, fps)
+    chains: list[str] = []
+    buses: list[str] = []
+
+    voice_label = None
+    if timeline.voice:
+        for j, cue in enumerate(timeline.voice):
+            dur = samples_at(cue.start_f + cue.duration_f, fps) - samples_at(cue.start_f, fps)
+            delay = samples_at(cue.start_f, fps)
+            delay_f = f",adelay=delays={delay}S:all=1" if delay else ""
+            chains.append(f"[{first_voice_input + j}:a]{AFORMAT},atrim=end_sample={dur}{delay_f}[vo{j}]")
+        ins = "".join(f"[vo{j}]" for j in range(len(timeline.voice)))
+        mix = (f"amix=inputs={len(timeline.voice)}:normalize=0:duration=longest,"
+               if len(timeline.voice) > 1 else "")
+        # Padded to the whole track: the sidechain must cover the music end to end.
+        chains.append(f"{ins}{mix}apad=whole_len={total}[voice]")
+        voice_label = "voice"
+
+    music = timeline.music
+    if music is not None and music_input is not None:
+        length = samples_at(music.start_f + music.duration_f, fps) - samples_at(music.start_f, fps)
+        parts = [f"[{music_input}:a]{AFORMAT}", "asetpts=PTS-STARTPTS", f"atrim=end_sample={length}"]
+        if music.fade_in_f:
+            fade_in = min(length, samples_at(music.fade_in_f, fps))
+            parts.append(f"afade=t=in:ss=0:ns={fade_in}")
+        if music.fade_out_f:
+            fade_out = min(length, samples_at(music.fade_out_f, fps))
+            parts.append(f"afade=t=out:ss={length - fade_out}:ns={fade_out}")
+        if music.gain_db != 0:
+            parts.append(f"volume={_num(music.gain_db)}dB")
+        if music.start_f:
+            parts.append(f"adelay=delays={samples_at(music.start_f, fps)}S:all=1")
+        parts.append(f"apad=whole_len={total}")
+        chains.append(",".join(parts) + "[music]")
+        if music.duck is not None and music.duck.depth_db > 0 and voice_label:
+            chains.append(f"[{voice_label}]asplit=2[voicemix][voicekey]")
+            voice_label = "voicemix"
+            d = duck_settings(music.duck.depth_db)
+            chains.append(
+                "[music][voicekey]sidechaincompress="
+                f"threshold={d['threshold']}:ratio={_num(d['ratio'])}"
+                f":attack={_num(music.duck.attack_ms)}:release={_num(music.duck.release_ms)}"
+                f":level_sc={_num(d['level_sc'])}:makeup={_num(d['makeup'])}:mix={_num(d['mix'])}"
+                "[ducked]")
+            buses.append("ducked")
+        else:
+            buses.append("music")
+    if voice_label:
+        buses.insert(0, voice_label)
+
+    if any(clip_audio_used(timeline)):
+        clip_chains, clip_label = _clip_audio_chains(timeline, build_segments(timeline), input_of_clip)
+        chains += clip_chains
+        buses.append(clip_label)
+
+    if not buses:
+        return chains, None
+    if len(buses) == 1:
+        chains.append(f"[{buses[0]}]anull[mix]")
+    else:
+        ins = "".join(f"[{b}]" for b in buses)
+        # normalize=0: amix would otherwise divide every input by the number of inputs.
+        chains.append(f"{ins}amix=inputs={len(buses)}:normalize=0:duration=longest[mix]")
+    return chains, "mix"
+
+
+def _audio_inputs(timeline: Timeline, first_index: int, *,
+                  clips_as_inputs: dict[int, int] | None) -> tuple[list[str], dict[int, int], int, int | None]:
+    """Input arguments for the voice cues and music (and, for the measure pass, the clips whose
+    sound is used). Returns (args, clip input map, first voice input, music input)."""
+    args: list[str] = []
+    index = first_index
+    input_of_clip = dict(clips_as_inputs or {})
+    if clips_as_inputs is None:  # measure pass: only the clips whose sound is heard
+        segments = build_segments(timeline)
+        for i, used in enumerate(clip_audio_used(timeline)):
+            if used:
+                args += _clip_input_args(timeline.clips[i], segments[i])
+                input_of_clip[i] = index
+                index += 1
+    first_voice = index
+    for cue in timeline.voice:
+        args += ["-i", cue.path]
+        index += 1
+    music_input = None
+    if timeline.music is not None:
+        m = timeline.music
+        args += ["-ss", _num(m.source_start_s), "-t", _num(m.duration_f / timeline.fps), "-i", m.path]
+        music_input = index
+    return args, input_of_clip, first_voice, music_input
+
+
+def _clip_input_args(clip: TimelineClip, seg: Segment) -> list[str]:
+    return ["-ss", _num(seg.seek_s), "-t", _num(seg.read_s), "-i", clip.source]
+
+
+# ---------------------------------------------------------------------------------- commands
+
+
+def build_filtergraph(timeline: Timeline, options: RenderOptions) -> str:
+    """The -filter_complex text of the render (one chain per line, for goldens and humans)."""
+    return _build(timeline, options)[1]
+
+
+def _build(timeline: Timeline, options: RenderOptions) -> tuple[list[str], str]:
+    out_w, out_h = output_size(timeline, options.preview)
+    scale_flags = "fast_bilinear" if options.preview else "bicubic"
+    segments = build_segments(timeline)
+    inputs: list[str] = []
+    for clip, seg in zip(timeline.clips, segments):
+        inputs += _clip_input_args(clip, seg)
+    chains: list[str] = []
+    for i, seg in enumerate(segments):
+        chains += _video_clip_chains(timeline, i, i, seg, out_w, out_h, scale_flags)
+    join, video = _join_video(timeline, clip_groups(timeline))
+    chains += join
+    if options.ass_path:
+        sub = f"subtitles=filename={escape_filter_path(options.ass_path)}"
+        if options.fonts_dir:
+            sub += f":fontsdir={escape_filter_path(options.fonts_dir)}"
+        chains.append(f"[{video}]{sub}[vout]")
+    else:
+        chains.append(f"[{video}]null[vout]")
+
+    audio_args, input_of_clip, first_voice, music_input = _audio_inputs(
+        timeline, len(timeline.clips), clips_as_inputs={i: i for i in range(len(timeline.clips))})
+    inputs += audio_args
+    mix_chains, mix = _mix_chains(timeline, input_of_clip, first_voice, music_input)
+    chains += mix_chains
+    total = samples_at(timeline.duration_f, timeline.fps)
+    if mix is None:
+        chains.append(f"anullsrc=r={SAMPLE_RATE}:cl=stereo,{AFORMAT},atrim=end_sample={total}[aout]")
+    else:
+        final = []
+        if options.loudness_gain_db is not None:
+            final.append(f"volume={options.loudness_gain_db:.2f}dB")
+        # level=disabled: alimiter otherwise scales its output up to the ceiling. Its 5 ms
+        # look-ahead delays the sound by 5 ms and drops that much at the end: apad restores the
+        # exact length (latency=1 would compensate, but ffmpeg 5.1 lacks it).
+        final += [f"alimiter=limit={limiter_level(timeline.true_peak_dbtp)}:attack=5:release=50"
+                  ":level=disabled", AFORMAT, f"apad=whole_len={total}", f"atrim=end_sample={total}"]
+        chains.append(f"[{mix}]" + ",".join(final) + "[aout]")
+    return inputs, ";\n".join(chains)
+
+
+def build_ffmpeg_args(timeline: Timeline, output: str, options: RenderOptions) -> list[str]:
+    """The full render command after the binary (and after run_ffmpeg's own
+    `-hide_banner -nostdin -nostats -progress pipe:1`)."""
+    inputs, graph = _build(timeline, options)
+    preset, crf, abr = options.preset, options.crf, options.audio_bitrate
+    if options.preview:
+        preset, crf, abr = "ultrafast", max(crf, 26), "96k"
+    return [
+        *inputs,
+        "-filter_complex", graph,
+        "-map", "[vout]", "-map", "[aout]",
+        "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
+        "-r", str(timeline.fps),
+        "-c:a", "aac", "-b:a", abr, "-ar", str(SAMPLE_RATE), "-ac", "2",
+        "-movflags", "+faststart",
+        "-t", _num(timeline.duration_f / timeline.fps),
+        output,
+    ]
+
+
+def has_sound(timeline: Timeline) -> bool:
+    """Whether the mix has anything to measure (voice, music or clip sound)."""
+    return bool(timeline.voice or timeline.music is not None or any(clip_audio_used(timeline)))
+
+
+def build_audio_measure_args(timeline: Timeline) -> list[str]:
+    """The first pass of the two-pass loudness normalisation: the same mix, audio only (only
+    the inputs that make sound are opened, no picture is decoded), measured by ebur128 (true
+    peak on) into a null sink. Its stderr ends with the "Summary:" block that
+    adcut.media.audio.parse_ebur128_summary reads."""
+    if not has_sound(timeline):
+        raise ValueError("the timeline has no sound to measure")
+    inputs, input_of_clip, first_voice, music_input = _audio_inputs(timeline, 0, clips_as_inputs=None)
+    chains, mix = _mix_chains(timeline, input_of_clip, first_voice, music_input)
+    total = samples_at(timeline.duration_f, timeline.fps)
+    chains.append(f"[{mix}]apad=whole_len={total},atrim=end_sample={total},"
+                  "ebur128=peak=true:framelog=quiet[aout]")
+    return [*inputs, "-filter_complex", ";\n".join(chains), "-map", "[aout]", "-f", "null", "-"]

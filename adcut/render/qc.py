@@ -1,0 +1,328 @@
+"""Quality checks of a rendered ad against its Timeline (the edge: reads the file).
+
+One ffmpeg pass over the output measures black stretches (blackdetect), frozen stretches
+(freezedetect) and loudness (ebur128, true peak on); stream facts come from the container.
+
+Asked-for stills. A frozen or black stretch is a fault only when the timeline did not ask for
+it. The timeline asks for: a clip's hold (`hold_f` frames at its end), the dark middle of a
+`fadeblack` transition, and whatever the footage itself shows: a source range that is already
+static (a product shot on a tripod, a solid-colour card) or already black. Sources are only
+checked for the clips under a stretch the holds do not explain, so footage that moves costs
+nothing. What is left unexplained for longer than 0.5 s fails the check.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from adcut.core.errors import MediaError
+from adcut.core.timeline import Timeline, TimelineClip
+from adcut.media.audio import parse_ebur128_summary
+from adcut.media.ffmpeg import run_ffmpeg
+from adcut.render.graph import build_segments, has_sound, output_size
+
+log = logging.getLogger(__name__)
+
+MAX_STILL_S = 0.5  # longest unasked black or frozen stretch
+MAX_DRIFT_S = 0.040  # |audio - video| stream durations
+LOUDNESS_TOLERANCE_LU = 1.0
+TRUE_PEAK_TOLERANCE_DB = 0.1
+# Detection settings: black = 98 % of the pixels below 10 % luma; frozen = frame difference
+# under -60 dB (x264 repeats a static picture exactly; camera noise is far above this).
+BLACK_FILTER = "blackdetect=d={d}:pic_th=0.98:pix_th=0.10"
+FREEZE_FILTER = "freezedetect=n=-60dB:d={d}"
+# Detection runs on a small copy: cheap, and blackness/stillness survive downscaling.
+ANALYSIS_WIDTH = 320
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    measured: float | None = None
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class StreamFacts:
+    width: int | None
+    height: int | None
+    video_s: float | None
+    audio_s: float | None
+
+
+Interval = tuple[float, float]  # seconds, start..end
+
+
+# ---------------------------------------------------------------------------------- parsing
+
+
+def parse_intervals(stderr: str, kind: str, end_s: float) -> list[Interval]:
+    """Black ("black") or frozen ("freeze") stretches from blackdetect/freezedetect logs.
+    A stretch still open at the end of the stream ends at `end_s`."""
+    out: list[Interval] = []
+    if kind == "black":
+        for m in re.finditer(r"black_start:\s*(-?[\d.]+)\s+black_end:\s*(-?[\d.]+)", stderr):
+            out.append((float(m.group(1)), float(m.group(2))))
+        return out
+    start = None
+    for m in re.finditer(r"lavfi\.freezedetect\.freeze_(start|end):\s*(-?[\d.]+)", stderr):
+        if m.group(1) == "start":
+            start = float(m.group(2))
+        elif start is not None:
+            out.append((start, float(m.group(2))))
+            start = None
+    if start is not None:
+        out.append((start, end_s))
+    return out
+
+
+def subtract(interval: Interval, explained: list[Interval]) -> list[Interval]:
+    """The parts of `interval` that no explained interval covers."""
+    pieces = [interval]
+    for a, b in sorted(explained):
+        nxt = []
+        for s, e in pieces:
+            if b <= s or a >= e:
+                nxt.append((s, e))
+                continue
+            if a > s:
+                nxt.append((s, a))
+            if b < e:
+                nxt.append((b, e))
+        pieces = nxt
+    return pieces
+
+
+# ---------------------------------------------------------------------------------- measuring
+
+
+def _stream_facts(path: Path) -> StreamFacts:
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as e:
+        raise MediaError(f"{path}: cannot be opened ({e})") from e
+    with container:
+        def seconds(stream) -> float | None:
+            if stream.duration is not None and stream.time_base is not None:
+                return float(stream.duration * stream.time_base)
+            return None
+
+        v = container.streams.video[0] if container.streams.video else None
+        a = container.streams.audio[0] if container.streams.audio else None
+        return StreamFacts(
+            width=v.codec_context.width if v else None,
+            height=v.codec_context.height if v else None,
+            video_s=seconds(v) if v else None,
+            audio_s=seconds(a) if a else None,
+        )
+
+
+def _analyse(path: Path, *, seek_s: float | None = None, read_s: float | None = None,
+             min_s: float = MAX_STILL_S, loudness: bool = True) -> str:
+    """One decoding pass with blackdetect + freezedetect (+ ebur128); returns ffmpeg's log."""
+    args = []
+    if seek_s is not None:
+        args += ["-ss", f"{seek_s:.6f}"]
+    if read_s is not None:
+        args += ["-t", f"{read_s:.6f}"]
+    args += ["-i", str(path), "-map", "0:v:0?", "-map", "0:a:0?", "-sn", "-dn",
+             "-vf", f"scale={ANALYSIS_WIDTH}:-2:flags=fast_bilinear,"
+                    f"{BLACK_FILTER.format(d=min_s)},{FREEZE_FILTER.format(d=min_s)}"]
+    if loudness:
+        args += ["-af", "ebur128=peak=true:framelog=quiet"]
+    else:
+        args += ["-an"]
+    return run_ffmpeg([*args, "-f", "null", "-"])
+
+
+class _SourceStills:
+    """Black and static stretches of each clip's footage, in track seconds (computed on demand,
+    once per clip)."""
+
+    def __init__(self, timeline: Timeline):
+        self.timeline = timeline
+        self._cache: dict[int, tuple[list[Interval], list[Interval]]] = {}
+
+    def get(self, i: int) -> tuple[list[Interval], list[Interval]]:
+        if i not in self._cache:
+            self._cache[i] = self._measure(i)
+        return self._cache[i]
+
+    def _measure(self, i: int) -> tuple[list[Interval], list[Interval]]:
+        clip: TimelineClip = self.timeline.clips[i]
+        fps = self.timeline.fps
+        moving_f = max(1, clip.duration_f - clip.hold_f)
+        read_s = moving_f * clip.speed / fps
+        try:
+            # Short stretches count here (they are pieces of a longer one in the output).
+            log_text = _analyse(Path(clip.source), seek_s=clip.source_in_s, read_s=read_s,
+                                min_s=2 / fps, loudness=False)
+        except MediaError as e:
+            log.debug("source of clips[%d] not analysed: %s", i, e)
+            return [], []
+        start_s = clip.start_f / fps
+
+        def to_track(iv: Interval) -> Interval:
+            # Source seconds from the seek point -> track seconds (slowed clips last longer).
+            a, b = iv
+            return (start_s + a / clip.speed,
+                    min(start_s + b / clip.speed, start_s + moving_f / fps))
+
+        # A stretch reaching the end of the read range lasts to the end of the moving part.
+        black = [to_track(iv) for iv in parse_intervals(log_text, "black", read_s)]
+        frozen = [to_track(iv) for iv in parse_intervals(log_text, "freeze", read_s)]
+        # The last frozen frame of the source is still shown for one frame after the stretch.
+        return black, [(a, b + 1 / fps) for a, b in frozen]
+
+
+def _asked_for(timeline: Timeline, kind: str) -> list[Interval]:
+    """Stills the timeline itself asks for (without looking at the footage)."""
+    fps = timeline.fps
+    out: list[Interval] = []
+    if kind == "freeze":
+        for clip in timeline.clips:
+            if clip.hold_f:
+                # The freeze starts on the last moving frame, one frame before the hold.
+                out.append(((clip.end_f - clip.hold_f - 1) / fps, clip.end_f / fps))
+    for t in timeline.transitions:
+        if t.kind == "fadeblack":
+            start = timeline.clips[t.after_clip + 1].start_f - t.head_f
+            out.append((start / fps, (start + t.duration_f) / fps))
+    return out
+
+
+def _unexplained(found: list[Interval], timeline: Timeline, kind: str,
+                 sources: _SourceStills) -> list[Interval]:
+    """Pieces of the detected stretches that neither the timeline nor the footage explains,
+    longer than MAX_STILL_S."""
+    fps = timeline.fps
+    segments = build_segments(timeline)
+    asked = _asked_for(timeline, kind)
+    bad: list[Interval] = []
+    for interval in found:
+        pieces = [p for p in subtract(interval, asked) if p[1] - p[0] > MAX_STILL_S]
+        if not pieces:
+            continue
+        explained: list[Interval] = []
+        for i, seg in enumerate(segments):
+            # The clips under the stretch (with their transition handles).
+            a, b = seg.track_start_f / fps, seg.track_end_f / fps
+            if any(a < e and s < b for s, e in pieces):
+                black, frozen = sources.get(i)
+                explained += black if kind == "black" else frozen
+        tolerance = 2 / fps  # detection edges are a frame or two off
+        widened = [(a - tolerance, b + tolerance) for a, b in explained]
+        for piece in pieces:
+            bad += [p for p in subtract(piece, widened) if p[1] - p[0] > MAX_STILL_S]
+    return bad
+
+
+# ---------------------------------------------------------------------------------- checks
+
+
+def run_qc(output: Path, timeline: Timeline, *,
+           caption_boxes: list[tuple[int, int, int, int]] | None = None) -> list[Check]:
+    """Check a rendered file against its timeline. `caption_boxes` are the subtitle boxes as
+    (left, top, right, bottom) pixels of the timeline's frame. A preview (half-size) render
+    is recognised by its size: its loudness is not normalised, so that check is skipped."""
+    output = Path(output)
+    fps = timeline.fps
+    target_s = timeline.duration_s
+    checks: list[Check] = []
+    try:
+        facts = _stream_facts(output)
+    except MediaError as e:
+        return [Check("readable", False, str(e))]
+
+    has_v, has_a = facts.video_s is not None, facts.audio_s is not None
+    missing = [name for name, ok in (("video", has_v), ("audio", has_a)) if not ok]
+    checks.append(Check("streams", not missing,
+                        "video and audio present" if not missing else f"no {' or '.join(missing)} stream",
+                        target="video + audio"))
+    if has_v:
+        off = facts.video_s - target_s
+        checks.append(Check("duration", abs(off) <= 1 / fps + 1e-3,
+                            f"{facts.video_s:.3f} s for a {target_s:.3f} s timeline "
+                            f"({off * fps:+.1f} frames)",
+                            measured=round(facts.video_s, 4), target=f"{target_s:.3f} s ± 1 frame"))
+    if has_v and has_a:
+        drift = facts.audio_s - facts.video_s
+        checks.append(Check("av_drift", abs(drift) < MAX_DRIFT_S,
+                            f"audio {facts.audio_s:.3f} s vs video {facts.video_s:.3f} s",
+                            measured=round(drift * 1000, 1), target="|drift| < 40 ms"))
+
+    try:
+        log_text = _analyse(output, loudness=has_a) if has_v or has_a else ""
+    except MediaError as e:
+        checks.append(Check("decodes", False, str(e)))
+        return checks
+
+    if has_a:
+        preview = (facts.width, facts.height) == output_size(timeline, True) != output_size(timeline, False)
+        loud = parse_ebur128_summary(log_text)
+        lufs = loud.integrated_lufs if loud else None
+        peak = loud.true_peak_dbtp if loud else None
+        target = timeline.loudness_lufs
+        if preview:
+            checks.append(Check("loudness", True, "preview render: loudness not normalised",
+                                measured=lufs, target=f"{target:g} LUFS ± 1 LU"))
+        elif lufs is None:
+            ok = not has_sound(timeline)
+            checks.append(Check("loudness", ok, "silent" + ("" if ok else ": the timeline has sound"),
+                                target=f"{target:g} LUFS ± 1 LU"))
+        else:
+            checks.append(Check("loudness", abs(lufs - target) <= LOUDNESS_TOLERANCE_LU,
+                                f"{lufs:.1f} LUFS integrated", measured=lufs,
+                                target=f"{target:g} LUFS ± 1 LU"))
+        if peak is not None:
+            limit = timeline.true_peak_dbtp + TRUE_PEAK_TOLERANCE_DB
+            checks.append(Check("true_peak", peak <= limit, f"{peak:.1f} dBTP", measured=peak,
+                                target=f"<= {timeline.true_peak_dbtp:g} dBTP"))
+
+    if has_v:
+        sources = _SourceStills(timeline)
+        for kind, name in (("black", "black"), ("freeze", "frozen")):
+            found = parse_intervals(log_text, kind, facts.video_s)
+            bad = _unexplained(found, timeline, kind, sources)
+            longest = max((b - a for a, b in bad), default=0.0)
+            detail = (f"no unasked {name} stretch over {MAX_STILL_S} s"
+                      f" ({len(found)} asked-for or short)" if not bad else
+                      f"{name} " + ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in bad)
+                      + " not asked for by the timeline")
+            checks.append(Check(kind, not bad, detail, measured=round(longest, 3),
+                                target=f"none over {MAX_STILL_S} s"))
+
+    if caption_boxes is not None:
+        w, h = timeline.width, timeline.height
+        outside = [box for box in caption_boxes
+                   if not (0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h)]
+        checks.append(Check("subtitles", not outside,
+                            f"{len(caption_boxes)} caption boxes inside {w}x{h}" if not outside
+                            else f"{len(outside)} caption boxes outside {w}x{h}: {outside[:3]}",
+                            measured=float(len(outside)), target="all inside the frame"))
+    return checks
+
+
+def write_qc(checks: list[Check], path: Path) -> None:
+    """Write the checks as JSON (ad.qc.json), atomically."""
+    path = Path(path)
+    data = {"ok": all(c.ok for c in checks), "checks": [asdict(c) for c in checks]}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

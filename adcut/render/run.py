@@ -1,0 +1,173 @@
+"""Rendering a Timeline (the edge: runs ffmpeg, writes the file).
+
+Two passes, one encode generation: a cheap audio-only pass measures the loudness of the mix,
+then the single video render applies the gain that reaches the timeline's target. The MP4 is
+written under a temporary name in the output folder and renamed into place when complete; on
+any failure (or Ctrl-C) the temporary file is removed, so there is never a partial output.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from adcut.core.errors import BadInputError, MediaError
+from adcut.core.timeline import Timeline
+from adcut.media.audio import parse_ebur128_summary
+from adcut.media.ffmpeg import find_ffmpeg, run_ffmpeg
+from adcut.render.graph import (
+    RenderOptions,
+    build_audio_measure_args,
+    build_ffmpeg_args,
+    has_sound,
+    loudness_gain_db,
+)
+
+log = logging.getLogger(__name__)
+
+# What run_ffmpeg puts before the arguments when it follows progress (see adcut.media.ffmpeg).
+_PREFIX = ["-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1"]
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    output: Path
+    elapsed_s: float
+    command: list[str]  # the render command as run (binary first)
+    loudness_gain_db: float | None
+
+
+def check_inputs(timeline: Timeline, *, ass_path: Path | None = None,
+                 fonts_dir: Path | None = None) -> None:
+    """Every file the render reads exists (MediaError naming the timeline field)."""
+    fields = [(f"clips[{i}].source", c.source) for i, c in enumerate(timeline.clips)]
+    fields += [(f"voice[{i}].path", v.path) for i, v in enumerate(timeline.voice)]
+    if timeline.music is not None:
+        fields.append(("music.path", timeline.music.path))
+    for name, path in fields:
+        if not Path(path).is_file():
+            raise MediaError(f"{name}: {path} does not exist",
+                             hint="fix the path in the timeline or plan, or restore the file")
+    if ass_path is not None and not Path(ass_path).is_file():
+        raise MediaError(f"subtitles file {ass_path} does not exist")
+    if fonts_dir is not None and not Path(fonts_dir).is_dir():
+        raise MediaError(f"fonts folder {fonts_dir} does not exist",
+                         hint="reinstall the font package (manimgx-fonts-cjk)")
+
+
+def _reserve_temp(output: Path, force: bool) -> Path:
+    """Refuse an existing output without force, then create the temporary file beside it
+    (which is also the proof that the folder is writable, before any work)."""
+    if output.exists() and not force:
+        raise BadInputError(f"{output}: already exists", hint="pass --force to overwrite it")
+    if output.is_dir():
+        raise BadInputError(f"{output}: is a folder", hint="give the path of an .mp4 file")
+    folder = output.parent
+    if not folder.is_dir():
+        raise BadInputError(f"output folder {folder} does not exist", hint="create it first")
+    try:
+        # Same folder (so the final rename is atomic), same extension (ffmpeg picks the muxer
+        # from it), hidden so a file manager does not offer a half-written file.
+        fd, name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".part{output.suffix}",
+                                    dir=folder)
+    except OSError as e:
+        raise BadInputError(f"output folder {folder} is not writable ({e.strerror})",
+                            hint="choose another output folder or fix its permissions") from e
+    os.close(fd)
+    return Path(name)
+
+
+def measure_gain_db(timeline: Timeline) -> float | None:
+    """First pass: the mix's integrated loudness, as the gain to the target (None = silent)."""
+    if not has_sound(timeline):
+        return None
+    stderr = run_ffmpeg(build_audio_measure_args(timeline))
+    loudness = parse_ebur128_summary(stderr)
+    measured = loudness.integrated_lufs if loudness else None
+    gain = loudness_gain_db(measured, timeline.loudness_lufs)
+    log.debug("mix measured at %s LUFS: gain %s dB", measured, gain)
+    return gain
+
+
+def _options(timeline: Timeline, *, ass_path: Path | None, fonts_dir: Path | None,
+             preview: bool, gain_db: float | None) -> RenderOptions:
+    return RenderOptions(preview=preview, loudness_gain_db=gain_db,
+                         ass_path=str(ass_path) if ass_path else None,
+                         fonts_dir=str(fonts_dir) if fonts_dir else None)
+
+
+def render_timeline(
+    timeline: Timeline,
+    output: Path,
+    *,
+    ass_path: Path | None = None,
+    fonts_dir: Path | None = None,
+    preview: bool = False,
+    force: bool = False,
+    on_progress: Callable[[float], None] | None = None,
+) -> RenderResult:
+    """Render `timeline` to `output` (H.264 + AAC MP4). `on_progress(seconds_done)` follows
+    the encode. A preview skips the loudness measure (no gain stage, the limiter still runs)."""
+    output = Path(output)
+    check_inputs(timeline, ass_path=ass_path, fonts_dir=fonts_dir)
+    temp = _reserve_temp(output, force)
+    started = time.perf_counter()
+    try:
+        gain = None if preview else measure_gain_db(timeline)
+        options = _options(timeline, ass_path=ass_path, fonts_dir=fonts_dir, preview=preview,
+                           gain_db=gain)
+        # -y: the temporary name was just created by us (empty); the real output is only
+        # replaced by the rename below.
+        args = ["-y", *build_ffmpeg_args(timeline, str(temp), options)]
+        command = [find_ffmpeg().path, *_PREFIX, *args]
+        run_ffmpeg(args, duration_s=timeline.duration_s,
+                   on_progress=on_progress or (lambda _done_s: None))
+        if not temp.is_file() or temp.stat().st_size == 0:
+            raise MediaError(f"{output}: ffmpeg wrote nothing",
+                             hint="run with --print-ffmpeg and try the command by hand")
+        os.replace(temp, output)
+    except BaseException:  # KeyboardInterrupt included: never leave a partial file
+        temp.unlink(missing_ok=True)
+        raise
+    elapsed = time.perf_counter() - started
+    final = [str(output) if part == str(temp) else part for part in command]
+    return RenderResult(output=output, elapsed_s=elapsed, command=final, loudness_gain_db=gain)
+
+
+def print_command(
+    timeline: Timeline,
+    output: Path,
+    *,
+    ass_path: Path | None = None,
+    fonts_dir: Path | None = None,
+    preview: bool = False,
+    loudness_gain_db: float | None = None,
+    measure: bool = True,
+) -> str:
+    """The render's ffmpeg commands, shell-quoted, one per line (for --print-ffmpeg).
+
+    With `measure` (default) the cheap audio-only loudness pass is run so that the printed
+    render command carries the exact gain the real render would apply; the measure command
+    itself is printed first, as a comment line and the command. With `measure=False` the
+    given `loudness_gain_db` is used (None: no gain stage)."""
+    ff = find_ffmpeg().path
+    lines = []
+    gain = loudness_gain_db
+    if not preview and has_sound(timeline):
+        lines.append("# pass 1 (audio only): loudness of the mix; pass 2 applies "
+                     f"volume=<{timeline.loudness_lufs:g} LUFS - measured>")
+        lines.append(shlex.join([ff, "-hide_banner", "-nostdin", "-nostats",
+                                 *build_audio_measure_args(timeline)]))
+        if measure and gain is None:
+            check_inputs(timeline)
+            gain = measure_gain_db(timeline)
+    options = _options(timeline, ass_path=ass_path, fonts_dir=fonts_dir, preview=preview,
+                       gain_db=None if preview else gain)
+    lines.append(shlex.join([ff, *_PREFIX, *build_ffmpeg_args(timeline, str(output), options)]))
+    return "\n".join(lines)

