@@ -1,0 +1,1 @@
+"""EditPlan -> Timeline -> one ffmpeg filtergraph: subtitles, audio mix, QC and exports."""

@@ -1,0 +1,1 @@
+"""Voice: text to speech for the voice-over (tts) and speech recognition for datasets (asr)."""

@@ -1,0 +1,321 @@
+"""Subtitles with the real font and the real libass: coverage, wrapping, cues, files, pixels."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from adcut.core.errors import BadInputError
+from adcut.core.plan import SubtitleStyle
+from adcut.core.timeline import (
+    CaptionCue,
+    ResolvedReframe,
+    SubtitleLayout,
+    Timeline,
+    TimelineClip,
+)
+from adcut.render.subtitles import (
+    available_width_px,
+    build_ass,
+    build_srt,
+    caption_boxes,
+    caption_cues,
+    default_font,
+    missing_glyphs,
+    outline_px,
+    safe_area,
+    spacing_px,
+    subtitle_layout,
+    wrap_text,
+)
+from tests import synth
+
+GOLDEN = Path(__file__).parent / "golden"
+REGEN = os.environ.get("ADCUT_REGEN_GOLDEN") == "1"
+
+LONG_EN = ("Introducing the new Spark running shoe: lighter, faster and stronger than anything "
+           "you have worn before, with a grip that holds on wet city streets all year round.")
+LONG_ZH = ("全新Spark跑鞋，更轻、更快、更强。每一步都更有力量，每一公里都更轻松！"
+           "限时优惠，立即下单，让城市的每一条街道都成为你的跑道。")
+MIXED = ("这是Spark跑鞋：lighter, faster, stronger. 限时优惠，只要$99！Order now at spark.com"
+         "（今天），every single day 每一步都更轻松。")
+CLOSING = set("，。！？、）」』】》：；")
+
+SIZES = {"9:16": (1080, 1920), "16:9": (1920, 1080)}
+
+
+def layout_for(size: str, **style) -> SubtitleLayout:
+    w, h = SIZES[size]
+    return subtitle_layout(w, h, SubtitleStyle(**style))
+
+
+def pil_width(line: str, layout: SubtitleLayout) -> float:
+    """The width of a line measured independently: FreeType advance at libass's em size
+    (size = winAscent + winDescent) plus the outline on both sides."""
+    from fontTools.ttLib import TTCollection
+    from PIL import ImageFont
+
+    face = TTCollection(layout.font_file, lazy=True).fonts[2]  # Noto Sans CJK SC
+    em = layout.size_px * face["head"].unitsPerEm / (face["OS/2"].usWinAscent + face["OS/2"].usWinDescent)
+    font = ImageFont.truetype(layout.font_file, em, index=2)
+    return font.getlength(line) + 2 * outline_px(layout.size_px)
+
+
+def timeline_with(captions: list[CaptionCue], layout: SubtitleLayout, size: tuple[int, int],
+                  duration_f: int = 90) -> Timeline:
+    w, h = size
+    clip = TimelineClip(source="clip.mp4", source_width=w, source_height=h, source_in_s=0.0,
+                        start_f=0, duration_f=duration_f, reframe=ResolvedReframe(mode="crop"))
+    return Timeline(fps=30, width=w, height=h, duration_f=duration_f, clips=[clip],
+                    captions=captions, subtitles=layout)
+
+
+# -- fonts and layout ---------------------------------------------------------------------------
+
+def test_default_font_is_the_bundled_noto_cjk():
+    path, name = default_font()
+    assert path.name == "NotoSansCJK-VF.otf.ttc" and path.is_file()
+    assert name == "Noto Sans CJK SC"
+
+
+def test_missing_glyphs_english_chinese_and_what_the_font_lacks():
+    font, _ = default_font()
+    assert missing_glyphs("Introducing the new Spark! 50% off, $99.", font) == []
+    assert missing_glyphs(LONG_ZH + "日本語のテキスト、한국어", font) == []
+    assert missing_glyphs("Run 😀 now 😀\n", font) == ["😀"]
+    assert missing_glyphs("नमस्ते", font)[0] == "न"  # Devanagari: not in a CJK font
+    assert missing_glyphs("a\u200db\ufe0f \t\n", font) == []  # joiners, selectors, whitespace
+
+
+def test_safe_area_keeps_clear_of_the_vertical_platforms_ui():
+    left, top, right, bottom = safe_area(1080, 1920)
+    assert bottom >= 0.2 * 1920 and right >= 0.12 * 1080 and top >= 0.1 * 1920
+    for w, h in [(1920, 1080), (1080, 1080), (1080, 1350)]:
+        margins = safe_area(w, h)
+        assert max(margins[1], margins[3]) < 0.1 * h and max(margins[0], margins[2]) < 0.1 * w
+
+
+def test_layout_from_style():
+    lay = layout_for("9:16")
+    assert lay.font_name == "Noto Sans CJK SC" and Path(lay.font_file) == default_font()[0]
+    assert lay.size_px == round(0.042 * 1920)
+    left, top, right, bottom = safe_area(1080, 1920)
+    assert lay.margin_h_px == max(left, right) and lay.margin_v_px >= bottom
+    assert layout_for("9:16", position="top").margin_v_px >= top
+    with pytest.raises(BadInputError, match="subtitles.font_name"):
+        layout_for("9:16", font_name="Comic Sans")
+    with pytest.raises(BadInputError, match="subtitles.font_file"):
+        layout_for("9:16", font_file="/nonexistent/font.ttf")
+
+
+# -- wrapping -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("text", [LONG_EN, LONG_ZH, MIXED], ids=["en", "zh", "mixed"])
+def test_wrapped_lines_fit_between_the_margins(size, text):
+    lay = layout_for(size)
+    lines = wrap_text(text, lay, SIZES[size][0])
+    avail = available_width_px(lay, SIZES[size][0])
+    assert len(lines) >= 2
+    for line in lines:
+        assert pil_width(line, lay) <= avail, line
+        assert line == line.strip()
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost or added
+    assert not any(line[0] in CLOSING for line in lines)
+
+
+def test_no_line_starts_with_cjk_closing_punctuation():
+    # Big type over a narrow frame: many breaks, most next to punctuation.
+    text = "好，对。是！行？嗯、哦）「好」『对』【是】《行》：嗯；" * 3
+    lay = layout_for("9:16", size_pct=9)
+    lines = wrap_text(text, lay, 1080)
+    assert len(lines) >= 4
+    assert not any(line[0] in CLOSING for line in lines), lines
+    assert not any(line[-1] in "（「『【《" for line in lines), lines
+
+
+def test_balanced_two_lines():
+    lay = layout_for("16:9")
+    lines = wrap_text(LONG_EN, lay, 1920)
+    assert len(lines) == 2
+    widths = [pil_width(line, lay) for line in lines]
+    assert min(widths) > 0.8 * max(widths)  # a pair, not a full line and a straggler
+
+
+def test_a_word_wider_than_the_frame_is_bad_input():
+    with pytest.raises(BadInputError, match="wider than the subtitle area"):
+        wrap_text("Buy " + "x" * 80, layout_for("9:16"), 1080)
+
+
+# -- caption cues -------------------------------------------------------------------------------
+
+PARAGRAPH = ("Introducing the new Spark running shoe, lighter, faster, stronger than anything "
+             "you have worn before.")
+
+
+def test_a_four_line_paragraph_becomes_two_cues_that_tile_the_line():
+    lay = layout_for("9:16")
+    assert len(wrap_text(PARAGRAPH, lay, 1080)) == 4
+    cues = caption_cues(PARAGRAPH, 30, 150, [], lay, 1080, 2, field="shots[0].line")
+    assert [len(c.lines) for c in cues] == [2, 2]
+    assert cues[0].start_f == 30 and cues[0].end_f == cues[1].start_f and cues[1].end_f == 150
+    assert " ".join(c.text for c in cues) == PARAGRAPH
+    for cue in cues:
+        assert cue.text.replace(" ", "") == "".join(cue.lines).replace(" ", "")
+    # Without word times, the cut falls at the first cue's share of the characters.
+    first = len(cues[0].text.replace(" ", "")) / len(PARAGRAPH.replace(" ", ""))
+    assert abs(cues[1].start_f - (30 + 120 * first)) <= 1
+
+
+def test_cues_follow_the_word_times():
+    lay = layout_for("9:16")
+    tokens = PARAGRAPH.split()
+    words = [(w, 30 + 8 * i, 30 + 8 * i + 6) for i, w in enumerate(tokens)]
+    cues = caption_cues(PARAGRAPH, 30, 30 + 8 * len(tokens), words, lay, 1080, 2, field="x")
+    n_first = len(cues[0].text.split())
+    assert cues[1].start_f == words[n_first][1]  # the second cue appears with its first word
+    assert [w.text for c in cues for w in c.words] == tokens
+    assert cues[1].words[0].start_f == cues[1].start_f
+
+
+def test_one_line_cjk_cue_by_characters():
+    lay = layout_for("16:9")
+    cues = caption_cues("限时优惠，立即下单！", 0, 60, [], lay, 1920, 2, field="shots[1].line")
+    assert len(cues) == 1 and cues[0].lines == ["限时优惠，立即下单！"]
+    assert (cues[0].start_f, cues[0].end_f) == (0, 60)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("   ", r"shots\[3\]\.line: the line is empty"),
+    ("Run 😀 now", r"shots\[3\]\.line: .*Noto Sans CJK SC.*cannot draw '😀'"),
+    ("Visit " + "W" * 60, r"shots\[3\]\.line: 'W+' is wider than the subtitle area"),
+])
+def test_bad_lines_name_the_field(text, match):
+    with pytest.raises(BadInputError, match=match):
+        caption_cues(text, 0, 60, [], layout_for("9:16"), 1080, 2, field="shots[3].line")
+
+
+def test_no_time_for_the_cues_is_bad_input():
+    with pytest.raises(BadInputError, match=r"shots\[0\]\.line"):
+        caption_cues("Hello", 10, 10, [], layout_for("9:16"), 1080, 2, field="shots[0].line")
+    with pytest.raises(BadInputError, match="do not fit in 1 frames"):
+        caption_cues(PARAGRAPH, 10, 11, [], layout_for("9:16"), 1080, 1, field="shots[0].line")
+
+
+# -- files --------------------------------------------------------------------------------------
+
+def golden_timeline() -> Timeline:
+    layout = SubtitleLayout(font_file=str(default_font()[0]), font_name="Noto Sans CJK SC",
+                            size_px=81, margin_v_px=390, margin_h_px=130, alignment="bottom",
+                            color="FFFFFF", outline_color="101010")
+    captions = [
+        CaptionCue(start_f=0, end_f=37, text="Introducing the new Spark running shoe,",
+                   lines=["Introducing the new", "Spark running shoe,"]),
+        CaptionCue(start_f=37, end_f=71, text="全新Spark跑鞋，更轻、更快。",
+                   lines=["全新Spark跑鞋，", "更轻、更快。"]),
+        CaptionCue(start_f=71, end_f=3725, text=r"Save {50%} at C:\new \N now",
+                   lines=[r"Save {50%} at C:\new \N now"]),
+    ]
+    return timeline_with(captions, layout, (1080, 1920), duration_f=3725)
+
+
+@pytest.mark.parametrize("name, build", [("captions.ass", build_ass), ("captions.srt", build_srt)])
+def test_golden_files(name, build):
+    text = build(golden_timeline())
+    assert text == build(golden_timeline())  # deterministic
+    path = GOLDEN / name
+    if REGEN:
+        path.write_bytes(text.encode("utf-8"))
+    assert text.encode("utf-8") == path.read_bytes(), (
+        f"{name} changed; if that is intended, run ADCUT_REGEN_GOLDEN=1 pytest {__file__}")
+
+
+def test_ass_times_never_overlap_and_escape_text():
+    ass = build_ass(golden_timeline())
+    events = [line for line in ass.splitlines() if line.startswith("Dialogue:")]
+    spans = [tuple(e.split(",")[1:3]) for e in events]
+    assert spans[0][1] == spans[1][0] == "0:00:01.23"  # frame 37 at 30 fps = 1.2333 s, floored
+    assert spans[2] == ("0:00:02.36", "0:02:04.16")
+    assert events[2].endswith("Save \\{50%\\} at C:\\\u2060new \\\u2060N now")
+    assert "\\NSpark running shoe," in events[0]
+
+
+# -- pixels: libass draws what we measured, with the bundled font -------------------------------
+
+def render_frames(timeline: Timeline, frames: list[int], tmp: Path) -> list[np.ndarray]:
+    from PIL import Image
+
+    ass = tmp / "captions.ass"
+    ass.write_text(build_ass(timeline), encoding="utf-8")
+    fonts_dir = Path(timeline.subtitles.font_file).parent
+    pick = "+".join(f"eq(n\\,{f})" for f in frames)
+    synth.ffmpeg(
+        "-f", "lavfi", "-i",
+        f"color=c=0x808080:s={timeline.width}x{timeline.height}:r={timeline.fps}"
+        f":d={timeline.duration_f / timeline.fps}",
+        "-vf", f"subtitles=filename={ass}:fontsdir={fonts_dir},select='{pick}'",
+        "-fps_mode", "passthrough", str(tmp / "frame%d.png"),
+    )
+    return [np.asarray(Image.open(tmp / f"frame{i + 1}.png").convert("RGB")).astype(int)
+            for i in range(len(frames))]
+
+
+def ink(frame: np.ndarray) -> np.ndarray:
+    return np.abs(frame - 128).max(axis=2) > 24
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_libass_draws_inside_the_boxes_and_the_safe_area(size, tmp_path):
+    w, h = SIZES[size]
+    lay = layout_for(size)
+    cues = caption_cues(LONG_EN, 0, 30, [], lay, w, 2, field="a")
+    cues += caption_cues(LONG_ZH, 30, 60, [], lay, w, 2, field="b")
+    timeline = timeline_with(cues, lay, (w, h))
+    boxes = caption_boxes(timeline)
+    left, top, right, bottom = safe_area(w, h)
+    frames = render_frames(timeline, [(c.start_f + c.end_f) // 2 for c in cues], tmp_path)
+    for cue, box, frame in zip(cues, boxes, frames):
+        mask = ink(frame)
+        x0, y0, x1, y1 = box
+        inside = mask[y0:y1, x0:x1].sum()
+        assert inside > 2000, (cue.lines, box)  # the text is there
+        assert inside == mask.sum(), f"ink outside {box} for {cue.lines}"
+        ys, xs = np.nonzero(mask)
+        assert xs.min() >= left and xs.max() < w - right and ys.min() >= top and ys.max() < h - bottom
+        assert left <= x0 and x1 <= w - right and top <= y0 and y1 <= h - bottom
+
+
+def test_cjk_is_drawn_with_the_bundled_font_not_boxes(tmp_path):
+    """The white fill libass draws matches FreeType's rendering of the same glyphs (tofu boxes
+    or a fallback font would not)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    text = "限时优惠立即下单"
+    lay = layout_for("16:9", size_pct=8)
+    cues = caption_cues(text, 0, 30, [], lay, 1920, 1, field="x")
+    frame = render_frames(timeline_with(cues, lay, (1920, 1080), 30), [15], tmp_path)[0]
+    Image.fromarray(frame.astype(np.uint8)).save(tmp_path / "cjk.png")
+    fill = frame.min(axis=2) > 200
+
+    face_em = lay.size_px * 1000 / 1448
+    font = ImageFont.truetype(lay.font_file, face_em, index=2)
+    ref = Image.new("L", (1920, 400))
+    x = 100.0
+    for ch in text:  # with the style's letter spacing
+        ImageDraw.Draw(ref).text((x, 100), ch, font=font, fill=255)
+        x += font.getlength(ch) + spacing_px(lay.size_px)
+    ref_mask = np.asarray(ref) > 100
+
+    def crop(mask: np.ndarray) -> np.ndarray:
+        ys, xs = np.nonzero(mask)
+        return mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+
+    got, want = crop(fill), crop(ref_mask)
+    assert abs(got.shape[1] - want.shape[1]) <= 4 and abs(got.shape[0] - want.shape[0]) <= 4
+    hh, ww = min(got.shape[0], want.shape[0]), min(got.shape[1], want.shape[1])
+    a, b = got[:hh, :ww], want[:hh, :ww]
+    iou = (a & b).sum() / (a | b).sum()
+    assert iou > 0.5, iou
