@@ -1,0 +1,102 @@
+"""The four AutoCut tasks (clip selection, clip ordering, script writing, music): the task
+objects planners consume, prompt builders in the paper's Chinese format (byte-compatible
+with the released test prompts) and in English, forgiving parsers for model outputs, and
+the release file format. Pure functions only, apart from `load_release_rows`."""
+
+from __future__ import annotations
+
+from adcut.tasks.parse import (
+    Parsed,
+    parse_answer,
+    parse_music,
+    parse_order,
+    parse_script,
+    parse_selection,
+)
+from adcut.tasks.prompts_en import (
+    build_music_prompt_en,
+    build_prompt_en,
+    build_script_prompt_en,
+    build_select_prompt_en,
+    build_sort_prompt_en,
+    parse_prompt_en,
+)
+from adcut.tasks.prompts_zh import (
+    NO_CAPTION_ZH,
+    NO_FRAME_ID,
+    NO_LINE_ZH,
+    PromptFormatError,
+    build_music_prompt_zh,
+    build_prompt_zh,
+    build_script_prompt_zh,
+    build_select_prompt_zh,
+    build_sort_prompt_zh,
+    parse_prompt_zh,
+)
+from adcut.tasks.release import ReleaseRow, dump_release_row, load_release_rows
+from adcut.tasks.types import (
+    TASK_MUSIC,
+    TASK_NAMES,
+    TASK_SCRIPT,
+    TASK_SELECT,
+    TASK_SORT,
+    TRACK_CAPTION,
+    TRACK_IMAGE,
+    TRACK_TOKENS,
+    TRACKS,
+    AudioCandidate,
+    ClipRef,
+    MusicTask,
+    Product,
+    ScriptTask,
+    SelectTask,
+    SortTask,
+    Task,
+    task_name,
+)
+
+__all__ = [
+    "NO_CAPTION_ZH",
+    "NO_FRAME_ID",
+    "NO_LINE_ZH",
+    "TASK_MUSIC",
+    "TASK_NAMES",
+    "TASK_SCRIPT",
+    "TASK_SELECT",
+    "TASK_SORT",
+    "TRACKS",
+    "TRACK_CAPTION",
+    "TRACK_IMAGE",
+    "TRACK_TOKENS",
+    "AudioCandidate",
+    "ClipRef",
+    "MusicTask",
+    "Parsed",
+    "Product",
+    "PromptFormatError",
+    "ReleaseRow",
+    "ScriptTask",
+    "SelectTask",
+    "SortTask",
+    "Task",
+    "build_music_prompt_en",
+    "build_music_prompt_zh",
+    "build_prompt_en",
+    "build_prompt_zh",
+    "build_script_prompt_en",
+    "build_script_prompt_zh",
+    "build_select_prompt_en",
+    "build_select_prompt_zh",
+    "build_sort_prompt_en",
+    "build_sort_prompt_zh",
+    "dump_release_row",
+    "load_release_rows",
+    "parse_answer",
+    "parse_music",
+    "parse_order",
+    "parse_prompt_en",
+    "parse_prompt_zh",
+    "parse_script",
+    "parse_selection",
+    "task_name",
+]
