@@ -156,7 +156,12 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
         if engine is not None:
             facts.voice_engine = f"{engine.name} {engine.version}"
             for i, text in lines:
-                speech = synthesize_cached(engine, text, cache_dir / "tts", speed=plan.voice.speed)
+                try:
+                    speech = synthesize_cached(engine, text, cache_dir / "tts",
+                                               speed=plan.voice.speed)
+                except BadInputError as exc:
+                    facts.problems.append(f"shots[{i}].line: {exc.message}")
+                    continue
                 facts.voices[i] = LineVoice(str(speech.path), speech.duration_s,
                                             list(speech.words))
     return facts

@@ -14,15 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-# Below this share of the salient energy inside the crop, cropping would cut the subject.
-MIN_KEEP = 0.6
+# Below this share of the (sharpened) salient energy inside the crop, cropping would cut the
+# subject.
+MIN_KEEP = 0.5
 
 
 @dataclass(frozen=True)
 class Saliency:
     center_x: float  # fraction of the source width
     center_y: float
-    energy: np.ndarray  # (h, w) normalised map, sums to 1 (uniform when the frames are flat)
+    energy: np.ndarray  # (h, w) sharpened energy map, sums to 1 (uniform when frames are flat)
 
 
 def saliency_map(frames: list[np.ndarray]) -> Saliency:
@@ -48,12 +49,13 @@ def saliency_map(frames: list[np.ndarray]) -> Saliency:
         return Saliency(0.5, 0.5, np.full((h, w), 1.0 / (h * w), np.float32))
     energy /= total
     # Emphasise the strongest region so a busy background does not pull the centre.
+    # Texture everywhere (grass, crowds) then matters less than one strong subject.
     focus = energy ** 2
     focus /= focus.sum()
     ys, xs = np.mgrid[0:h, 0:w]
     cx = float((focus * (xs + 0.5)).sum() / w)
     cy = float((focus * (ys + 0.5)).sum() / h)
-    return Saliency(cx, cy, energy)
+    return Saliency(cx, cy, focus)
 
 
 def crop_window(src_w: int, src_h: int, out_w: int, out_h: int,
