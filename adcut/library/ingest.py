@@ -142,13 +142,14 @@ def discover(paths: Sequence[Path], *, music: bool) -> tuple[list[Path], list[Fi
     seen: set[Path] = set()
 
     def add(p: Path) -> None:
-        resolved = p.resolve()
+        # Absolute, but symlinks kept: a linked file's sidecar captions live beside the link.
+        resolved = Path(os.path.abspath(p))
         if resolved not in seen:
             seen.add(resolved)
             found.append(resolved)
 
     for arg in paths:
-        p = Path(arg).expanduser()
+        p = Path(os.path.abspath(Path(arg).expanduser()))
         if not p.exists():
             problems.append(FileOutcome(str(arg), "skipped", "path does not exist"))
         elif p.is_dir():

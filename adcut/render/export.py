@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from adcut.core.errors import BadInputError
 from adcut.core.plan import EditPlan
 from adcut.core.timeline import Timeline
+from adcut.core.validation import json_path, problems_of  # noqa: F401  (json_path re-exported)
 
 # Media and fonts that ship inside packages, with the licence their authors state.
 PACKAGED_LICENCES = {
@@ -23,14 +24,6 @@ PACKAGED_LICENCES = {
     "manimgx_fonts_cjk": "SIL Open Font License 1.1 (Noto Sans CJK)",
     "hibari": "Apache-2.0 (hibari-tts voice)",
 }
-
-
-def json_path(loc: tuple) -> str:
-    """('shots', 2, 'out_s') -> 'shots[2].out_s'."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
 
 
 def load_document(path: Path) -> EditPlan | Timeline:
@@ -51,9 +44,7 @@ def load_document(path: Path) -> EditPlan | Timeline:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{json_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
-                    for e in exc.errors()]
-        raise BadInputError(f"{path}: " + "; ".join(problems)) from None
+        raise BadInputError(f"{path}: " + "; ".join(problems_of(exc))) from None
 
 
 def _package_of(path: str) -> str | None:

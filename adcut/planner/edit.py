@@ -1,0 +1,287 @@
+"""Brief + library -> EditPlan, through the four tasks (the paper's cascade).
+
+1. write: a script skeleton from the brief (hook, benefits, call to action), one line per shot;
+2. select: the clips of the library that fit those lines;
+3. order: which clip goes with which line;
+4. write again: the final lines, now that each line knows the clip it is spoken over;
+5. music: a track by mood and energy, then its best window.
+
+Any Planner (zero-shot, LLM, the trained model) runs the same cascade. The library is read
+here (the edge); everything else is the planner's pure work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from adcut.core.brief import Brief
+from adcut.core.errors import BadInputError
+from adcut.core.plan import EditPlan, PlanMusic, PlanShot
+from adcut.planner.base import ClipHints, Hints, Planner, TrackHints
+from adcut.tasks.types import (AudioCandidate, ClipRef, MusicTask, Product, ScriptTask,
+                               SelectTask, SortTask)
+
+log = logging.getLogger(__name__)
+
+SECONDS_PER_SHOT = 3.2  # a typical short-ad shot, voice line included
+MIN_SHOTS = 3
+SPEECH_RATE = {"zh": 4.5}  # characters per second; others in words per second below
+WORDS_PER_S = 2.6
+
+
+@dataclass(frozen=True)
+class LibraryClip:
+    id: str
+    source: str
+    start_s: float
+    end_s: float
+    text: str  # what a text planner sees: caption, else transcript, else labels
+    has_speech: bool
+    vision: np.ndarray | None
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class LibraryTrack:
+    id: str
+    path: str
+    title: str
+    duration_s: float
+    tempo_bpm: float
+    lufs: float | None
+    tags: list[tuple[str, float]]
+    beats_s: list[float]
+    windows: list[tuple[float, float, float]]  # start_s, end_s, rms_db
+
+
+@dataclass
+class Explanation:
+    clips: list[dict] = field(default_factory=list)  # every candidate: id, score, chosen, why
+    music: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def clip_text(caption: str, transcript: str, labels: list[str]) -> str:
+    if caption.strip():
+        return caption.strip()
+    if transcript.strip():
+        return transcript.strip()
+    return ", ".join(labels)
+
+
+def load_library(folder: Path) -> tuple[list[LibraryClip], list[LibraryTrack]]:
+    """Every clip and track of a library, as the planner needs them (read-only)."""
+    from adcut.library.catalog import Catalog
+    from adcut.library.store import load_embeddings
+
+    with Catalog(folder, readonly=True) as catalog:
+        clips: list[LibraryClip] = []
+        vectors: dict[str, np.ndarray] = {}
+        for row in catalog.clips():
+            if row["source_id"] not in vectors:
+                emb = catalog.embedding(row["source_id"], "clips")
+                vectors[row["source_id"]] = (load_embeddings(folder, emb["path"])
+                                             if emb is not None else None)
+            vec = vectors[row["source_id"]]
+            labels = [name for name, _ in json.loads(row["labels"])][:3]
+            clips.append(LibraryClip(
+                id=row["id"], source=row["path"], start_s=row["start_s"], end_s=row["end_s"],
+                text=clip_text(row["caption"], row["transcript"], labels),
+                has_speech=bool(row["has_speech"]),
+                vision=None if vec is None else vec[row["emb_row"]]))
+        tracks = []
+        for t in catalog.tracks():
+            windows = [(w["start_s"], w["end_s"], w["rms_db"]) for w in catalog.windows(t["source_id"])]
+            tracks.append(LibraryTrack(
+                id=t["source_id"], path=t["path"], title=t["title"], duration_s=t["duration_s"],
+                tempo_bpm=t["tempo_bpm"], lufs=t["integrated_lufs"],
+                tags=[(n, s) for n, s in json.loads(t["tags"])],
+                beats_s=json.loads(t["beat_times_s"]), windows=windows))
+    return clips, tracks
+
+
+def spoken_s(line: str, language: str) -> float:
+    """Rough voice length of a line, to budget shots before the voice is synthesised."""
+    if language in SPEECH_RATE:
+        return len(line.replace(" ", "")) / SPEECH_RATE[language]
+    return len(line.split()) / WORDS_PER_S
+
+
+def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief,
+              planner: Planner, *, seed: int = 0, avoid: frozenset[str] = frozenset(),
+              avoid_tracks: frozenset[str] = frozenset(),
+              script: list[str] | None = None) -> tuple[EditPlan, Explanation]:
+    """One ad. `avoid`: clip ids to leave out (other variants' shots); `avoid_tracks`: music
+    already used by other variants, when there is another track to choose."""
+    language = brief.resolved_language
+    explanation = Explanation()
+    usable = [c for c in clips if c.duration_s >= 0.5]
+    if not usable:
+        raise BadInputError("the library has no usable footage",
+                            hint="ingest footage first: adcut ingest FOOTAGE... --library DIR")
+    pool = [c for c in usable if c.id not in avoid] or usable
+    footage_s = sum(c.duration_s for c in usable)
+    if footage_s < brief.duration_s:
+        explanation.notes.append(
+            f"the library holds {footage_s:.1f} s of usable footage, less than the "
+            f"{brief.duration_s:.0f} s asked for: shots are held or slowed to cover the voice")
+    n_shots = len(script) if script else max(MIN_SHOTS, round(brief.duration_s / SECONDS_PER_SHOT))
+    n_shots = min(n_shots, len(pool))
+    if script and len(script) > len(pool):
+        raise BadInputError(f"the script has {len(script)} lines but the library has only "
+                            f"{len(pool)} usable clips", hint="ingest more footage or shorten the script")
+    product = Product(brief.product, brief.brand, list(brief.selling_points))
+    hints = Hints(
+        clips={i + 1: ClipHints(duration_s=c.duration_s, vision=c.vision, has_speech=c.has_speech,
+                                language=language) for i, c in enumerate(pool)},
+        target_duration_s=brief.duration_s, tone=brief.tone, description=brief.description,
+        call_to_action=brief.call_to_action, language=language, seed=seed)
+
+    # 1. skeleton lines (what each shot must show), unless the user gave the script
+    if script is None:
+        blank = [ClipRef(number=i + 1, caption=None) for i in range(n_shots)]
+        budget = Hints(clips={i + 1: ClipHints(duration_s=brief.duration_s / n_shots)
+                              for i in range(n_shots)},
+                       target_duration_s=brief.duration_s, tone=brief.tone,
+                       description=brief.description, call_to_action=brief.call_to_action,
+                       language=language, seed=seed)
+        skeleton = [str(x) for x in planner.write(ScriptTask(product, blank), budget).value]
+    else:
+        skeleton = list(script)
+
+    # 2. select
+    refs = [ClipRef(number=i + 1, caption=c.text or None) for i, c in enumerate(pool)]
+    chosen = planner.select(SelectTask(product, skeleton, refs, n_select=n_shots), hints)
+    numbers = [int(n) for n in chosen.value][:n_shots]
+    if len(numbers) < n_shots:  # a planner that picked too few: fill by its own scores
+        rest = sorted((n for n in range(1, len(pool) + 1) if n not in numbers),
+                      key=lambda n: -chosen.scores.get(n, 0.0))
+        numbers += rest[:n_shots - len(numbers)]
+    picked = [pool[n - 1] for n in numbers]
+
+    # 3. order: the i-th clip goes with line i
+    sub_refs = [ClipRef(number=i + 1, caption=c.text or None) for i, c in enumerate(picked)]
+    sub_hints = Hints(clips={i + 1: hints.clips[numbers[i]] for i in range(len(picked))},
+                      target_duration_s=brief.duration_s, tone=brief.tone,
+                      description=brief.description, call_to_action=brief.call_to_action,
+                      language=language, seed=seed)
+    order = planner.order(SortTask(product, skeleton, sub_refs), sub_hints)
+    ordered = [picked[int(n) - 1] for n in order.value]
+
+    # 4. final lines over the clips they are spoken on
+    if script is None:
+        final_refs = [ClipRef(number=i + 1, caption=c.text or None) for i, c in enumerate(ordered)]
+        final_hints = Hints(clips={i + 1: ClipHints(duration_s=c.duration_s, language=language)
+                                   for i, c in enumerate(ordered)},
+                            target_duration_s=brief.duration_s, tone=brief.tone,
+                            description=brief.description, call_to_action=brief.call_to_action,
+                            language=language, seed=seed)
+        lines = [str(x) for x in planner.write(ScriptTask(product, final_refs), final_hints).value]
+    else:
+        lines = list(script)
+    lines = (lines + [""] * len(ordered))[:len(ordered)]
+
+    # explanation of every candidate
+    chosen_ids = {c.id for c in ordered}
+    for i, c in enumerate(pool):
+        score = chosen.scores.get(i + 1)
+        if c.id in chosen_ids:
+            why = f"chosen for line {next(k for k, o in enumerate(ordered) if o.id == c.id) + 1}"
+        else:
+            why = "less relevant than the chosen clips"
+        explanation.clips.append({"id": c.id, "source": c.source, "start_s": c.start_s,
+                                  "end_s": c.end_s, "text": c.text, "score": score,
+                                  "chosen": c.id in chosen_ids, "why": why})
+    for c in usable:
+        if c.id in avoid and c.id not in chosen_ids:
+            explanation.clips.append({"id": c.id, "source": c.source, "start_s": c.start_s,
+                                      "end_s": c.end_s, "text": c.text, "score": None,
+                                      "chosen": False, "why": "used by another variant"})
+    explanation.notes.extend(chosen.explanation + order.explanation)
+
+    shots = []
+    transition = "fade" if brief.tone.lower() in ("calm", "warm", "premium", "tender") else "cut"
+    for c, line in zip(ordered, lines):
+        shots.append(PlanShot(clip_id=c.id, source=c.source, in_s=round(c.start_s, 3),
+                              out_s=round(c.end_s, 3), line=line.strip() or None,
+                              transition=transition))
+    est_s = sum(max(c.duration_s if not ln else 0.0, spoken_s(ln, language) + 0.5)
+                for c, ln in zip(ordered, lines))
+    music = choose_music(tracks, brief, lines, sub_refs, planner, est_s, seed, explanation,
+                         avoid=avoid_tracks)
+    plan = EditPlan(aspect=brief.aspect, language=language, shots=shots, music=music,
+                    planner=planner.name, brief=brief.model_dump_json(), seed=seed)
+    return plan, explanation
+
+
+def choose_music(tracks: list[LibraryTrack], brief: Brief, lines: list[str], refs: list[ClipRef],
+                 planner: Planner, est_s: float, seed: int, explanation: Explanation,
+                 avoid: frozenset[str] = frozenset()) -> PlanMusic | None:
+    from adcut.planner.music import choose_window
+
+    if not tracks:
+        explanation.music.append("the library has no music: the ad is made without music "
+                                 "(add some with: adcut ingest MUSIC... --music --library DIR)")
+        return None
+    # Leave room: voice lines are estimated before synthesis.
+    need_s = est_s * 1.3 + 2.0
+    fits = [t for t in tracks if t.duration_s >= need_s] or \
+        sorted(tracks, key=lambda t: -t.duration_s)[:1]
+    if fits[0].duration_s < need_s:
+        explanation.music.append(f"no track is {need_s:.0f} s long; using the longest")
+    candidates = [t for t in fits if t.id not in avoid] or fits
+    product = Product(brief.product, brief.brand, list(brief.selling_points))
+    audio = [AudioCandidate(number=i + 1, description=describe_track(t))
+             for i, t in enumerate(candidates)]
+    hints = Hints(tracks={i + 1: TrackHints(duration_s=t.duration_s, tempo_bpm=t.tempo_bpm,
+                                            integrated_lufs=t.lufs, tags=t.tags)
+                          for i, t in enumerate(candidates)},
+                  tone=brief.tone, description=brief.description,
+                  language=brief.resolved_language, seed=seed)
+    decision = planner.music(MusicTask(product, lines, refs, audio), hints)
+    number = int(decision.value) if not isinstance(decision.value, list) else int(decision.value[0])
+    track = candidates[max(1, min(number, len(candidates))) - 1]
+    energy = "calm" if brief.tone.lower() in ("calm", "warm", "premium", "tender") else "energetic"
+    start_s, why = choose_window(min(need_s, track.duration_s), track.duration_s, track.windows,
+                                 track.beats_s, energy)
+    start_s = max(0.0, min(start_s, track.duration_s - need_s))
+    explanation.music.extend([f"track {track.title} ({track.id}): " + "; ".join(decision.explanation)]
+                             + why)
+    return PlanMusic(source=track.path, track_id=track.id, start_s=round(start_s, 3))
+
+
+def describe_track(t: LibraryTrack) -> str:
+    tags = ", ".join(name for name, _ in t.tags[:6])
+    tempo = f"{t.tempo_bpm:.0f} BPM" if t.tempo_bpm else "no steady beat"
+    return f"{t.title}: {tags}; {tempo}; {t.duration_s:.0f} s"
+
+
+def plan_variants(clips, tracks, brief: Brief, planner: Planner, *, count: int, seed: int = 0,
+                  script: list[str] | None = None) -> list[tuple[EditPlan, Explanation]]:
+    """`count` ads that differ in hook, order and music; no two share more than half their
+    shots (each variant leaves out more than half of every earlier variant's clips)."""
+    rng = random.Random(seed)
+    out: list[tuple[EditPlan, Explanation]] = []
+    avoid: set[str] = set()
+    used_tracks: set[str] = set()
+    for k in range(count):
+        plan, why = plan_edit(clips, tracks, brief, planner, seed=seed + k,
+                              avoid=frozenset(avoid), avoid_tracks=frozenset(used_tracks),
+                              script=script)
+        ids = [s.clip_id for s in plan.shots if s.clip_id]
+        keep = len(ids) // 2  # at most half may come back in a later variant
+        rng.shuffle(ids)
+        avoid.update(ids[keep:])
+        if plan.music and plan.music.track_id:
+            used_tracks.add(plan.music.track_id)
+        out.append((plan, why))
+    return out
