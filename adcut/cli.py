@@ -131,6 +131,7 @@ def ingest(
     music: Annotated[bool, typer.Option("--music", help="Ingest music tracks, not footage.")] = False,
     vision: Annotated[str, typer.Option(help="Vision encoder: efficientnet-lite0 | clip:PATH_OR_NAME.")] = "efficientnet-lite0",
     audio: Annotated[str, typer.Option(help="Audio encoder: yamnet | panns:CHECKPOINT.")] = "yamnet",
+    text: Annotated[str, typer.Option(help="Text encoder for what clips show: minilm | st:NAME_OR_PATH | none.")] = "minilm",
     asr: Annotated[str, typer.Option(help="Speech recognition: tiny.en | PATH to a CTranslate2 Whisper model | none.")] = "tiny.en",
     max_shot: Annotated[float, typer.Option(min=1.0, help="Split takes longer than this many seconds.")] = 8.0,
     min_shot: Annotated[float, typer.Option(min=0.3, help="Shortest shot kept, in seconds.")] = 0.4,
@@ -149,6 +150,7 @@ def ingest(
     try:
         options = IngestOptions(
             music=music, vision=vision, audio=audio,
+            text=None if text.lower() == "none" else text,
             asr=None if asr.lower() == "none" else asr,
             max_shot_s=max_shot, min_shot_s=min(min_shot, max_shot / 2),
             cut_threshold=cut_threshold,
@@ -348,7 +350,11 @@ def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | Non
         if not script:
             raise BadInputError(f"script file {script_file} has no lines")
     planner = load_planner(planner_spec, model, language=brief.resolved_language)
-    results = plan_variants(clips, tracks, brief, planner, count=variants, seed=seed, script=script)
+    from adcut.planner.retrieve import open_retriever
+
+    retriever = open_retriever(library) if len(clips) > 80 else None
+    results = plan_variants(clips, tracks, brief, planner, count=variants, seed=seed,
+                            script=script, retrieve=retriever)
     from adcut.core.files import write_atomic
 
     report = []

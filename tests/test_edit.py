@@ -124,3 +124,16 @@ def test_library_without_music_and_language_without_voice(library, tmp_path):
     assert result.exit_code == 0, result.output
     assert "without music" in result.stderr and "subtitles only" in result.stderr
     assert out.exists()
+
+
+def test_demo_makes_an_ad_that_passes_quality_checks(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADCUT_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "demo.mp4"
+    result = run("demo", "-o", out)
+    assert result.exit_code == 0, result.output
+    qc = json.loads((tmp_path / "demo.qc.json").read_text())
+    assert all(check["ok"] for check in qc["checks"]), qc
+    manifest = json.loads((tmp_path / "demo.manifest.json").read_text())
+    licences = " ".join(f["licence"] for f in manifest["footage"] + manifest["music"])
+    assert "CC-BY 3.0" in licences or "NASA" in licences
+    assert run("demo", "-o", out).exit_code == 2  # never overwritten without --force

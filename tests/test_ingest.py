@@ -170,6 +170,7 @@ def test_embeddings_index_and_info(ingested):
     info = json.loads(run("library", "info", lib, "--json").stdout)
     assert info["footage_files"] == 6 and info["schema_version"] == SCHEMA_VERSION
     assert info["indexes"]["clips"] == {"vectors": info["clips"], "dim": 1280}
+    assert info["indexes"]["texts"] == {"vectors": info["clips"], "dim": 384}
     assert info["footage_encoder"].startswith("efficientnet-lite0")
     con = sqlite3.connect(lib / "catalog.sqlite")
     for sid, kind, rows, rel, dim in con.execute(
@@ -332,3 +333,16 @@ def test_doctor_reports_ffmpeg_features():
     assert result.exit_code == 0 and report["ok"]
     for feature in ("libass", "xfade", "sidechaincompress", "loudnorm"):
         assert names[f"ffmpeg:{feature}"]["ok"]
+
+
+def test_text_index_retrieves_clips_by_what_they_show(ingested):
+    from adcut.planner.retrieve import TextRetriever
+
+    lib, *_ = ingested
+    retriever = TextRetriever(lib)
+    items = json.loads(run("library", "ls", lib, "--json").stdout)
+    by_caption = {c["caption"]: c["id"] for f in items for c in f["clips"] if c["caption"]}
+    assert retriever(["a blue sneaker"], k=3)[0] == by_caption["the blue shoe"]
+    assert retriever(["purple wall, slow camera pan"], k=1)[0] in {
+        c["id"] for f in items if f["path"].endswith("long take.mp4") for c in f["clips"]}
+    assert retriever.lookups == 2 and retriever.lookup_s > 0

@@ -19,7 +19,8 @@ from adcut.library.store import INDEX_DIR, load_embeddings, write_atomic
 
 # What each index covers: the table with vec_ids, and the embedding kind holding their vectors.
 INDEXES = {
-    "clips": ("clips", "clips"),
+    "clips": ("clips", "clips"),  # vision embeddings of clips
+    "texts": ("clips", "texts"),  # text embeddings of what each clip shows
     "music": ("music_windows", "windows"),
 }
 
@@ -62,7 +63,8 @@ def sync_index(catalog: Catalog, name: str) -> SyncReport:
     table, kind = INDEXES[name]
     folder = catalog.folder
     rows = catalog.con.execute(
-        f"SELECT t.vec_id, t.source_id, t.emb_row FROM {table} t ORDER BY t.vec_id").fetchall()
+        f"SELECT t.vec_id, t.source_id, t.emb_row FROM {table} t JOIN embeddings e "
+        f"ON e.source_id = t.source_id AND e.kind = ? ORDER BY t.vec_id", (kind,)).fetchall()
     wanted = {r["vec_id"]: (r["source_id"], r["emb_row"]) for r in rows}
     encoders = catalog.encoders_in_use(kind)
     index, info = load_index(folder, name)

@@ -54,6 +54,7 @@ class IngestOptions:
     music: bool = False
     vision: str = "efficientnet-lite0"
     audio: str = "yamnet"
+    text: str | None = "minilm"  # clip text embeddings (FAISS "texts" index); None: none
     asr: str | None = "tiny.en"  # None: no transcription
     max_shot_s: float = 8.0  # longer takes are split into near-equal clips no longer than this
     min_shot_s: float = 0.4
@@ -223,6 +224,7 @@ class Ingester:
         self.progress = progress or NullProgress()
         self._vision = None
         self._audio = None
+        self._text = None
         self._encoders_checked = False
 
     # Models load only when a file actually needs them: an unchanged re-run loads none.
@@ -233,6 +235,14 @@ class Ingester:
 
             self._vision = load_vision_encoder(self.options.vision)
         return self._vision
+
+    @property
+    def text(self):
+        if self._text is None:
+            from adcut.encoders.registry import load_text_encoder
+
+            self._text = load_text_encoder(self.options.text)
+        return self._text
 
     @property
     def audio(self):
@@ -269,7 +279,7 @@ class Ingester:
                     outcome = FileOutcome(str(path), "skipped", _one_line(exc, path))
                 outcomes.append(outcome)
                 self.progress.file_done(outcome)
-            indexes = [sync_index(catalog, "clips"), sync_index(catalog, "music")]
+            indexes = [sync_index(catalog, name) for name in ("clips", "texts", "music")]
         order = {str(p): i for i, p in enumerate(files)}
         outcomes.sort(key=lambda o: order.get(o.path, -1))
         return IngestReport(str(self.folder), outcomes, indexes, time.perf_counter() - started)
@@ -294,17 +304,19 @@ class Ingester:
 
     def _check_encoders(self, catalog: Catalog, kind: str) -> None:
         """Refuse to mix embeddings from two encoders in one library."""
-        emb_kind, encoder, flag = (("windows", self.audio, "--audio") if kind == "music"
-                                   else ("frames", self.vision, "--vision"))
-        in_use = catalog.encoders_in_use(emb_kind)
-        mine = _encoder_id(encoder)
-        others = in_use - {mine}
-        if others:
-            name, version = sorted(others)[0]
-            raise EncoderMismatchError(
-                f"library {self.folder} holds {kind} embeddings from {name} ({version}); "
-                f"this ingest uses {mine[0]} ({mine[1]})",
-                hint=f"ingest with {flag} {name}, or into a new library folder")
+        checks = [("windows", self.audio, "--audio")] if kind == "music" else [
+            ("frames", self.vision, "--vision")]
+        if kind == "footage" and self.options.text:
+            checks.append(("texts", self.text, "--text"))
+        for emb_kind, encoder, flag in checks:
+            mine = _encoder_id(encoder)
+            others = catalog.encoders_in_use(emb_kind) - {mine}
+            if others:
+                name, version = sorted(others)[0]
+                raise EncoderMismatchError(
+                    f"library {self.folder} holds {emb_kind} embeddings from {name} "
+                    f"({version}); this ingest uses {mine[0]} ({mine[1]})",
+                    hint=f"ingest with {flag} {name}, or into a new library folder")
 
     def _ingest_one(self, catalog: Catalog, kind: str, path: Path, st: os.stat_result,
                     info) -> FileOutcome:
@@ -472,12 +484,22 @@ class Ingester:
         save_embeddings(self.folder, frames_rel, all_emb[order])
         save_embeddings(self.folder, clips_rel, clip_vecs)
         name, version = _encoder_id(vision)
+        embeddings = [
+            EmbeddingRecord("frames", name, version, vision.dim, len(order), frames_rel),
+            EmbeddingRecord("clips", name, version, vision.dim, len(shots), clips_rel)]
+        if opt.text:  # what each clip shows, in words, for text retrieval at planning time
+            texts_rel = f"{EMB_DIR}/{source_id}.texts.npy"
+            vectors = self.text.encode_texts([clip_text(c.caption, c.transcript,
+                                                        [n for n, _ in c.labels])
+                                              for c in clips])
+            save_embeddings(self.folder, texts_rel, vectors)
+            embeddings.append(EmbeddingRecord("texts", *_encoder_id(self.text), self.text.dim,
+                                              len(clips), texts_rel))
         source = self._source_record(path, st, info, source_id, content_hash, "footage",
                                      decoded_s, warnings, fps)
         return SourceBundle(
             source=source,
-            embeddings=[EmbeddingRecord("frames", name, version, vision.dim, len(order), frames_rel),
-                        EmbeddingRecord("clips", name, version, vision.dim, len(shots), clips_rel)],
+            embeddings=embeddings,
             clips=clips, frames=frames,
             words=[WordRecord(w.start_s, w.end_s, w.text, w.prob) for w in words],
             captions=captions)
@@ -575,6 +597,15 @@ class Ingester:
             fps=round(fps, 6) if video else None,
             is_vfr=video.is_vfr if video else None,
             has_audio=info.audio is not None, warnings=warnings)
+
+
+def clip_text(caption: str, transcript: str, labels: Sequence[str]) -> str:
+    """What a clip shows, in words: its caption, else what is said in it, else its labels."""
+    if caption.strip():
+        return caption.strip()
+    if transcript.strip():
+        return transcript.strip()
+    return ", ".join(labels[:3])
 
 
 def _transcript(words, start_s: float, end_s: float) -> str:

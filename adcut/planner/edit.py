@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from adcut.tasks.types import (AudioCandidate, ClipRef, MusicTask, Product, Scri
 log = logging.getLogger(__name__)
 
 SECONDS_PER_SHOT = 3.2  # a typical short-ad shot, voice line included
+MAX_POOL = 80  # beyond this many clips, retrieve candidates by text before selecting
 MIN_SHOTS = 3
 SPEECH_RATE = {"zh": 4.5}  # characters per second; others in words per second below
 WORDS_PER_S = 2.6
@@ -70,17 +72,10 @@ class Explanation:
     notes: list[str] = field(default_factory=list)
 
 
-def clip_text(caption: str, transcript: str, labels: list[str]) -> str:
-    if caption.strip():
-        return caption.strip()
-    if transcript.strip():
-        return transcript.strip()
-    return ", ".join(labels)
-
-
 def load_library(folder: Path) -> tuple[list[LibraryClip], list[LibraryTrack]]:
     """Every clip and track of a library, as the planner needs them (read-only)."""
     from adcut.library.catalog import Catalog
+    from adcut.library.ingest import clip_text
     from adcut.library.store import load_embeddings
 
     with Catalog(folder, readonly=True) as catalog:
@@ -119,9 +114,12 @@ def spoken_s(line: str, language: str) -> float:
 def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief,
               planner: Planner, *, seed: int = 0, avoid: frozenset[str] = frozenset(),
               avoid_tracks: frozenset[str] = frozenset(),
-              script: list[str] | None = None) -> tuple[EditPlan, Explanation]:
+              script: list[str] | None = None,
+              retrieve: Callable[[list[str], int], list[str]] | None = None,
+              ) -> tuple[EditPlan, Explanation]:
     """One ad. `avoid`: clip ids to leave out (other variants' shots); `avoid_tracks`: music
-    already used by other variants, when there is another track to choose."""
+    already used by other variants, when there is another track to choose; `retrieve`:
+    candidate retrieval by text for large libraries (queries, k) -> clip ids."""
     language = brief.resolved_language
     explanation = Explanation()
     usable = [c for c in clips if c.duration_s >= 0.5]
@@ -140,23 +138,21 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
         raise BadInputError(f"the script has {len(script)} lines but the library has only "
                             f"{len(pool)} usable clips", hint="ingest more footage or shorten the script")
     product = Product(brief.product, brief.brand, list(brief.selling_points))
+    skeleton = _skeleton(brief, product, planner, n_shots, language, seed) if script is None \
+        else list(script)
+    if retrieve is not None and len(pool) > MAX_POOL and language != "zh":
+        queries = skeleton + [brief.product, brief.description, *brief.selling_points]
+        queries = [q for q in queries if q.strip()]
+        wanted = set(retrieve(queries, max(8, 2 * MAX_POOL // len(queries)))[:MAX_POOL])
+        explanation.notes.append(f"{len(pool)} clips: {len(wanted)} candidates retrieved by "
+                                 "text (FAISS) before selection")
+        pool = [c for c in pool if c.id in wanted] or pool
+        n_shots = min(n_shots, len(pool))
     hints = Hints(
         clips={i + 1: ClipHints(duration_s=c.duration_s, vision=c.vision, has_speech=c.has_speech,
                                 language=language) for i, c in enumerate(pool)},
         target_duration_s=brief.duration_s, tone=brief.tone, description=brief.description,
         call_to_action=brief.call_to_action, language=language, seed=seed)
-
-    # 1. skeleton lines (what each shot must show), unless the user gave the script
-    if script is None:
-        blank = [ClipRef(number=i + 1, caption=None) for i in range(n_shots)]
-        budget = Hints(clips={i + 1: ClipHints(duration_s=brief.duration_s / n_shots)
-                              for i in range(n_shots)},
-                       target_duration_s=brief.duration_s, tone=brief.tone,
-                       description=brief.description, call_to_action=brief.call_to_action,
-                       language=language, seed=seed)
-        skeleton = [str(x) for x in planner.write(ScriptTask(product, blank), budget).value]
-    else:
-        skeleton = list(script)
 
     # 2. select
     refs = [ClipRef(number=i + 1, caption=c.text or None) for i, c in enumerate(pool)]
@@ -223,6 +219,18 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
     return plan, explanation
 
 
+def _skeleton(brief: Brief, product: Product, planner: Planner, n_shots: int, language: str,
+              seed: int) -> list[str]:
+    """Step 1: what each shot must say, from the brief alone (hook, benefits, call to action)."""
+    blank = [ClipRef(number=i + 1, caption=None) for i in range(n_shots)]
+    budget = Hints(clips={i + 1: ClipHints(duration_s=brief.duration_s / n_shots)
+                          for i in range(n_shots)},
+                   target_duration_s=brief.duration_s, tone=brief.tone,
+                   description=brief.description, call_to_action=brief.call_to_action,
+                   language=language, seed=seed)
+    return [str(x) for x in planner.write(ScriptTask(product, blank), budget).value]
+
+
 def choose_music(tracks: list[LibraryTrack], brief: Brief, lines: list[str], refs: list[ClipRef],
                  planner: Planner, est_s: float, seed: int, explanation: Explanation,
                  avoid: frozenset[str] = frozenset()) -> PlanMusic | None:
@@ -266,7 +274,9 @@ def describe_track(t: LibraryTrack) -> str:
 
 
 def plan_variants(clips, tracks, brief: Brief, planner: Planner, *, count: int, seed: int = 0,
-                  script: list[str] | None = None) -> list[tuple[EditPlan, Explanation]]:
+                  script: list[str] | None = None,
+                  retrieve: Callable[[list[str], int], list[str]] | None = None,
+                  ) -> list[tuple[EditPlan, Explanation]]:
     """`count` ads that differ in hook, order and music; no two share more than half their
     shots (each variant leaves out more than half of every earlier variant's clips)."""
     rng = random.Random(seed)
@@ -276,7 +286,7 @@ def plan_variants(clips, tracks, brief: Brief, planner: Planner, *, count: int, 
     for k in range(count):
         plan, why = plan_edit(clips, tracks, brief, planner, seed=seed + k,
                               avoid=frozenset(avoid), avoid_tracks=frozenset(used_tracks),
-                              script=script)
+                              script=script, retrieve=retrieve)
         ids = [s.clip_id for s in plan.shots if s.clip_id]
         keep = len(ids) // 2  # at most half may come back in a later variant
         rng.shuffle(ids)
