@@ -81,13 +81,25 @@ def load_library(folder: Path) -> tuple[list[LibraryClip], list[LibraryTrack]]:
     with Catalog(folder, readonly=True) as catalog:
         clips: list[LibraryClip] = []
         vectors: dict[str, np.ndarray] = {}
+        text_vectors: dict[str, tuple[str, np.ndarray]] = {}
         for row in catalog.clips():
             if row["source_id"] not in vectors:
                 emb = catalog.embedding(row["source_id"], "clips")
                 vectors[row["source_id"]] = (load_embeddings(folder, emb["path"])
                                              if emb is not None else None)
             vec = vectors[row["source_id"]]
+            if row["source_id"] not in text_vectors:
+                emb = catalog.embedding(row["source_id"], "texts")
+                text_vectors[row["source_id"]] = (
+                    (emb["encoder"], load_embeddings(folder, emb["path"])) if emb is not None
+                    else ("", None))
             labels = [name for name, _ in json.loads(row["labels"])][:3]
+            encoder, texts = text_vectors[row["source_id"]]
+            if texts is not None:  # the planner reuses what ingest embedded
+                from adcut.planner.relevance import prime_dense_cache
+
+                prime_dense_cache(encoder, [clip_text(row["caption"], row["transcript"], labels)],
+                                  texts[row["emb_row"]:row["emb_row"] + 1])
             clips.append(LibraryClip(
                 id=row["id"], source=row["path"], start_s=row["start_s"], end_s=row["end_s"],
                 text=clip_text(row["caption"], row["transcript"], labels),

@@ -201,6 +201,22 @@ class LexicalModel:
         return out
 
 
+# Dense text vectors by (encoder spec, text), shared by every task of a process: planning the
+# same library again, or a variant, never re-encodes a caption. Libraries prime it with the
+# text embeddings computed at ingest.
+_DENSE_CACHE: dict[tuple[str, str], np.ndarray] = {}
+_DENSE_CACHE_MAX = 200_000
+
+
+def prime_dense_cache(encoder_spec: str, texts: Sequence[str], vectors: np.ndarray) -> None:
+    """Record known text embeddings (e.g. the clip texts embedded at ingest)."""
+    if len(_DENSE_CACHE) + len(texts) > _DENSE_CACHE_MAX:
+        _DENSE_CACHE.clear()
+    for t, v in zip(texts, vectors):
+        if t:
+            _DENSE_CACHE[(encoder_spec, t)] = np.asarray(v, np.float64)
+
+
 class TextRelevance:
     """Similarity of texts for one task: lexical always, fused with a dense text encoder for
     Latin-script text when one is configured (`text_encoder`, e.g. "minilm"; None = lexical only).
@@ -215,7 +231,6 @@ class TextRelevance:
         self.lexical = LexicalModel(self.corpus)
         self.dense_weight = dense_weight
         self._encoder_spec = text_encoder if self.language != "zh" else None
-        self._dense_cache: dict[str, np.ndarray] = {}
 
     @property
     def uses_dense(self) -> bool:
@@ -224,12 +239,12 @@ class TextRelevance:
     def _dense(self, texts: Sequence[str]) -> np.ndarray:
         from adcut.encoders.registry import load_text_encoder
 
-        missing = [t for t in dict.fromkeys(texts) if t not in self._dense_cache]
+        spec = self._encoder_spec
+        missing = [t for t in dict.fromkeys(texts) if (spec, t) not in _DENSE_CACHE]
         if missing:
-            enc = load_text_encoder(self._encoder_spec)
-            for t, e in zip(missing, enc.encode_texts(missing)):
-                self._dense_cache[t] = np.asarray(e, np.float64)
-        return np.stack([self._dense_cache[t] for t in texts])
+            enc = load_text_encoder(spec)
+            prime_dense_cache(spec, missing, enc.encode_texts(missing))
+        return np.stack([_DENSE_CACHE[(spec, t)] for t in texts])
 
     def _fuse(self, lex: np.ndarray, queries: list[str], docs: list[str]) -> np.ndarray:
         if not self.uses_dense or not queries or not docs:
