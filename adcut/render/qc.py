@@ -36,7 +36,11 @@ TRUE_PEAK_TOLERANCE_DB = 0.1
 # Detection settings: black = 98 % of the pixels below 10 % luma; frozen = frame difference
 # under -60 dB (x264 repeats a static picture exactly; camera noise is far above this).
 BLACK_FILTER = "blackdetect=d={d}:pic_th=0.98:pix_th=0.10"
-FREEZE_FILTER = "freezedetect=n=-60dB:d={d}"
+FREEZE_FILTER = "freezedetect=n={n}:d={d}"
+OUTPUT_FREEZE_NOISE = "-60dB"
+# A source counts as static below -40 dB: a still scene with sensor noise or grain, which the
+# encoder flattens into a frozen picture in the output.
+SOURCE_FREEZE_NOISE = "-40dB"
 # Detection runs on a small copy: cheap, and blackness/stillness survive downscaling.
 ANALYSIS_WIDTH = 320
 
@@ -128,7 +132,8 @@ def _stream_facts(path: Path) -> StreamFacts:
 
 
 def _analyse(path: Path, *, seek_s: float | None = None, read_s: float | None = None,
-             min_s: float = MAX_STILL_S, loudness: bool = True) -> str:
+             min_s: float = MAX_STILL_S, loudness: bool = True,
+             freeze_noise: str = OUTPUT_FREEZE_NOISE) -> str:
     """One decoding pass with blackdetect + freezedetect (+ ebur128); returns ffmpeg's log."""
     args = []
     if seek_s is not None:
@@ -137,7 +142,8 @@ def _analyse(path: Path, *, seek_s: float | None = None, read_s: float | None = 
         args += ["-t", f"{read_s:.6f}"]
     args += ["-i", str(path), "-map", "0:v:0?", "-map", "0:a:0?", "-sn", "-dn",
              "-vf", f"scale={ANALYSIS_WIDTH}:-2:flags=fast_bilinear,"
-                    f"{BLACK_FILTER.format(d=min_s)},{FREEZE_FILTER.format(d=min_s)}"]
+                    f"{BLACK_FILTER.format(d=min_s)},"
+                    f"{FREEZE_FILTER.format(n=freeze_noise, d=min_s)}"]
     if loudness:
         args += ["-af", "ebur128=peak=true:framelog=quiet"]
     else:
@@ -166,7 +172,7 @@ class _SourceStills:
         try:
             # Short stretches count here (they are pieces of a longer one in the output).
             log_text = _analyse(Path(clip.source), seek_s=clip.source_in_s, read_s=read_s,
-                                min_s=2 / fps, loudness=False)
+                                min_s=2 / fps, loudness=False, freeze_noise=SOURCE_FREEZE_NOISE)
         except MediaError as e:
             log.debug("source of clips[%d] not analysed: %s", i, e)
             return [], []
@@ -246,15 +252,15 @@ def run_qc(output: Path, timeline: Timeline, *,
 
     has_v, has_a = facts.video_s is not None, facts.audio_s is not None
     missing = [name for name, ok in (("video", has_v), ("audio", has_a)) if not ok]
-    checks.append(Check("streams", not missing,
-                        "video and audio present" if not missing else f"no {' or '.join(missing)} stream",
-                        target="video + audio"))
+    streams = f"no {' or '.join(missing)} stream" if missing else "video and audio present"
+    checks.append(Check("streams", not missing, streams, target="video + audio"))
     if has_v:
         off = facts.video_s - target_s
         checks.append(Check("duration", abs(off) <= 1 / fps + 1e-3,
                             f"{facts.video_s:.3f} s for a {target_s:.3f} s timeline "
                             f"({off * fps:+.1f} frames)",
-                            measured=round(facts.video_s, 4), target=f"{target_s:.3f} s ± 1 frame"))
+                            measured=round(facts.video_s, 4),
+                            target=f"{target_s:.3f} s ± 1 frame"))
     if has_v and has_a:
         drift = facts.audio_s - facts.video_s
         checks.append(Check("av_drift", abs(drift) < MAX_DRIFT_S,
@@ -268,7 +274,8 @@ def run_qc(output: Path, timeline: Timeline, *,
         return checks
 
     if has_a:
-        preview = (facts.width, facts.height) == output_size(timeline, True) != output_size(timeline, False)
+        size = (facts.width, facts.height)
+        preview = size == output_size(timeline, True) != output_size(timeline, False)
         loud = parse_ebur128_summary(log_text)
         lufs = loud.integrated_lufs if loud else None
         peak = loud.true_peak_dbtp if loud else None
@@ -278,8 +285,8 @@ def run_qc(output: Path, timeline: Timeline, *,
                                 measured=lufs, target=f"{target:g} LUFS ± 1 LU"))
         elif lufs is None:
             ok = not has_sound(timeline)
-            checks.append(Check("loudness", ok, "silent" + ("" if ok else ": the timeline has sound"),
-                                target=f"{target:g} LUFS ± 1 LU"))
+            detail = "silent" if ok else "silent, but the timeline has sound"
+            checks.append(Check("loudness", ok, detail, target=f"{target:g} LUFS ± 1 LU"))
         else:
             checks.append(Check("loudness", abs(lufs - target) <= LOUDNESS_TOLERANCE_LU,
                                 f"{lufs:.1f} LUFS integrated", measured=lufs,
@@ -295,10 +302,13 @@ def run_qc(output: Path, timeline: Timeline, *,
             found = parse_intervals(log_text, kind, facts.video_s)
             bad = _unexplained(found, timeline, kind, sources)
             longest = max((b - a for a, b in bad), default=0.0)
-            detail = (f"no unasked {name} stretch over {MAX_STILL_S} s"
-                      f" ({len(found)} asked-for or short)" if not bad else
-                      f"{name} " + ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in bad)
-                      + " not asked for by the timeline")
+            if bad:
+                detail = (f"{name} " + ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in bad)
+                          + " not asked for by the timeline")
+            elif found:
+                detail = f"{len(found)} {name} stretches, all asked for (hold, still footage)"
+            else:
+                detail = f"none over {MAX_STILL_S} s"
             checks.append(Check(kind, not bad, detail, measured=round(longest, 3),
                                 target=f"none over {MAX_STILL_S} s"))
 

@@ -1,0 +1,259 @@
+"""Timeline -> ffmpeg command, the pure part: goldens and the arithmetic, no media."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from adcut.core.errors import BadInputError
+from adcut.core.timeline import Timeline
+from adcut.render.graph import (
+    RenderOptions,
+    build_audio_measure_args,
+    build_ffmpeg_args,
+    build_filtergraph,
+    build_pieces,
+    build_segments,
+    duck_settings,
+    escape_filter_path,
+    limiter_level,
+    loudness_gain_db,
+    output_size,
+    samples_at,
+    xfade_offsets_f,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+REGEN = os.environ.get("ADCUT_REGEN_GOLDEN") == "1"
+
+
+def clip(source: str, start_f: int, duration_f: int, **kw) -> dict:
+    base = {"source": source, "source_width": 1920, "source_height": 1080, "source_in_s": 1.0,
+            "start_f": start_f, "duration_f": duration_f, "reframe": {"mode": "crop"}}
+    return base | kw
+
+
+def golden_timeline() -> Timeline:
+    """3 clips (a crop off-centre with its sound mixed in, a slowed and held fit-blur portrait
+    clip, a plain one), one xfade, two voice cues, ducked music, subtitles."""
+    return Timeline.model_validate({
+        "fps": 30, "width": 1080, "height": 1920, "duration_f": 270,
+        "clips": [
+            clip("/footage/beach.mp4", 0, 90, source_has_audio=True, audio="mix",
+                 reframe={"mode": "crop", "center_x": 0.3, "center_y": 0.5}),
+            clip("/footage/square shot.mov", 90, 90, source_width=1080, source_height=1080,
+                 source_in_s=0.1, speed=0.5, hold_f=20, reframe={"mode": "fit-blur"}),
+            clip("/footage/city.mp4", 180, 90, source_in_s=4.0, source_has_audio=True),
+        ],
+        "transitions": [{"kind": "fade", "after_clip": 0, "duration_f": 12}],
+        "voice": [
+            {"path": "/tts/line0.wav", "start_f": 6, "duration_f": 75, "text": "One.", "clip": 0},
+            {"path": "/tts/line1.wav", "start_f": 96, "duration_f": 80, "text": "Two.", "clip": 1},
+        ],
+        "captions": [{"start_f": 6, "end_f": 81, "text": "One."}],
+        "music": {"path": "/music/song.mp3", "source_start_s": 12.5, "duration_f": 270,
+                  "gain_db": -6, "fade_in_f": 15, "fade_out_f": 45},
+    })
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if REGEN or not path.exists():
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"{name} changed (ADCUT_REGEN_GOLDEN=1 rewrites)"
+
+
+def args_text(args: list[str]) -> str:
+    """One argument per line; the filtergraph (multi-line) replaced by a marker."""
+    return "\n".join("<filtergraph>" if "\n" in a else a for a in args) + "\n"
+
+
+def test_golden_render_command():
+    options = RenderOptions(loudness_gain_db=-3.25, ass_path="/tmp/ad build/字幕: v2, it's.ass",
+                            fonts_dir="/fonts/noto")
+    args = build_ffmpeg_args(golden_timeline(), "/out/ad.mp4", options)
+    check_golden("render_args.txt", args_text(args))
+    check_golden("render_filtergraph.txt", build_filtergraph(golden_timeline(), options) + "\n")
+    assert args[args.index("-filter_complex") + 1] == build_filtergraph(golden_timeline(), options)
+
+
+def test_golden_measure_command():
+    args = build_audio_measure_args(golden_timeline())
+    check_golden("measure_args.txt", args_text(args))
+    graph = args[args.index("-filter_complex") + 1]
+    check_golden("measure_filtergraph.txt", graph + "\n")
+    # Audio only: no picture input is opened, and the mix is the render's mix.
+    assert "[0:v]" not in graph and "ebur128=peak=true" in graph
+    render = build_filtergraph(golden_timeline(), RenderOptions())
+    assert "sidechaincompress" in graph and "sidechaincompress" in render
+
+
+def test_render_output_options():
+    tl = golden_timeline()
+    args = build_ffmpeg_args(tl, "/out/ad.mp4", RenderOptions())
+    joined = " ".join(a for a in args if "\n" not in a)
+    for part in ("-c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p", "-r 30",
+                 "-c:a aac -b:a 192k -ar 48000 -ac 2", "-movflags +faststart", "-t 9 /out/ad.mp4"):
+        assert part in joined
+    assert args[-1] == "/out/ad.mp4"
+    # fast input seeking: -ss and -t before every clip's -i
+    i = args.index("/footage/beach.mp4")
+    assert args[i - 5:i] == ["-ss", "1", "-t", "3.266667", "-i"]
+
+
+def test_preview_is_half_size_and_ultrafast():
+    tl = golden_timeline()
+    assert output_size(tl, True) == (540, 960)
+    args = build_ffmpeg_args(tl, "/o.mp4", RenderOptions(preview=True))
+    assert args[args.index("-preset") + 1] == "ultrafast" and "96k" in args
+    graph = build_filtergraph(tl, RenderOptions(preview=True))
+    assert "scale=540:960" in graph and "scale=1080:1920" not in graph
+    odd = Timeline.model_validate(golden_timeline().model_dump() | {"width": 270, "height": 480})
+    assert output_size(odd, True) == (134, 240)  # even dimensions
+
+
+# -- arithmetic, by hand ------------------------------------------------------------------------
+
+def small_timeline(**over) -> Timeline:
+    """fps 10: clip0 20 frames from 1.0 s; transition of 4 frames (head 2, tail 2); clip1 10
+    frames from 0.1 s (only 1 frame of handle exists before it); clip2 10 frames, cut."""
+    data = {
+        "fps": 10, "width": 100, "height": 100, "duration_f": 40,
+        "clips": [clip("a.mp4", 0, 20), clip("b.mp4", 20, 10, source_in_s=0.1),
+                  clip("c.mp4", 30, 10, source_in_s=2.0)],
+        "transitions": [{"kind": "wipeleft", "after_clip": 0, "duration_f": 4}],
+    }
+    return Timeline.model_validate(data | over)
+
+
+def test_segments_with_handles():
+    a, b, c = build_segments(small_timeline())
+    # clip0: no head, 2 tail frames from the source after its end: 22 frames from 1.0 s.
+    assert (a.head_f, a.tail_f, a.total_f, a.source_f, a.pre_pad_f) == (0, 2, 22, 22, 0)
+    assert a.seek_s == 1.0 and a.read_s == pytest.approx((22 + 2) / 10)
+    assert a.track_start_f == 0 and a.track_end_f == 22
+    # clip1: 2 head frames wanted, the source has 1 before 0.1 s: seek to 0, clone 1 frame.
+    assert (b.head_f, b.tail_f, b.total_f, b.source_f, b.pre_pad_f) == (2, 0, 12, 11, 1)
+    assert b.seek_s == 0.0 and b.track_start_f == 18
+    # clip2: a cut on both sides.
+    assert (c.head_f, c.tail_f, c.total_f, c.source_f, c.seek_s) == (0, 0, 10, 10, 2.0)
+
+
+def test_segment_of_a_slowed_and_held_clip():
+    tl = small_timeline(clips=[clip("a.mp4", 0, 20), clip("b.mp4", 20, 10, source_in_s=1.0,
+                                                           speed=0.5, hold_f=4),
+                               clip("c.mp4", 30, 10)])
+    b = build_segments(tl)[1]
+    # 6 moving frames at half speed = 0.3 s of source; 2 head frames = 0.1 s before 1.0 s.
+    assert (b.head_f, b.source_f, b.pre_pad_f, b.total_f) == (2, 8, 0, 12)
+    assert b.seek_s == pytest.approx(0.9) and b.read_s == pytest.approx((8 + 2) * 0.05)
+
+
+def test_xfade_offsets_and_pieces():
+    tl = small_timeline()
+    # the window of the transition after clip0 starts at clip1's first frame minus its head
+    assert xfade_offsets_f(tl) == [20 - 2]
+    pieces = build_pieces(tl)
+    assert [(p.kind, p.index, p.start_f, p.length_f) for p in pieces] == [
+        ("clip", 0, 0, 18), ("transition", 0, 18, 4), ("clip", 1, 22, 8), ("clip", 2, 30, 10)]
+    assert sum(p.length_f for p in pieces) == tl.duration_f
+    # Two transitions around clip1: its body shrinks on both sides; odd durations split
+    # head = d // 2 before the cut and the rest after it.
+    tl2 = small_timeline(transitions=[{"kind": "fade", "after_clip": 0, "duration_f": 4},
+                                      {"kind": "fade", "after_clip": 1, "duration_f": 5}])
+    assert xfade_offsets_f(tl2) == [18, 30 - 2]
+    assert [(p.kind, p.start_f, p.length_f) for p in build_pieces(tl2)] == [
+        ("clip", 0, 18), ("transition", 18, 4), ("clip", 22, 6), ("transition", 28, 5),
+        ("clip", 33, 7)]
+
+
+def test_transition_segments_in_the_graph():
+    graph = build_filtergraph(small_timeline(), RenderOptions())
+    # clip0's 22 frames -> 18 body + 4 out; clip1's 12 frames -> 4 in + 8 body.
+    assert "[v0]segment=frames=18[v0body0][v0out0]" in graph
+    assert "[v1]segment=frames=4[v1in0][v1body0]" in graph
+    assert "[v0out][v1in]xfade=transition=wipeleft:duration=0.4:offset=0,format=yuv420p[t0]" in graph
+    assert "[v0body][t0][v1body][v2]concat=n=4:v=1:a=0,settb=1/10[vjoin]" in graph
+    # exact frame counts per segment, clone padding for the missing head frame
+    assert "tpad=start=1:start_mode=clone:stop=-1:stop_mode=clone,trim=end_frame=12" in graph
+
+
+def test_overlapping_transitions_are_refused():
+    tl = small_timeline(
+        clips=[clip("a.mp4", 0, 10), clip("b.mp4", 10, 4), clip("c.mp4", 14, 26)],
+        transitions=[{"kind": "fade", "after_clip": 0, "duration_f": 8},
+                     {"kind": "fade", "after_clip": 1, "duration_f": 8}])
+    with pytest.raises(BadInputError, match=r"clips\[1\]"):
+        build_ffmpeg_args(tl, "o.mp4", RenderOptions())
+
+
+def test_audio_segments_add_up_to_the_track():
+    tl = small_timeline(clips=[clip("a.mp4", 0, 20, source_has_audio=True, audio="keep"),
+                               clip("b.mp4", 20, 10, source_in_s=0.1),
+                               clip("c.mp4", 30, 10, source_has_audio=True, audio="mix")])
+    graph = build_filtergraph(tl, RenderOptions())
+    # samples per frame at 10 fps: 4800. clip0 22 frames; clip1 (silent) 12; clip2 10.
+    assert "atrim=end_sample=105600,apad=whole_len=105600[a0]" in graph
+    assert "anullsrc=r=48000:cl=stereo," in graph and "atrim=end_sample=57600[a1]" in graph
+    assert "apad=whole_len=48000,volume=-14dB[a2]" in graph
+    # the 4-frame window overlaps: 22 + 12 - 4 + 10 = 40 frames = the timeline
+    assert "[a0][ag1]acrossfade=ns=19200:c1=tri:c2=tri[ax1]" in graph
+    assert samples_at(40, 10) == 192000
+
+
+def test_silent_timeline_still_has_an_audio_track():
+    tl = small_timeline(transitions=[])
+    graph = build_filtergraph(tl, RenderOptions())
+    assert graph.endswith("anullsrc=r=48000:cl=stereo,aformat=sample_fmts=fltp:sample_rates=48000"
+                          ":channel_layouts=stereo,atrim=end_sample=192000[aout]")
+    with pytest.raises(ValueError):
+        build_audio_measure_args(tl)
+
+
+def test_crop_centre_in_source_coordinates():
+    # a 1920x1080 source into 1080x1920: crop 0.316406 of the width, left edge at
+    # centre_x - half the crop, clamped inside the frame; then ONE scale
+    tl = small_timeline(width=1080, height=1920, transitions=[],
+                        clips=[clip("a.mp4", 0, 20, reframe={"mode": "crop", "center_x": 0.25}),
+                               clip("b.mp4", 20, 10, reframe={"mode": "crop", "center_x": 0.0}),
+                               clip("c.mp4", 30, 10, reframe={"mode": "crop", "center_x": 1.0})])
+    graph = build_filtergraph(tl, RenderOptions())
+    assert "crop=w=iw*0.316406:h=ih*1:x=iw*0.091797:y=ih*0,scale=1080:1920:flags=bicubic" in graph
+    assert "crop=w=iw*0.316406:h=ih*1:x=iw*0:y=ih*0," in graph
+    assert "crop=w=iw*0.316406:h=ih*1:x=iw*0.683594:y=ih*0," in graph
+    # same aspect: no crop at all
+    same = small_timeline(width=1920, height=1080, transitions=[])
+    assert "crop=" not in build_filtergraph(same, RenderOptions())
+
+
+def test_fit_blur_fits_the_whole_source():
+    tl = small_timeline(width=1080, height=1920, transitions=[],
+                        clips=[clip("a.mp4", 0, 20, reframe={"mode": "fit-blur"}),
+                               clip("b.mp4", 20, 10), clip("c.mp4", 30, 10)])
+    graph = build_filtergraph(tl, RenderOptions())
+    # 1920x1080 fitted in 1080 wide: 1080x608, centred; background blurred at 136x240
+    assert "[r0fg]scale=1080:608:flags=bicubic,setsar=1[r0f]" in graph
+    assert "scale=136:240:flags=fast_bilinear,boxblur=luma_radius=8:luma_power=2" in graph
+    assert "overlay=x=0:y=656:format=yuv420" in graph
+
+
+def test_escape_filter_path():
+    assert escape_filter_path("/tmp/a.ass") == "\\'/tmp/a.ass\\'"
+    # option level: quoted (':' literal inside quotes, a quote closes/escapes/reopens);
+    # graph level: \ ' [ ] , ; backslashed. Spaces and CJK pass as they are.
+    assert escape_filter_path("/t/字幕 a:b,c's[1];.ass") == \
+        "\\'/t/字幕 a:b\\,c\\'\\\\\\'\\'s\\[1\\]\\;.ass\\'"
+
+
+def test_ducking_and_loudness_numbers():
+    assert duck_settings(12.0)["mix"] == pytest.approx(1 - 10 ** (-12 / 20), abs=1e-4)
+    assert duck_settings(0.0)["mix"] == 0.0
+    assert limiter_level(-1.0) == pytest.approx(10 ** (-2 / 20), abs=1e-4)
+    assert loudness_gain_db(-20.0, -14.0) == 6.0
+    assert loudness_gain_db(None, -14.0) is None
+    assert loudness_gain_db(-70.0, -14.0) == 24.0  # capped: a near-silent mix is not blown up
+    graph = build_filtergraph(golden_timeline(), RenderOptions(loudness_gain_db=2.5))
+    assert "volume=2.50dB,alimiter=limit=0.7943:attack=5:release=50:level=disabled" in graph
+    assert "amix=inputs=3:normalize=0" in graph
