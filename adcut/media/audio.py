@@ -81,7 +81,8 @@ def decode_audio(
         raise MediaError(f"{path}: does not exist", hint="check the path and the file name")
     chain = [f"aformat=sample_fmts=flt:sample_rates={sample_rate}:channel_layouts=mono"]
     if measure_loudness:
-        chain.insert(0, "ebur128=peak=true:framelog=quiet")
+        # Per-frame lines go to the verbose level, hidden at info ("quiet" is unknown to 5.1).
+        chain.insert(0, "ebur128=peak=true:framelog=verbose")
     cmd = [
         find_ffmpeg().path, "-hide_banner", "-nostdin", "-nostats",
         # ebur128 logs its summary at info level; otherwise only errors are wanted.

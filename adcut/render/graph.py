@@ -18,6 +18,10 @@ The whole ad is one filtergraph and one encode generation:
 
 Every length is computed here in integer frames and samples, so the output has exactly
 `timeline.duration_f` frames and the audio stays in sync across speed changes and transitions.
+
+Memory: ffmpeg opens every input at start and keeps each decoder (and its frame pool) to the
+end, so a render holds about 45 MB per clip at 1080x1920 on top of x264's ~300 MB (measured:
+8 clips 843 MB, 16 clips 1.24 GB peak RSS). Decoders get 2 threads each, not one per core.
 """
 
 from __future__ import annotations
@@ -617,6 +621,8 @@ def build_audio_measure_args(timeline: Timeline) -> list[str]:
     inputs, input_of_clip, first_voice, music_input = _audio_inputs(timeline, 0)
     chains, mix = _mix_chains(timeline, input_of_clip, first_voice, music_input)
     total = samples_at(timeline.duration_f, timeline.fps)
+    # framelog=verbose: the per-frame lines stay below the default log level (ffmpeg 5.1 has
+    # no framelog=quiet); the summary is logged at info.
     chains.append(f"[{mix}]apad=whole_len={total},atrim=end_sample={total},"
-                  "ebur128=peak=true:framelog=quiet[aout]")
+                  "ebur128=peak=true:framelog=verbose[aout]")
     return [*inputs, "-filter_complex", ";\n".join(chains), "-map", "[aout]", "-f", "null", "-"]

@@ -145,7 +145,7 @@ def _analyse(path: Path, *, seek_s: float | None = None, read_s: float | None = 
                     f"{BLACK_FILTER.format(d=min_s)},"
                     f"{FREEZE_FILTER.format(n=freeze_noise, d=min_s)}"]
     if loudness:
-        args += ["-af", "ebur128=peak=true:framelog=quiet"]
+        args += ["-af", "ebur128=peak=true:framelog=verbose"]
     else:
         args += ["-an"]
     return run_ffmpeg([*args, "-f", "null", "-"])
