@@ -10,7 +10,8 @@ import numpy as np
 
 
 class TextRetriever:
-    """`retriever(queries, k)` -> clip ids, best first. `lookup_s` counts FAISS time only."""
+    """`retriever(queries, k)` -> clip ids, best first. `lookup_s` counts FAISS search time,
+    `total_s` the whole look-up (query encoding + search)."""
 
     def __init__(self, folder: Path):
         from adcut.encoders.registry import load_text_encoder
@@ -24,13 +25,16 @@ class TextRetriever:
         with Catalog(folder, readonly=True) as catalog:
             self.clip_of = {r["vec_id"]: r["id"] for r in catalog.clips()}
         self.lookup_s = 0.0
+        self.total_s = 0.0
         self.lookups = 0
 
     def __call__(self, queries: list[str], k: int) -> list[str]:
+        began = time.perf_counter()
         vectors = np.ascontiguousarray(self.encoder.encode_texts(queries), dtype=np.float32)
         started = time.perf_counter()
         scores, ids = self.index.search(vectors, min(k, self.index.ntotal))
         self.lookup_s += time.perf_counter() - started
+        self.total_s += time.perf_counter() - began
         self.lookups += len(queries)
         best: dict[str, float] = {}
         for row_ids, row_scores in zip(ids, scores):
