@@ -137,3 +137,26 @@ def test_demo_makes_an_ad_that_passes_quality_checks(tmp_path, monkeypatch):
     licences = " ".join(f["licence"] for f in manifest["footage"] + manifest["music"])
     assert "CC-BY 3.0" in licences or "NASA" in licences
     assert run("demo", "-o", out).exit_code == 2  # never overwritten without --force
+
+
+def test_target_longer_than_the_footage_is_said_and_covered(library, tmp_path):
+    _, lib, brief = library
+    long_brief = tmp_path / "long.yaml"
+    long_brief.write_text(brief.read_text().replace("duration_s: 12", "duration_s: 40"))
+    plan = tmp_path / "p.json"
+    result = run("edit", "--library", lib, "--brief", long_brief, "--plan-only", plan,
+                 "--voice", "none")
+    assert result.exit_code == 0, result.output
+    assert "less than the 40 s asked for" in result.stderr
+    data = json.loads(plan.read_text())
+    assert data["voice"]["engine"] == "none" and len(data["shots"]) == 6
+
+
+def test_empty_library_is_refused(tmp_path):
+    lib = tmp_path / "lib"
+    music = tmp_path / "m"
+    music.mkdir()
+    synth.tone(music / "a.wav", duration_s=12)
+    assert run("ingest", music, "--music", "--library", lib).exit_code == 0
+    result = run("edit", "--library", lib, "--brief", "Spark shoes", "-o", tmp_path / "ad.mp4")
+    assert result.exit_code == 2 and "no usable footage" in result.stderr
