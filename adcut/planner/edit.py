@@ -116,6 +116,15 @@ def load_library(folder: Path) -> tuple[list[LibraryClip], list[LibraryTrack]]:
     return clips, tracks
 
 
+def brief_hints(brief: Brief, language: str, seed: int, *,
+                clips: dict[int, ClipHints] | None = None,
+                tracks: dict[int, TrackHints] | None = None) -> Hints:
+    """What the brief tells every planner call, plus the candidates' hints."""
+    return Hints(clips=clips or {}, tracks=tracks or {}, target_duration_s=brief.duration_s,
+                 tone=brief.tone, description=brief.description,
+                 call_to_action=brief.call_to_action, language=language, seed=seed)
+
+
 def spoken_s(line: str, language: str) -> float:
     """Rough voice length of a line, to budget shots before the voice is synthesised."""
     if language in SPEECH_RATE:
@@ -160,11 +169,9 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
                                  "text (FAISS) before selection")
         pool = [c for c in pool if c.id in wanted] or pool
         n_shots = min(n_shots, len(pool))
-    hints = Hints(
-        clips={i + 1: ClipHints(duration_s=c.duration_s, vision=c.vision, has_speech=c.has_speech,
-                                language=language) for i, c in enumerate(pool)},
-        target_duration_s=brief.duration_s, tone=brief.tone, description=brief.description,
-        call_to_action=brief.call_to_action, language=language, seed=seed)
+    hints = brief_hints(brief, language, seed, clips={
+        i + 1: ClipHints(duration_s=c.duration_s, vision=c.vision, has_speech=c.has_speech,
+                         language=language) for i, c in enumerate(pool)})
 
     # 2. select
     refs = [ClipRef(number=i + 1, caption=c.text or None) for i, c in enumerate(pool)]
@@ -178,21 +185,17 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
 
     # 3. order: the i-th clip goes with line i
     sub_refs = [ClipRef(number=i + 1, caption=c.text or None) for i, c in enumerate(picked)]
-    sub_hints = Hints(clips={i + 1: hints.clips[numbers[i]] for i in range(len(picked))},
-                      target_duration_s=brief.duration_s, tone=brief.tone,
-                      description=brief.description, call_to_action=brief.call_to_action,
-                      language=language, seed=seed)
+    sub_hints = brief_hints(brief, language, seed,
+                            clips={i + 1: hints.clips[numbers[i]] for i in range(len(picked))})
     order = planner.order(SortTask(product, skeleton, sub_refs), sub_hints)
     ordered = [picked[int(n) - 1] for n in order.value]
 
     # 4. final lines over the clips they are spoken on
     if script is None:
         final_refs = [ClipRef(number=i + 1, caption=c.text or None) for i, c in enumerate(ordered)]
-        final_hints = Hints(clips={i + 1: ClipHints(duration_s=c.duration_s, language=language)
-                                   for i, c in enumerate(ordered)},
-                            target_duration_s=brief.duration_s, tone=brief.tone,
-                            description=brief.description, call_to_action=brief.call_to_action,
-                            language=language, seed=seed)
+        final_hints = brief_hints(brief, language, seed, clips={
+            i + 1: ClipHints(duration_s=c.duration_s, language=language)
+            for i, c in enumerate(ordered)})
         lines = [str(x) for x in planner.write(ScriptTask(product, final_refs), final_hints).value]
     else:
         lines = list(script)
@@ -235,11 +238,8 @@ def _skeleton(brief: Brief, product: Product, planner: Planner, n_shots: int, la
               seed: int) -> list[str]:
     """Step 1: what each shot must say, from the brief alone (hook, benefits, call to action)."""
     blank = [ClipRef(number=i + 1, caption=None) for i in range(n_shots)]
-    budget = Hints(clips={i + 1: ClipHints(duration_s=brief.duration_s / n_shots)
-                          for i in range(n_shots)},
-                   target_duration_s=brief.duration_s, tone=brief.tone,
-                   description=brief.description, call_to_action=brief.call_to_action,
-                   language=language, seed=seed)
+    budget = brief_hints(brief, language, seed, clips={
+        i + 1: ClipHints(duration_s=brief.duration_s / n_shots) for i in range(n_shots)})
     return [str(x) for x in planner.write(ScriptTask(product, blank), budget).value]
 
 
@@ -262,11 +262,9 @@ def choose_music(tracks: list[LibraryTrack], brief: Brief, lines: list[str], ref
     product = Product(brief.product, brief.brand, list(brief.selling_points))
     audio = [AudioCandidate(number=i + 1, description=describe_track(t))
              for i, t in enumerate(candidates)]
-    hints = Hints(tracks={i + 1: TrackHints(duration_s=t.duration_s, tempo_bpm=t.tempo_bpm,
-                                            integrated_lufs=t.lufs, tags=t.tags)
-                          for i, t in enumerate(candidates)},
-                  tone=brief.tone, description=brief.description,
-                  language=brief.resolved_language, seed=seed)
+    hints = brief_hints(brief, brief.resolved_language, seed, tracks={
+        i + 1: TrackHints(duration_s=t.duration_s, tempo_bpm=t.tempo_bpm, integrated_lufs=t.lufs,
+                          tags=t.tags) for i, t in enumerate(candidates)})
     decision = planner.music(MusicTask(product, lines, refs, audio), hints)
     number = int(decision.value) if not isinstance(decision.value, list) else int(decision.value[0])
     track = candidates[max(1, min(number, len(candidates))) - 1]
