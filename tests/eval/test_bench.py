@@ -1,0 +1,203 @@
+"""`adcut bench autocut364`: the adapter round-trips the released prompts, a planner sees only
+the task object, the zero-shot planner runs on the dev slice in well under a minute, and bad
+folders give one clear line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pytest
+
+from adcut.core.errors import AdcutError, BadInputError, DependencyError
+from adcut.eval.bench import TRACK_FILES, predict_rows, run_bench
+from adcut.eval.files import load_result_file, score_file
+from adcut.planner.base import Decision, Hints
+from adcut.tasks.release import load_release_rows
+from adcut.tasks.types import ScriptTask, SelectTask, SortTask
+from tests.eval import cli, dev_dir, release_row
+
+DEV = dev_dir()
+needs_dev = pytest.mark.skipif(DEV is None, reason="autocut364 dev slice not present")
+CAPTION = TRACK_FILES["caption"]
+
+
+class SpyPlanner:
+    """Answers trivially and records what it was given."""
+
+    name = "spy"
+
+    def __init__(self, fail_on: int | None = None, exc: Exception | None = None):
+        self.seen: list[tuple[object, Hints | None]] = []
+        self.fail_on = fail_on
+        self.exc = exc
+
+    def _record(self, task, hints):
+        self.seen.append((task, hints))
+        if self.fail_on is not None and len(self.seen) == self.fail_on:
+            raise self.exc or AdcutError("no answer")
+
+    def select(self, task, hints=None):
+        self._record(task, hints)
+        return Decision(value=[c.number for c in task.clips[: task.n_select]])
+
+    def order(self, task, hints=None):
+        self._record(task, hints)
+        return Decision(value=[c.number for c in task.clips])
+
+    def write(self, task, hints=None):
+        self._record(task, hints)
+        return Decision(value=["一句" for _ in task.clips])
+
+    def music(self, task, hints=None):
+        raise NotImplementedError
+
+
+@needs_dev
+@pytest.mark.parametrize("kind", ["select", "sort", "script"])
+def test_adapter_round_trips_the_released_prompts_and_hides_the_answers(kind):
+    rows, problems = load_release_rows(DEV / CAPTION[kind])
+    assert rows and not problems
+    spy = SpyPlanner()
+    preds, counts, run_problems = predict_rows(rows, kind, spy, CAPTION[kind])
+    # every prompt parses into its task and rebuilds byte for byte
+    assert counts == {"n_prompt_unparsed": 0, "n_prompt_roundtrip_mismatch": 0, "n_not_caption_track": 0,
+                      "n_planner_failed": 0}
+    assert run_problems == [] and len(preds) == len(rows) == len(spy.seen)
+    want = {"select": SelectTask, "sort": SortTask, "script": ScriptTask}[kind]
+    for row, (task, hints) in zip(rows, spy.seen):
+        assert type(task) is want
+        assert hints == Hints(seed=0, language="zh")  # nothing about the ad beyond the task
+        shown = repr(task)
+        if kind != "script":
+            assert row.gold not in shown and (row.model_generate or "") not in shown
+        assert not any(hasattr(task, f) for f in ("gold", "model_generate", "ad_key", "sample_id"))
+
+
+def _small_dev(tmp_path, n: int = 5):
+    """The first n rows of each caption-track file."""
+    folder = tmp_path / "dev"
+    folder.mkdir()
+    for name in CAPTION.values():
+        lines = (DEV / name).read_text(encoding="utf-8").splitlines()[:n]
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+@needs_dev
+def test_planner_failures_are_counted_as_wrong(tmp_path):
+    folder = _small_dev(tmp_path)
+    report = run_bench("autocut364", folder, SpyPlanner(fail_on=2), out=tmp_path / "out", n_boot=200)
+    files = {f["kind"]: f for f in report["files"].values()}
+    assert files["select"]["n_planner_failed"] == 1 and files["select"]["n_rows"] == 5
+    assert any("planner failed (no answer); scored as an empty output" in p for p in report["problems"])
+    assert set(report["ci95"]) >= {"CSA", "CRA", "kendall_tau", "WCD"}
+    with pytest.raises(DependencyError):  # a dead server stops the run instead of failing every row
+        run_bench("autocut364", folder, SpyPlanner(fail_on=1, exc=DependencyError("server gone")),
+                  out=tmp_path / "out2")
+
+
+@needs_dev
+def test_zero_shot_on_the_dev_slice_via_the_cli(tmp_path):
+    t0 = time.perf_counter()
+    code, out, err = cli("bench", "autocut364", DEV, "--track", "caption", "--json", "--out", tmp_path)
+    seconds = time.perf_counter() - t0
+    assert code == 0, err
+    assert seconds < 60
+    rep = json.loads(out)
+    assert rep["planner"] == "zero-shot" and rep["track"] == "caption" and rep["missing_files"] == []
+    ex = rep["counts_and_extras"]
+    assert ex["CSA_n_eval"] == 102 and ex["CRA_n_rows"] == 102 and ex["WCD_n_eval"] == 102
+    h = rep["headline"]
+    assert h["VSC"] is None and h["SQ"] is None  # need a judge: never made up
+    for metric in ("CSA", "CRA", "kendall_tau", "WCD"):
+        lo, hi = rep["ci95"][metric]
+        value = h.get(metric, ex.get(metric))
+        assert lo <= value <= hi
+    assert [r["CSA"] for r in rep["paper"]] == [0.137, 0.569, 0.659]
+    assert [r["CRA"] for r in rep["paper"]] == [0.016, 0.030, 0.107]
+    assert "Qwen3_8B" in rep["dev_reference"]
+    # the planner beats the paper's zero-shot caption row on the dev slice
+    assert h["CSA"] > 0.137 and h["WCD"] < 5.26
+    for res in rep["files"].values():
+        assert res["n_planner_failed"] == 0 and res["n_prompt_roundtrip_mismatch"] == 0
+    # the predictions are release files that `adcut eval` scores the same way
+    sel = tmp_path / "F___vidselect_zero-shot.jsonl"
+    assert score_file(load_result_file(sel))["CSA"] == h["CSA"]
+    code, out, _ = cli("eval", tmp_path, "--json")
+    assert code == 0 and json.loads(out)["systems"]["zero-shot"]["headline"] == h
+    # the planner never saw the stored baseline outputs: they are not in our files
+    first = json.loads(sel.read_text(encoding="utf-8").splitlines()[0])
+    stored = json.loads((DEV / CAPTION["select"]).read_text(encoding="utf-8").splitlines()[0])
+    assert first["conversations"] == stored["conversations"] and first["sample_id"] == stored["sample_id"]
+
+
+@needs_dev
+def test_a_folder_with_some_files_runs_those_and_says_what_is_missing(tmp_path):
+    folder = tmp_path / "part"
+    folder.mkdir()
+    shutil.copy(DEV / CAPTION["sort"], folder / CAPTION["sort"])
+    code, out, err = cli("bench", "autocut364", folder, "--out", tmp_path / "o")
+    assert code == 0, err
+    assert f"missing: {CAPTION['select']}" in out and "CRA" in out
+
+
+def test_bad_folders_give_one_clear_line(tmp_path):
+    code, _, err = cli("bench", "autocut364", tmp_path)
+    assert code == 2 and "none of the caption-track files" in err and "F___vidselect_Qwen3_8B.jsonl" in err
+    code, _, err = cli("bench", "autocut364", tmp_path / "missing")
+    assert code == 2 and "no such folder" in err
+    code, _, err = cli("bench", "other", tmp_path)
+    assert code == 2 and "unknown benchmark" in err
+    code, _, err = cli("bench", "autocut364", tmp_path, "--track", "tokens")
+    assert code == 2 and "unknown track" in err
+    (tmp_path / CAPTION["sort"]).write_text("")
+    with pytest.raises(BadInputError, match="no task file had usable rows"):
+        run_bench("autocut364", tmp_path, SpyPlanner(), out=tmp_path / "o")
+
+
+def test_predictions_never_go_into_a_read_only_folder(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    prompt = "x"
+    (folder / CAPTION["sort"]).write_text(release_row(0, prompt=prompt) + "\n")
+    folder.chmod(0o555)
+    try:
+        code, _, err = cli("bench", "autocut364", folder)
+        assert code == 2 and "read-only" in err and "--out" in err
+        assert sorted(p.name for p in folder.iterdir()) == [CAPTION["sort"]]
+    finally:
+        folder.chmod(0o755)
+
+
+def test_unparseable_prompts_are_scored_as_wrong(tmp_path):
+    (tmp_path / CAPTION["sort"]).write_text(release_row(0, gold="2,1", prompt="不是任务提示") + "\n")
+    report = run_bench("autocut364", tmp_path, SpyPlanner(), out=tmp_path / "o", n_boot=50)
+    res = next(iter(report["files"].values()))
+    assert res["n_prompt_unparsed"] == 1 and res["CRA"] == 0.0
+    assert any("prompt not understood" in p for p in report["problems"])
+
+
+@needs_dev
+def test_an_openai_planner_is_sent_exactly_the_released_prompts(tmp_path):
+    from tests.planner_llm import serve
+
+    def reply(body: dict) -> str:
+        prompt = body["messages"][0]["content"]
+        if prompt.endswith("【现在开始输出台词】"):
+            return "\n".join(["好的台词"] * 40)  # more lines than clips: the first N are kept
+        return ",".join(str(i) for i in range(1, 41))  # ids: out-of-range dropped, first N kept
+
+    folder = _small_dev(tmp_path, n=3)
+    with serve(reply) as srv:
+        code, out, err = cli("bench", "autocut364", folder, "--planner", f"openai {srv.url}",
+                             "--model", "tiny-chat", "--out", tmp_path / "o", "--json")
+    assert code == 0, err
+    rep = json.loads(out)
+    assert rep["planner"] == "llm:openai:tiny-chat"
+    released = [json.loads(line)["conversations"][0]["value"]
+                for name in CAPTION.values() for line in (folder / name).read_text(encoding="utf-8").splitlines()]
+    assert sorted(srv.prompts()) == sorted(released)  # the paper's prompts, byte for byte, nothing else
+    assert all(f["n_planner_failed"] == 0 for f in rep["files"].values())
+    assert (tmp_path / "o" / "F___vidsort_llm_openai_tiny-chat.jsonl").is_file()
