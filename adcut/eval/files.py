@@ -33,7 +33,7 @@ from pathlib import Path
 
 from adcut.core.errors import BadInputError
 from adcut.eval import metrics as M
-from adcut.tasks.release import _row_from
+from adcut.tasks.release import _row_from, decode_text
 
 KINDS = ("select", "sort", "script", "vsc", "sq", "music")
 TASK_KIND = {"vid_select": "select", "vid_sort": "sort", "vid2text": "script", "vid2aud": "music"}
@@ -117,12 +117,7 @@ def _read_raw(path: Path) -> _Raw:
         data = path.read_bytes()
     except OSError as exc:
         raise BadInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    problems: list[str] = []
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        problems.append(f"{name}: not valid UTF-8 at byte {exc.start}; bad bytes replaced")
-        text = data.decode("utf-8-sig", errors="replace")
+    text, problems = decode_text(data, name)
     if not text.strip():
         raise BadInputError(f"{name}: empty file", hint="nothing to score")
     stats = {"n_lines_repaired": 0, "n_lines_unreadable": 0}

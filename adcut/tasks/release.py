@@ -100,6 +100,15 @@ def _is_one_document(text: str) -> bool:
     return True
 
 
+def decode_text(data: bytes, name: str) -> tuple[str, list[str]]:
+    """UTF-8 text of a result file (a BOM is dropped; bad bytes are replaced and reported)."""
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        return (data.decode("utf-8-sig", errors="replace"),
+                [f"{name}: not valid UTF-8 at byte {exc.start}; bad bytes replaced"])
+
+
 def load_release_rows(path: Path) -> tuple[list[ReleaseRow], list[str]]:
     """Rows of one release file, in file order, and the problems met ('FILE line N: ...').
     Never raises on file content; an unreadable file is one problem and no rows."""
@@ -109,12 +118,7 @@ def load_release_rows(path: Path) -> tuple[list[ReleaseRow], list[str]]:
         data = path.read_bytes()
     except OSError as exc:
         return [], [f"{name}: cannot be read ({exc.strerror or exc})"]
-    problems: list[str] = []
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        problems.append(f"{name}: not valid UTF-8 at byte {exc.start}; bad bytes replaced")
-        text = data.decode("utf-8-sig", errors="replace")
+    text, problems = decode_text(data, name)
     if not text.strip():
         return [], problems + [f"{name}: empty file"]
 
