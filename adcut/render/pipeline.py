@@ -55,9 +55,13 @@ def check_output(output: Path, *, force: bool) -> None:
     folder = output.parent
     if not folder.is_dir():
         raise BadInputError(f"output folder {folder} does not exist", hint="create it first")
-    if not os.access(folder, os.W_OK | os.X_OK):
+    try:  # a real probe: permission bits, ACLs, read-only mounts and full disks all show here
+        fd, probe = tempfile.mkstemp(prefix=".adcut-probe-", dir=folder)
+    except OSError:
         raise BadInputError(f"output folder {folder} is not writable",
-                            hint="choose another -o or fix the folder's permissions")
+                            hint="choose another -o or fix the folder's permissions") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def to_timeline(document: EditPlan | Timeline, *, base_dir: Path, label: str) -> Timeline:

@@ -128,14 +128,21 @@ def test_bad_plans_get_one_line_naming_the_field(media, tmp_path, change, needle
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
-def test_read_only_output_folder(media, tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root can write anywhere")
+def test_read_only_output_folder_is_refused_before_any_work(media, tmp_path, monkeypatch):
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
+    if os.access(ro, os.W_OK):  # root writes anyway: make the probe fail as a read-only mount would
+        import tempfile
+
+        def refuse(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
     result = run("render", write_plan(media), "-o", ro / "ad.mp4")
+    ro.chmod(0o700)
     assert result.exit_code == 2 and "not writable" in result.stderr
+    assert list(ro.iterdir()) == []
 
 
 def test_a_hand_edited_timeline_renders_too(rendered, tmp_path):
