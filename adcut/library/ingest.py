@@ -273,8 +273,6 @@ class Ingester:
                 self.progress.file_started(path, info.duration_s)
                 try:
                     outcome = self._ingest_one(catalog, kind, path, st, info)
-                except EncoderMismatchError:
-                    raise
                 except MediaError as exc:
                     outcome = FileOutcome(str(path), "skipped", _one_line(exc, path))
                 outcomes.append(outcome)

@@ -16,9 +16,10 @@ def library_info(catalog: Catalog) -> dict:
         index, info = load_index(catalog.folder, name)
         indexes[name] = {"vectors": 0 if index is None else int(index.ntotal),
                          "dim": None if info is None else info.get("dim")}
-    missing = [s["path"] for s in catalog.sources() if not Path(s["path"]).exists()]
+    sources = catalog.sources()
+    missing = [s["path"] for s in sources if not Path(s["path"]).exists()]
     warned = [{"path": s["path"], "warnings": json.loads(s["warnings"])}
-              for s in catalog.sources() if json.loads(s["warnings"])]
+              for s in sources if json.loads(s["warnings"])]
     return {
         "library": str(catalog.folder),
         "schema_version": int(meta.get("schema_version", 0)),

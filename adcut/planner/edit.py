@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 SECONDS_PER_SHOT = 3.2  # a typical short-ad shot, voice line included
 MAX_POOL = 80  # beyond this many clips, retrieve candidates by text before selecting
+CALM_TONES = ("calm", "warm", "premium", "tender")  # soft cuts, quieter music
 MIN_SHOTS = 3
 SPEECH_RATE = {"zh": 4.5}  # characters per second; others in words per second below
 WORDS_PER_S = 2.6
@@ -220,7 +221,7 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
     explanation.notes.extend(chosen.explanation + order.explanation)
 
     shots = []
-    transition = "fade" if brief.tone.lower() in ("calm", "warm", "premium", "tender") else "cut"
+    transition = "fade" if brief.tone.lower() in CALM_TONES else "cut"
     for c, line in zip(ordered, lines):
         shots.append(PlanShot(clip_id=c.id, source=c.source, in_s=round(c.start_s, 3),
                               out_s=round(c.end_s, 3), line=line.strip() or None,
@@ -268,7 +269,7 @@ def choose_music(tracks: list[LibraryTrack], brief: Brief, lines: list[str], ref
     decision = planner.music(MusicTask(product, lines, refs, audio), hints)
     number = int(decision.value) if not isinstance(decision.value, list) else int(decision.value[0])
     track = candidates[max(1, min(number, len(candidates))) - 1]
-    energy = "calm" if brief.tone.lower() in ("calm", "warm", "premium", "tender") else "energetic"
+    energy = "calm" if brief.tone.lower() in CALM_TONES else "energetic"
     start_s, why = choose_window(min(need_s, track.duration_s), track.duration_s, track.windows,
                                  track.beats_s, energy)
     start_s = max(0.0, min(start_s, track.duration_s - need_s))

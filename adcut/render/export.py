@@ -49,19 +49,15 @@ def load_document(path: Path) -> EditPlan | Timeline:
 
 def _package_of(path: str) -> str | None:
     for package in PACKAGED_LICENCES:
-        spec = importlib.util.find_spec(package) if _importable(package) else None
+        try:
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            spec = None
         if spec and spec.submodule_search_locations:
             root = Path(spec.submodule_search_locations[0]).resolve()
             if Path(path).resolve().is_relative_to(root):
                 return package
     return None
-
-
-def _importable(package: str) -> bool:
-    try:
-        return importlib.util.find_spec(package) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def licence_for(path: str) -> str:

@@ -116,9 +116,8 @@ def render_document(document: EditPlan | Timeline, output: Path, *, base_dir: Pa
 
     from adcut.render.qc import run_qc, write_qc
 
-    boxes = caption_boxes(timeline) if timeline.captions else None
-    if preview:  # the preview is half size: scale the caption boxes with it
-        boxes = None
+    # The preview is half size, so full-size caption boxes would not describe it.
+    boxes = caption_boxes(timeline) if timeline.captions and not preview else None
     outcome.checks = run_qc(output, timeline, caption_boxes=boxes)
     write_qc(outcome.checks, paths["qc"])
     outcome.companions["qc"] = str(paths["qc"])
