@@ -9,6 +9,9 @@ under the voice, loudness normalised (two passes: audio measure, then the one en
    and CRF and no filters. Floor A encodes lavfi testsrc2 (as the issue words it); floor B
    encodes the render's own frames from a raw file (same pixels, so the same encode cost:
    testsrc2 is smooth and much cheaper to encode than footage). Target: at most 1.3x.
+   Floor D is the least any renderer of this cut must do: decode the eight source ranges,
+   crop and scale each to 1080x1920, concatenate, and x264 the result (no transitions,
+   subtitles, sound or loudness pass); render / floor D is adcut's own overhead.
    Wall and CPU seconds are both printed: on a shared machine CPU seconds are the steadier.
 2. Memory: peak RSS of the render (the larger of the Python process and its ffmpeg, measured by
    a wrapper process as in ingest_speed.py). Target: under 1 GB.
@@ -17,7 +20,8 @@ under the voice, loudness normalised (two passes: audio measure, then the one en
    same font, CompositeAudioClip of the voice lines and constant-volume music, libx264 with the
    same preset/CRF). Target: adcut at least 8x faster.
 
-Usage: .venv/bin/python benchmarks/render_speed.py [--keep DIR] [--skip-moviepy]
+Usage: .venv/bin/python benchmarks/render_speed.py [--keep DIR] [--skip-moviepy] [--grain N]
+(--grain: temporal noise of the sources, default 8; 0 gives clean synthetic patterns)
 """
 
 from __future__ import annotations
@@ -71,13 +75,14 @@ def run(cmd: list[str]) -> None:
     subprocess.run(cmd, check=True)
 
 
-def make_source(path: Path, source: str, i: int) -> None:
+def make_source(path: Path, source: str, i: int, grain: int = GRAIN) -> None:
     """10 s of 1080p30 H.264 with grain and a tone (camera-like bitrate and decode cost)."""
+    noise = f",noise=alls={grain}:allf=t" if grain else ""
     run([ff(), "-hide_banner", "-loglevel", "error", "-y",
          "-f", "lavfi", "-t", "10", "-i", f"{source.split('=')[0]}=s=1920x1080:r=30"
          + (":" + source.split("=", 1)[1] if "=" in source else ""),
          "-f", "lavfi", "-t", "10", "-i", f"sine=f={220 + 40 * i}:sample_rate=48000",
-         "-vf", f"format=yuv420p,noise=alls={GRAIN}:allf=t", "-c:v", "libx264", "-preset", "veryfast",
+         "-vf", f"format=yuv420p{noise}", "-c:v", "libx264", "-preset", "veryfast",
          "-crf", "23", "-g", "60", "-c:a", "aac", "-b:a", "128k", "-shortest", str(path)])
 
 
@@ -271,6 +276,25 @@ video.write_videofile(out, fps=fps, codec="libx264", preset="veryfast", audio_co
 '''
 
 
+def minimal_render_args(timeline: Timeline, output: Path) -> list[str]:
+    """Floor D: the same cut with nothing but what every renderer must do (decode each shot's
+    range, crop to 9:16 and scale to the frame, concatenate, encode). Shots are hard cuts."""
+    inputs, chains = [], []
+    for i, c in enumerate(timeline.clips):
+        inputs += ["-ss", f"{c.source_in_s:g}", "-t", f"{c.duration_f / FPS:.6f}", "-i", c.source]
+        crop_w = round(c.source_height * W / H)
+        x = min(max(round(c.reframe.center_x * c.source_width - crop_w / 2), 0),
+                c.source_width - crop_w)
+        chains.append(f"[{i}:v]trim=end_frame={c.duration_f},crop={crop_w}:{c.source_height}:{x}:0,"
+                      f"scale={W}:{H},setsar=1[v{i}]")
+    joined = "".join(f"[v{i}]" for i in range(len(timeline.clips)))
+    chains.append(f"{joined}concat=n={len(timeline.clips)}:v=1:a=0[vout]")
+    return [ff(), "-hide_banner", "-loglevel", "error", "-y", *inputs,
+            "-filter_complex", ";".join(chains), "-map", "[vout]", "-an",
+            "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF), "-pix_fmt", "yuv420p",
+            "-r", str(FPS), str(output)]
+
+
 def ensure_moviepy() -> Path:
     py = MOVIEPY_VENV / "bin" / "python"
     if not py.exists():
@@ -289,6 +313,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", type=Path, help="keep generated media and renders here")
     ap.add_argument("--skip-moviepy", action="store_true")
+    ap.add_argument("--grain", type=int, default=GRAIN,
+                    help=f"temporal noise of the sources (default {GRAIN}: phone-like bitrate)")
     args = ap.parse_args()
     work = Path(args.keep or tempfile.mkdtemp(prefix="adcut-render-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -298,15 +324,17 @@ def main() -> None:
     t = time.perf_counter()
     sources = []
     for i, src in enumerate(SOURCES):
-        p = work / f"shot{i}_1080p.mp4"
+        p = work / f"shot{i}_1080p_grain{args.grain}.mp4"
         if not p.exists():
-            make_source(p, src, i)
+            make_source(p, src, i, args.grain)
         sources.append(p)
     music = work / "music.m4a"
     if not music.exists():
         make_music(music)
     voices = make_voice(work)
-    print(f"media ready in {time.perf_counter() - t:.1f} s (8 x 10 s 1080p30 sources, "
+    rate = sum(p.stat().st_size for p in sources) * 8 / 80 / 1e6
+    print(f"media ready in {time.perf_counter() - t:.1f} s (8 x 10 s 1080p30 sources, grain "
+          f"{args.grain}, {rate:.1f} Mbit/s on average, "
           f"{len(voices)} voice lines, 40 s music)")
 
     timeline = build_timeline(sources, voices, music)
@@ -347,12 +375,16 @@ def main() -> None:
         "-s", f"{W}x{H}", "-r", str(FPS), "-i", str(raw), "-c:v", "libx264", "-preset", PRESET,
         "-crf", str(CRF), str(work / "floor_content.mp4")])
     raw.unlink()
+    minimal = timed(minimal_render_args(timeline, work / "floor_minimal.mp4"))
     print(f"subtitles: {ass_origin}")
     print(f"floor A: x264 {PRESET} crf {CRF}, {seconds:g} s of {W}x{H} lavfi testsrc2 "
           f"({floor_out.stat().st_size / 2**20:.0f} MiB): wall {floor.wall_s:5.1f} s, "
           f"CPU {floor.cpu_s:5.1f} s")
     print(f"floor B: x264 {PRESET} crf {CRF}, the render's own {seconds:g} s of frames from raw: "
           f"wall {content.wall_s:5.1f} s, CPU {content.cpu_s:5.1f} s")
+    print(f"floor D: the same cut decoded, cropped, scaled, concatenated and encoded, nothing else: "
+          f"wall {minimal.wall_s:5.1f} s, CPU {minimal.cpu_s:5.1f} s "
+          f"({minimal.wall_s / content.wall_s:.2f}x floor B)")
     print(f"adcut render, measure pass + one encode, Python start-up included "
           f"({out.stat().st_size / 2**20:.0f} MiB): wall {render.wall_s:5.1f} s, "
           f"CPU {render.cpu_s:5.1f} s; {seconds / render.wall_s:.2f} s of ad per wall second")
@@ -360,6 +392,8 @@ def main() -> None:
           f"CPU {render.cpu_s / floor.cpu_s:.2f}x")
     print(f"  ratio to floor B: wall {render.wall_s / content.wall_s:.2f}x, "
           f"CPU {render.cpu_s / content.cpu_s:.2f}x (target <= 1.3x)")
+    print(f"  ratio to floor D: wall {render.wall_s / minimal.wall_s:.2f}x, "
+          f"CPU {render.cpu_s / minimal.cpu_s:.2f}x (adcut's overhead over the minimal render)")
     print(f"peak RSS of the render: {render.rss / 2**20:.0f} MiB (target < 1024 MiB); "
           f"x264 alone (floor A): {floor.rss / 2**20:.0f} MiB")
 
@@ -387,7 +421,8 @@ def main() -> None:
         print(f"MoviePy render (same edit, constant-volume music): wall {mp.wall_s:5.1f} s, "
               f"CPU {mp.cpu_s:5.1f} s, peak RSS {mp.rss / 2**20:.0f} MiB -> adcut is "
               f"{mp.wall_s / render.wall_s:.1f}x faster in wall time, "
-              f"{mp.cpu_s / render.cpu_s:.1f}x in CPU time (target >= 8x)")
+              f"{mp.cpu_s / render.cpu_s:.1f}x in CPU time (target >= 8x); floor D is "
+              f"{mp.wall_s / minimal.wall_s:.1f}x faster")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 
