@@ -1,0 +1,122 @@
+"""Ordering clips under script lines, for the zero-shot planner: line i gets clip perm[i].
+
+Three pieces, each a pure function of arrays and texts:
+- `sharpen_match`: only clear line -> caption matches should decide. A voice-over line and a
+  visual caption seldom share more than a common character or two, and such weak overlaps
+  pick the right clip no more often than chance (AutoCut-364 dev slice: when the best clip of
+  a line leads the next by a small BM25 margin, it is the true clip 13-17% of the time, about
+  1 / number of clips; with a large margin, 55%). Cubing the [0, 1] match keeps the clear
+  matches and pushes the weak ones below the ad-structure prior.
+- `structure_prior`: ad craft as a faint prior where the text says nothing: ads open on
+  people (a presenter, a scene), demonstrate with hands and the product later, and close on
+  the pack shot / on-screen text under the call to action.
+- `assign_lines`: the optimal line -> clip assignment (Hungarian), then a local search that,
+  among equally good assignments, puts clips with the same caption next to each other: a
+  captioner gives one sentence to consecutive shots of one scene (dev slice: 37% of such
+  pairs are adjacent in the true order against 20% by chance).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+MATCH_POWER = 3.0  # sharpening of the [0, 1] line -> caption match
+PRIOR_WEIGHT = 0.05  # the structure prior decides where the (sharpened) text is flat, rarely more
+SAME_CAPTION_BONUS = 0.01  # per adjacent same-caption pair: a tie-breaker between equal assignments
+
+# Cues in a caption that a clip comes late (positive) or early (negative) in an ad.
+W_HAND = 1.0  # hands holding / demonstrating the product
+W_PACKSHOT = 0.4  # pack shot, screen, on-screen text
+W_PERSON = 0.5  # people on screen (presenter, model): the hook, early
+W_CTA_PACKSHOT = 0.4  # a call-to-action line (or the last line) over a pack shot
+
+CTA_RE = re.compile(
+    r"点击|链接|下单|下载|赶紧|快来|抢购|私信|联系|入手|领取|领券|头像|直播间|评论区|购买|拍下|关注|"
+    r"\b(?:shop|buy|order|tap|click|link|download|visit|get yours|sign up|subscribe|call)\b", re.I)
+HAND_RE = re.compile(r"手|\bhands?\b|\bholding\b", re.I)
+PACKSHOT_RE = re.compile(
+    r"显示|界面|屏幕|文字|字样|写着|标有|logo|二维码|海报|广告|宣传|促销|包装|产品|"
+    r"\b(?:text|screen|logo|package|packaging|product|label|poster|banner|website|app)\b", re.I)
+PERSON_RE = re.compile(
+    r"女士|男士|男子|女子|女性|男性|女孩|男孩|模特|主播|小孩|孩子|儿童|老人|宝宝|一家|夫妻|情侣|人们|"
+    r"\b(?:woman|women|man|men|girl|boy|person|people|model|presenter|child|children|kid|kids|couple|family)\b",
+    re.I)
+
+
+def sharpen_match(match: np.ndarray, power: float = MATCH_POWER) -> np.ndarray:
+    """A [0, 1] match matrix with weak values pushed towards 0 and clear ones kept."""
+    return np.clip(match, 0.0, 1.0) ** power
+
+
+def _has(rx: re.Pattern[str], texts: list[str]) -> np.ndarray:
+    return np.array([1.0 if rx.search(t or "") else 0.0 for t in texts])
+
+
+def structure_prior(lines: list[str], captions: list[str]) -> np.ndarray:
+    """(n_lines, n_clips) prior: a position ramp (-1 first line .. +1 last) times each clip's
+    lateness (hands and pack shots late, people early), plus the call-to-action lines' (and
+    the last line's) liking for pack shots."""
+    n = len(lines)
+    pack = _has(PACKSHOT_RE, captions)
+    lateness = W_HAND * _has(HAND_RE, captions) + W_PACKSHOT * pack - W_PERSON * _has(PERSON_RE, captions)
+    ramp = np.linspace(-1.0, 1.0, n) if n > 1 else np.zeros(n)
+    prior = np.outer(ramp, lateness)
+    for i, line in enumerate(lines):
+        if i == n - 1 or CTA_RE.search(line or ""):
+            prior[i] += W_CTA_PACKSHOT * pack
+    return prior
+
+
+def same_caption_pairs(captions: list[str]) -> np.ndarray:
+    """(m, m) 1 where two different clips have the same (non-empty) caption."""
+    norm = [(c or "").strip() for c in captions]
+    same = np.array([[1.0 if a and a == b else 0.0 for b in norm] for a in norm]).reshape(len(norm), len(norm))
+    np.fill_diagonal(same, 0.0)
+    return same
+
+
+def order_score(perm: list[int], unary: np.ndarray, adjacency: np.ndarray, bonus: float) -> float:
+    """Sum over lines of unary[i, perm[i]] plus `bonus` x adjacency of consecutive clips."""
+    s = float(sum(unary[i, j] for i, j in enumerate(perm)))
+    if bonus and len(perm) > 1:
+        s += bonus * float(sum(adjacency[a, b] for a, b in zip(perm, perm[1:])))
+    return s
+
+
+def assign_lines(unary: np.ndarray, adjacency: np.ndarray | None = None,
+                 bonus: float = SAME_CAPTION_BONUS, max_passes: int = 50) -> list[int]:
+    """perm with perm[i] the clip (column) for line (row) i, maximising `order_score`:
+    Hungarian on `unary`, then best-improvement moves (swap two lines' clips, or give a line
+    an unused clip) while the score with the adjacency bonus rises. Needs rows <= columns."""
+    from scipy.optimize import linear_sum_assignment
+
+    n, m = unary.shape
+    if n == 0:
+        return []
+    rows, cols = linear_sum_assignment(-unary)
+    perm = [int(c) for _, c in sorted(zip(rows.tolist(), cols.tolist()))]
+    if adjacency is None or not bonus or not adjacency.any():
+        return perm
+    best = order_score(perm, unary, adjacency, bonus)
+    for _ in range(max_passes):
+        unused = sorted(set(range(m)) - set(perm))
+        move, move_score = None, best
+        for a in range(n):
+            for b in range(a + 1, n):
+                cand = perm.copy()
+                cand[a], cand[b] = cand[b], cand[a]
+                s = order_score(cand, unary, adjacency, bonus)
+                if s > move_score + 1e-12:
+                    move, move_score = cand, s
+            for j in unused:
+                cand = perm.copy()
+                cand[a] = j
+                s = order_score(cand, unary, adjacency, bonus)
+                if s > move_score + 1e-12:
+                    move, move_score = cand, s
+        if move is None:
+            break
+        perm, best = move, move_score
+    return perm
