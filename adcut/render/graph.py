@@ -20,8 +20,10 @@ Every length is computed here in integer frames and samples, so the output has e
 `timeline.duration_f` frames and the audio stays in sync across speed changes and transitions.
 
 Memory: ffmpeg opens every input at start and keeps each decoder (and its frame pool) to the
-end, so a render holds about 45 MB per clip at 1080x1920 on top of x264's ~300 MB (measured:
-8 clips 843 MB, 16 clips 1.24 GB peak RSS). Decoders get 2 threads each, not one per core.
+end, so a render holds 30-70 MB per clip at 1080x1920 on top of x264's ~300 MB (measured, one
+command: 8 clips 857-894 MB, 16 clips 1.13 GB, 32 clips 1.91 GB peak RSS). Decoders get 2
+threads each, not one per core. A timeline of more than MAX_CLIPS_PER_PASS clips therefore
+renders in passes (see "long ads" below): 16 clips 690 MB, 32 clips 826 MB, at the same speed.
 """
 
 from __future__ import annotations
@@ -541,7 +543,10 @@ def build_filtergraph(timeline: Timeline, options: RenderOptions) -> str:
     return _build(timeline, options)[1]
 
 
-def _build(timeline: Timeline, options: RenderOptions) -> tuple[list[str], str]:
+def _video_part(timeline: Timeline, options: RenderOptions,
+                subtitle_offset_s: float = 0.0) -> tuple[list[str], list[str]]:
+    """Inputs and chains of the picture, ending in [vout]. `subtitle_offset_s`: where this
+    timeline starts in the ad whose subtitles file is burned (a pass of a long render)."""
     out_w, out_h = output_size(timeline, options.preview)
     scale_flags = "fast_bilinear" if options.preview else "bicubic"
     segments = build_segments(timeline)
@@ -560,39 +565,55 @@ def _build(timeline: Timeline, options: RenderOptions) -> tuple[list[str], str]:
         sub = f"subtitles=filename={escape_filter_path(options.ass_path)}"
         if options.fonts_dir:
             sub += f":fontsdir={escape_filter_path(options.fonts_dir)}"
+        if subtitle_offset_s:
+            # libass reads the ad's clock: shift this pass's frames onto it and back.
+            sub = f"setpts=PTS+{_num(subtitle_offset_s)}/TB,{sub},setpts=PTS-STARTPTS"
         chains.append(f"[{video}]{sub}[vout]")
     else:
         chains.append(f"[{video}]null[vout]")
+    return inputs, chains
 
-    audio_args, input_of_clip, first_voice, music_input = _audio_inputs(timeline,
-                                                                        len(timeline.clips))
-    inputs += audio_args
-    mix_chains, mix = _mix_chains(timeline, input_of_clip, first_voice, music_input)
-    chains += mix_chains
+
+def _audio_part(timeline: Timeline, first_index: int,
+                options: RenderOptions) -> tuple[list[str], list[str]]:
+    """Inputs (numbered from `first_index`) and chains of the final mix, ending in [aout]:
+    the gain from the measure pass, the peak limiter, exactly the timeline's samples."""
+    inputs, input_of_clip, first_voice, music_input = _audio_inputs(timeline, first_index)
+    chains, mix = _mix_chains(timeline, input_of_clip, first_voice, music_input)
     total = samples_at(timeline.duration_f, timeline.fps)
     if mix is None:
         chains.append(f"{_silence(total)}[aout]")
-    else:
-        final = []
-        if options.loudness_gain_db is not None:
-            final.append(f"volume={options.loudness_gain_db:.2f}dB")
-        # level=disabled: alimiter otherwise scales its output up to the ceiling. Its 5 ms
-        # look-ahead delays the sound by 5 ms and drops that much at the end: apad restores the
-        # exact length (latency=1 would compensate, but ffmpeg 5.1 lacks it).
-        final += [f"alimiter=limit={limiter_level(timeline.true_peak_dbtp)}:attack=5:release=50"
-                  ":level=disabled", AFORMAT, f"apad=whole_len={total}",
-                  f"atrim=end_sample={total}"]
-        chains.append(f"[{mix}]" + ",".join(final) + "[aout]")
-    return inputs, ";\n".join(chains)
+        return inputs, chains
+    final = []
+    if options.loudness_gain_db is not None:
+        final.append(f"volume={options.loudness_gain_db:.2f}dB")
+    # level=disabled: alimiter otherwise scales its output up to the ceiling. Its 5 ms
+    # look-ahead delays the sound by 5 ms and drops that much at the end: apad restores the
+    # exact length (latency=1 would compensate, but ffmpeg 5.1 lacks it).
+    final += [f"alimiter=limit={limiter_level(timeline.true_peak_dbtp)}:attack=5:release=50"
+              ":level=disabled", AFORMAT, f"apad=whole_len={total}",
+              f"atrim=end_sample={total}"]
+    chains.append(f"[{mix}]" + ",".join(final) + "[aout]")
+    return inputs, chains
+
+
+def _build(timeline: Timeline, options: RenderOptions) -> tuple[list[str], str]:
+    video_inputs, video_chains = _video_part(timeline, options)
+    audio_inputs, audio_chains = _audio_part(timeline, len(timeline.clips), options)
+    return video_inputs + audio_inputs, ";\n".join(video_chains + audio_chains)
+
+
+def _encoder_settings(options: RenderOptions) -> tuple[str, int, str]:
+    if options.preview:
+        return "ultrafast", max(options.crf, 26), "96k"
+    return options.preset, options.crf, options.audio_bitrate
 
 
 def build_ffmpeg_args(timeline: Timeline, output: str, options: RenderOptions) -> list[str]:
     """The full render command after the binary (and after run_ffmpeg's own
     `-hide_banner -nostdin -nostats -progress pipe:1`)."""
     inputs, graph = _build(timeline, options)
-    preset, crf, abr = options.preset, options.crf, options.audio_bitrate
-    if options.preview:
-        preset, crf, abr = "ultrafast", max(crf, 26), "96k"
+    preset, crf, abr = _encoder_settings(options)
     return [
         *inputs,
         "-filter_complex", graph,
@@ -604,6 +625,91 @@ def build_ffmpeg_args(timeline: Timeline, output: str, options: RenderOptions) -
         "-t", _num(timeline.duration_f / timeline.fps),
         output,
     ]
+
+
+# ---------------------------------------------------------------------------------- long ads
+
+# ffmpeg opens every input for the whole command (see the module note), so memory grows with the
+# clip count. A longer timeline renders in passes of consecutive clips: each pass encodes its
+# frames once into a part file, the sound is rendered once for the whole ad, and the parts and
+# the sound are joined by stream copy: still one encode generation for every frame.
+MAX_CLIPS_PER_PASS = 10
+
+
+def plan_passes(timeline: Timeline, max_clips: int = MAX_CLIPS_PER_PASS) -> list[list[int]]:
+    """The clips of each pass, in order (one pass when the timeline has at most `max_clips`).
+
+    A pass ends only at a hard cut, since a transition needs both its clips in one graph; runs
+    of clips joined by transitions are packed into passes of about equal size (a run longer
+    than that is a pass of its own)."""
+    n = len(timeline.clips)
+    if n <= max_clips:
+        return [list(range(n))]
+    target = math.ceil(n / math.ceil(n / max_clips))
+    after = transitions_by_clip(timeline)
+    runs: list[list[int]] = [[0]]
+    for i in range(1, n):
+        if (i - 1) in after:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    passes: list[list[int]] = []
+    for run in runs:
+        if passes and len(passes[-1]) + len(run) <= target:
+            passes[-1] += run
+        else:
+            passes.append(list(run))
+    return passes
+
+
+def pass_timeline(timeline: Timeline, clips: list[int]) -> Timeline:
+    """The picture of consecutive `clips` as a timeline of its own: from frame 0, with their
+    transitions renumbered, and no sound or captions (both are rendered for the whole ad)."""
+    data = timeline.model_dump()
+    first, last = clips[0], clips[-1]
+    start_f = timeline.clips[first].start_f
+    data["clips"] = [{**data["clips"][i], "start_f": data["clips"][i]["start_f"] - start_f,
+                      "audio": "mute"} for i in clips]
+    data["transitions"] = [{**t, "after_clip": t["after_clip"] - first}
+                           for t in data["transitions"] if first <= t["after_clip"] < last]
+    data.update(duration_f=timeline.clips[last].end_f - start_f, voice=[], captions=[],
+                music=None)
+    return Timeline.model_validate(data)
+
+
+def build_pass_args(timeline: Timeline, clips: list[int], output: str,
+                    options: RenderOptions) -> list[str]:
+    """One pass of a long render: the picture of `clips` (subtitles included), H.264 only."""
+    part = pass_timeline(timeline, clips)
+    inputs, chains = _video_part(part, options,
+                                 subtitle_offset_s=timeline.clips[clips[0]].start_f / timeline.fps)
+    preset, crf, _ = _encoder_settings(options)
+    return [*inputs, "-filter_complex", ";\n".join(chains), "-map", "[vout]", "-an",
+            "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
+            "-r", str(part.fps), "-t", _num(part.duration_f / part.fps), output]
+
+
+def build_sound_args(timeline: Timeline, output: str, options: RenderOptions) -> list[str]:
+    """The sound of the whole ad (the same mix as the single pass), AAC only."""
+    inputs, chains = _audio_part(timeline, 0, options)
+    _, _, abr = _encoder_settings(options)
+    return [*inputs, "-filter_complex", ";\n".join(chains), "-map", "[aout]", "-vn",
+            "-c:a", "aac", "-b:a", abr, "-ar", str(SAMPLE_RATE), "-ac", "2",
+            "-t", _num(timeline.duration_f / timeline.fps), output]
+
+
+def concat_list(paths: list[str]) -> str:
+    """An ffconcat file naming `paths` (quoted for the concat demuxer)."""
+    quoted = ["'" + p.replace("'", "'\\''") + "'" for p in paths]
+    return "ffconcat version 1.0\n" + "".join(f"file {q}\n" for q in quoted)
+
+
+def build_join_args(timeline: Timeline, list_path: str, sound_path: str,
+                    output: str) -> list[str]:
+    """The parts (an ffconcat list) and the sound into the MP4, without re-encoding."""
+    return ["-f", "concat", "-safe", "0", "-i", list_path, "-i", sound_path,
+            "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-movflags", "+faststart",
+            "-t", _num(timeline.duration_f / timeline.fps), output]
 
 
 def has_sound(timeline: Timeline) -> bool:

@@ -1,9 +1,11 @@
 """Rendering a Timeline (the edge: runs ffmpeg, writes the file).
 
 Two passes, one encode generation: a cheap audio-only pass measures the loudness of the mix,
-then the single video render applies the gain that reaches the timeline's target. The MP4 is
-written under a temporary name in the output folder and renamed into place when complete; on
-any failure (or Ctrl-C) the temporary file is removed, so there is never a partial output.
+then the single video render applies the gain that reaches the timeline's target. A timeline
+with many clips renders its picture in several passes instead (graph.plan_passes: memory stays
+that of one pass), its sound once, and joins them by stream copy. The MP4 is written under a
+temporary name in the output folder and renamed into place when complete; on any failure (or
+Ctrl-C) the temporary files are removed, so there is never a partial output.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,11 +25,17 @@ from adcut.core.timeline import Timeline
 from adcut.media.audio import parse_ebur128_summary
 from adcut.media.ffmpeg import find_ffmpeg, run_ffmpeg
 from adcut.render.graph import (
+    MAX_CLIPS_PER_PASS,
     RenderOptions,
     build_audio_measure_args,
     build_ffmpeg_args,
+    build_join_args,
+    build_pass_args,
+    build_sound_args,
+    concat_list,
     has_sound,
     loudness_gain_db,
+    plan_passes,
 )
 
 log = logging.getLogger(__name__)
@@ -39,8 +48,9 @@ _PREFIX = ["-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1"]
 class RenderResult:
     output: Path
     elapsed_s: float
-    command: list[str]  # the render command as run (binary first)
+    command: list[str]  # the render command as run (binary first; the join of a long render)
     loudness_gain_db: float | None
+    passes: int = 1  # picture passes (more than one for a long timeline)
 
 
 def check_inputs(timeline: Timeline, *, ass_path: Path | None = None,
@@ -111,6 +121,7 @@ def render_timeline(
     preview: bool = False,
     force: bool = False,
     on_progress: Callable[[float], None] | None = None,
+    max_clips_per_pass: int = MAX_CLIPS_PER_PASS,
 ) -> RenderResult:
     """Render `timeline` to `output` (H.264 + AAC MP4). `on_progress(seconds_done)` follows
     the encode. A preview skips the loudness measure (no gain stage, the limiter still runs)."""
@@ -118,16 +129,23 @@ def render_timeline(
     check_inputs(timeline, ass_path=ass_path, fonts_dir=fonts_dir)
     temp = _reserve_temp(output, force)
     started = time.perf_counter()
+    progress = on_progress or (lambda _done_s: None)
+    parts_dir: Path | None = None
     try:
         gain = None if preview else measure_gain_db(timeline)
         options = _options(timeline, ass_path=ass_path, fonts_dir=fonts_dir, preview=preview,
                            gain_db=gain)
-        # -y: the temporary name was just created by us (empty); the real output is only
-        # replaced by the rename below.
-        args = ["-y", *build_ffmpeg_args(timeline, str(temp), options)]
-        command = [find_ffmpeg().path, *_PREFIX, *args]
-        run_ffmpeg(args, duration_s=timeline.duration_s,
-                   on_progress=on_progress or (lambda _done_s: None))
+        passes = plan_passes(timeline, max_clips_per_pass)
+        if len(passes) == 1:
+            # -y: the temporary name was just created by us (empty); the real output is only
+            # replaced by the rename below.
+            args = ["-y", *build_ffmpeg_args(timeline, str(temp), options)]
+            run_ffmpeg(args, duration_s=timeline.duration_s, on_progress=progress)
+        else:
+            parts_dir = Path(tempfile.mkdtemp(prefix=f".{output.stem}.", suffix=".parts",
+                                              dir=output.parent))
+            args = _render_in_passes(timeline, passes, temp, parts_dir, options, progress)
+        command = [find_ffmpeg().path, *(_PREFIX if len(passes) == 1 else _PREFIX[:3]), *args]
         if not temp.is_file() or temp.stat().st_size == 0:
             raise MediaError(f"{output}: ffmpeg wrote nothing",
                              hint="run with --print-ffmpeg and try the command by hand")
@@ -135,9 +153,45 @@ def render_timeline(
     except BaseException:  # KeyboardInterrupt included: never leave a partial file
         temp.unlink(missing_ok=True)
         raise
+    finally:
+        if parts_dir is not None:
+            shutil.rmtree(parts_dir, ignore_errors=True)
     elapsed = time.perf_counter() - started
     final = [str(output) if part == str(temp) else part for part in command]
-    return RenderResult(output=output, elapsed_s=elapsed, command=final, loudness_gain_db=gain)
+    return RenderResult(output=output, elapsed_s=elapsed, command=final, loudness_gain_db=gain,
+                        passes=len(passes))
+
+
+def _pass_commands(timeline: Timeline, passes: list[list[int]], output: Path, parts_dir: Path,
+                   options: RenderOptions) -> tuple[list[list[str]], list[str], str]:
+    """The argument lists of a long render: the picture passes, then the sound; the join's
+    arguments; the text of its ffconcat list (written to parts_dir/parts.ffconcat)."""
+    parts = [str(parts_dir / f"part{k:03d}.mp4") for k in range(len(passes))]
+    sound = str(parts_dir / "sound.m4a")
+    runs = [["-y", *build_pass_args(timeline, clips, part, options)]
+            for clips, part in zip(passes, parts)]
+    runs.append(["-y", *build_sound_args(timeline, sound, options)])
+    join = ["-y", *build_join_args(timeline, str(parts_dir / "parts.ffconcat"), sound,
+                                   str(output))]
+    return runs, join, concat_list(parts)
+
+
+def _render_in_passes(timeline: Timeline, passes: list[list[int]], temp: Path, parts_dir: Path,
+                      options: RenderOptions, progress: Callable[[float], None]) -> list[str]:
+    """Picture passes (progress in ad seconds), the sound, then the join into `temp`."""
+    runs, join, listing = _pass_commands(timeline, passes, temp, parts_dir, options)
+    (parts_dir / "parts.ffconcat").write_text(listing, encoding="utf-8")
+    fps = timeline.fps
+    for clips, args in zip(passes, runs):
+        start_s = timeline.clips[clips[0]].start_f / fps
+        length_s = (timeline.clips[clips[-1]].end_f - timeline.clips[clips[0]].start_f) / fps
+        log.debug("picture pass: clips %d-%d", clips[0], clips[-1])
+        run_ffmpeg(args, duration_s=length_s,
+                   on_progress=lambda done_s, start_s=start_s: progress(start_s + done_s))
+    run_ffmpeg(runs[-1])  # the sound: seconds of work for any length
+    run_ffmpeg(join)
+    progress(timeline.duration_s)
+    return join
 
 
 def print_command(
@@ -169,5 +223,16 @@ def print_command(
             gain = measure_gain_db(timeline)
     options = _options(timeline, ass_path=ass_path, fonts_dir=fonts_dir, preview=preview,
                        gain_db=None if preview else gain)
-    lines.append(shlex.join([ff, *_PREFIX, *build_ffmpeg_args(timeline, str(output), options)]))
+    passes = plan_passes(timeline)
+    if len(passes) == 1:
+        lines.append(shlex.join([ff, *_PREFIX, *build_ffmpeg_args(timeline, str(output),
+                                                                 options)]))
+        return "\n".join(lines)
+    parts_dir = output.parent / f".{output.stem}.parts"
+    runs, join, listing = _pass_commands(timeline, passes, output, parts_dir, options)
+    lines.append(f"# {len(timeline.clips)} clips: {len(passes)} picture passes (at most "
+                 f"{MAX_CLIPS_PER_PASS} clips each), the sound, then the join by stream copy; "
+                 f"{parts_dir / 'parts.ffconcat'} reads:")
+    lines += [f"#   {line}" for line in listing.splitlines()]
+    lines += [shlex.join([ff, *_PREFIX[:3], *args]) for args in [*runs, join]]
     return "\n".join(lines)

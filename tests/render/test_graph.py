@@ -14,6 +14,10 @@ from adcut.render.graph import (
     build_audio_measure_args,
     build_ffmpeg_args,
     build_filtergraph,
+    build_join_args,
+    build_pass_args,
+    build_sound_args,
+    concat_list,
     build_pieces,
     build_segments,
     duck_settings,
@@ -21,6 +25,8 @@ from adcut.render.graph import (
     limiter_level,
     loudness_gain_db,
     output_size,
+    pass_timeline,
+    plan_passes,
     samples_at,
     xfade_offsets_f,
 )
@@ -257,3 +263,64 @@ def test_ducking_and_loudness_numbers():
     graph = build_filtergraph(golden_timeline(), RenderOptions(loudness_gain_db=2.5))
     assert "volume=2.50dB,alimiter=limit=0.7943:attack=5:release=50:level=disabled" in graph
     assert "amix=inputs=3:normalize=0" in graph
+
+
+# ------------------------------------------------------------------------------- long ads
+
+
+def cut_timeline(n: int, transitions_after: list[int]) -> Timeline:
+    return Timeline.model_validate({
+        "fps": 30, "width": 1080, "height": 1920, "duration_f": 30 * n,
+        "clips": [clip(f"/footage/{i}.mp4", 30 * i, 30, source_has_audio=True, audio="mix")
+                  for i in range(n)],
+        "transitions": [{"kind": "fade", "after_clip": i, "duration_f": 10}
+                        for i in transitions_after],
+        "captions": [{"start_f": 50, "end_f": 100, "text": "Across a pass boundary."}],
+    })
+
+
+def test_short_timelines_render_in_one_pass():
+    assert plan_passes(cut_timeline(10, [0, 4])) == [list(range(10))]
+    assert plan_passes(cut_timeline(4, []), max_clips=4) == [[0, 1, 2, 3]]
+
+
+def test_passes_split_at_hard_cuts_in_about_equal_sizes():
+    # 12 clips, hard cuts only, at most 5 per pass: 3 passes of 4, not 5 + 5 + 2
+    assert plan_passes(cut_timeline(12, []), max_clips=5) == [[0, 1, 2, 3], [4, 5, 6, 7],
+                                                              [8, 9, 10, 11]]
+    # a transition keeps its two clips in one pass; a run longer than a pass stands alone
+    passes = plan_passes(cut_timeline(8, [1, 4, 5]), max_clips=3)
+    assert passes == [[0, 1, 2], [3], [4, 5, 6], [7]]
+    assert plan_passes(cut_timeline(6, [0, 1, 2, 3]), max_clips=2) == [[0, 1, 2, 3, 4], [5]]
+    for p in (passes, plan_passes(cut_timeline(12, []), max_clips=5)):
+        assert [i for group in p for i in group] == sorted(i for group in p for i in group)
+
+
+def test_a_pass_is_a_timeline_of_its_own_from_frame_zero():
+    tl = cut_timeline(8, [1, 4, 5])
+    part = pass_timeline(tl, [4, 5, 6])
+    assert part.duration_f == 90 and [c.start_f for c in part.clips] == [0, 30, 60]
+    assert [c.source for c in part.clips] == ["/footage/4.mp4", "/footage/5.mp4", "/footage/6.mp4"]
+    assert [(t.after_clip, t.kind) for t in part.transitions] == [(0, "fade"), (1, "fade")]
+    # sound and captions are rendered for the whole ad, not per pass
+    assert all(c.audio == "mute" for c in part.clips)
+    assert not part.voice and not part.captions and part.music is None
+
+
+def test_pass_commands_picture_sound_and_join():
+    tl = cut_timeline(8, [1])
+    opts = RenderOptions(ass_path="/tmp/captions.ass")
+    args = build_pass_args(tl, [3, 4, 5], "/parts/part001.mp4", opts)
+    graph = args[args.index("-filter_complex") + 1]
+    # the subtitles are read on the ad's clock: this pass starts at 3 s
+    assert "setpts=PTS+3/TB,subtitles=filename=" in graph and "[aout]" not in graph
+    assert args.count("-i") == 3 and "-an" in args and args[-3:] == ["-t", "3", "/parts/part001.mp4"]
+    sound = build_sound_args(tl, "/parts/sound.m4a", opts)
+    # the sound of every clip (all mixed in here) for the whole ad, no picture
+    assert sound.count("-i") == 8 and "-vn" in sound and "[aout]" in sound
+    assert build_pass_args(tl, [0, 1, 2], "/p/0.mp4", opts)[-3:] == ["-t", "3", "/p/0.mp4"]
+    assert "setpts=PTS+" not in " ".join(build_pass_args(tl, [0, 1, 2], "/p/0.mp4", opts))
+    join = build_join_args(tl, "/parts/parts.ffconcat", "/parts/sound.m4a", "/out/ad.mp4")
+    assert join[join.index("-c") + 1] == "copy" and join[-1] == "/out/ad.mp4"
+    assert concat_list(["/a/part 1.mp4", "/b/it's.mp4"]) == (
+        "ffconcat version 1.0\nfile '/a/part 1.mp4'\nfile '/b/it'\\''s.mp4'\n")
