@@ -41,7 +41,8 @@ from adcut.render.graph import (
 log = logging.getLogger(__name__)
 
 # What run_ffmpeg puts before the arguments when it follows progress (see adcut.media.ffmpeg).
-_PREFIX = ["-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1"]
+_QUIET = ["-hide_banner", "-nostdin", "-nostats"]
+_PREFIX = [*_QUIET, "-progress", "pipe:1"]
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def render_timeline(
             parts_dir = Path(tempfile.mkdtemp(prefix=f".{output.stem}.", suffix=".parts",
                                               dir=output.parent))
             args = _render_in_passes(timeline, passes, temp, parts_dir, options, progress)
-        command = [find_ffmpeg().path, *(_PREFIX if len(passes) == 1 else _PREFIX[:3]), *args]
+        command = [find_ffmpeg().path, *(_PREFIX if len(passes) == 1 else _QUIET), *args]
         if not temp.is_file() or temp.stat().st_size == 0:
             raise MediaError(f"{output}: ffmpeg wrote nothing",
                              hint="run with --print-ffmpeg and try the command by hand")
@@ -216,8 +217,7 @@ def print_command(
     if not preview and has_sound(timeline):
         lines.append("# pass 1 (audio only): loudness of the mix; pass 2 applies "
                      f"volume=<{timeline.loudness_lufs:g} LUFS - measured>")
-        lines.append(shlex.join([ff, "-hide_banner", "-nostdin", "-nostats",
-                                 *build_audio_measure_args(timeline)]))
+        lines.append(shlex.join([ff, *_QUIET, *build_audio_measure_args(timeline)]))
         if measure and gain is None:
             check_inputs(timeline)
             gain = measure_gain_db(timeline)
@@ -234,5 +234,5 @@ def print_command(
                  f"{MAX_CLIPS_PER_PASS} clips each), the sound, then the join by stream copy; "
                  f"{parts_dir / 'parts.ffconcat'} reads:")
     lines += [f"#   {line}" for line in listing.splitlines()]
-    lines += [shlex.join([ff, *_PREFIX[:3], *args]) for args in [*runs, join]]
+    lines += [shlex.join([ff, *_QUIET, *args]) for args in [*runs, join]]
     return "\n".join(lines)
