@@ -22,8 +22,8 @@ Every length is computed here in integer frames and samples, so the output has e
 Memory: ffmpeg opens every input at start and keeps each decoder (and its frame pool) to the
 end, so a render holds 30-70 MB per clip at 1080x1920 on top of x264's ~300 MB (measured, one
 command: 8 clips 857-894 MB, 16 clips 1.13 GB, 32 clips 1.91 GB peak RSS). Decoders get 2
-threads each, not one per core. A timeline of more than MAX_CLIPS_PER_PASS clips therefore
-renders in passes (see "long ads" below): 16 clips 690 MB, 32 clips 826 MB, at the same speed.
+threads each, not one per core. A timeline of more than SINGLE_PASS_MAX_CLIPS clips therefore
+renders in passes (see "long ads" below) and stays under 1 GB at the same speed.
 """
 
 from __future__ import annotations
@@ -630,63 +630,83 @@ def build_ffmpeg_args(timeline: Timeline, output: str, options: RenderOptions) -
 # ---------------------------------------------------------------------------------- long ads
 
 # ffmpeg opens every input for the whole command (see the module note), so memory grows with the
-# clip count. A longer timeline renders in passes of consecutive clips: each pass encodes its
-# frames once into a part file, the sound is rendered once for the whole ad, and the parts and
-# the sound are joined by stream copy: still one encode generation for every frame.
-MAX_CLIPS_PER_PASS = 10
+# clip count. A longer timeline renders in passes, each a stretch of the track: each pass encodes
+# its frames once into a part file, the sound is rendered once for the whole ad, and the parts
+# and the sound are joined by stream copy: still one encode generation for every frame.
+SINGLE_PASS_MAX_CLIPS = 10  # one command up to here (the fastest; 8 clips: 857 MB peak)
+# A longer ad: passes of about this many clips (32 clips with a fade on every cut: 939 MB peak;
+# passes of 8 clips: 1.12 GB; one command: 2.82 GB).
+CLIPS_PER_PASS = 6
 
 
-def plan_passes(timeline: Timeline, max_clips: int = MAX_CLIPS_PER_PASS) -> list[list[int]]:
-    """The clips of each pass, in order (one pass when the timeline has at most `max_clips`).
+@dataclass(frozen=True)
+class Pass:
+    """Track frames start_f .. end_f of a long render; both ends are hard cuts or the first
+    frame of a transition window (no window is ever split between two passes)."""
 
-    A pass ends only at a hard cut, since a transition needs both its clips in one graph; runs
-    of clips joined by transitions are packed into passes of about equal size (a run longer
-    than that is a pass of its own)."""
+    start_f: int
+    end_f: int
+
+
+def plan_passes(timeline: Timeline, single_max: int = SINGLE_PASS_MAX_CLIPS,
+                per_pass: int = CLIPS_PER_PASS) -> list[Pass]:
+    """The passes of a render: one when the timeline has at most `single_max` clips, else runs
+    of about equal numbers of clips, at most `per_pass`. A pass ends after its last clip: at the
+    cut, or, when a transition follows, where that transition's window starts (the next pass
+    then opens on the outgoing clip's last frames, which it decodes once more: a few frames)."""
     n = len(timeline.clips)
-    if n <= max_clips:
-        return [list(range(n))]
-    target = math.ceil(n / math.ceil(n / max_clips))
+    if n <= single_max:
+        return [Pass(0, timeline.duration_f)]
+    size = math.ceil(n / math.ceil(n / per_pass))
     after = transitions_by_clip(timeline)
-    runs: list[list[int]] = [[0]]
-    for i in range(1, n):
-        if (i - 1) in after:
-            runs[-1].append(i)
-        else:
-            runs.append([i])
-    passes: list[list[int]] = []
-    for run in runs:
-        if passes and len(passes[-1]) + len(run) <= target:
-            passes[-1] += run
-        else:
-            passes.append(list(run))
-    return passes
+    bounds = [0]
+    for last in range(size - 1, n - 1, size):
+        cut = timeline.clips[last + 1].start_f
+        bounds.append(cut - after[last].head_f if last in after else cut)
+    bounds.append(timeline.duration_f)
+    return [Pass(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
-def pass_timeline(timeline: Timeline, clips: list[int]) -> Timeline:
-    """The picture of consecutive `clips` as a timeline of its own: from frame 0, with their
-    transitions renumbered, and no sound or captions (both are rendered for the whole ad)."""
+def pass_timeline(timeline: Timeline, part: Pass) -> Timeline:
+    """The picture of one pass as a timeline of its own: from frame 0, its clips trimmed to the
+    pass, the transitions between them renumbered, no sound or captions (both are rendered for
+    the whole ad)."""
+    fps = timeline.fps
     data = timeline.model_dump()
-    first, last = clips[0], clips[-1]
-    start_f = timeline.clips[first].start_f
-    data["clips"] = [{**data["clips"][i], "start_f": data["clips"][i]["start_f"] - start_f,
-                      "audio": "mute"} for i in clips]
+    inside = [i for i, c in enumerate(timeline.clips)
+              if c.start_f < part.end_f and c.end_f > part.start_f]
+    clips = []
+    for i in inside:
+        c = timeline.clips[i]
+        skip_f = max(0, part.start_f - c.start_f)
+        duration_f = min(c.end_f, part.end_f) - c.start_f - skip_f
+        moving_f = max(1, c.duration_f - c.hold_f)
+        # Frames at or after moving_f are the held last image: skipping into the hold keeps
+        # showing that image (one moving frame, the rest held).
+        shown_f = min(skip_f, moving_f - 1)
+        hold_f = max(0, skip_f + duration_f - max(skip_f, moving_f))
+        if skip_f >= moving_f:
+            hold_f = duration_f - 1
+        clips.append({**data["clips"][i], "start_f": c.start_f + skip_f - part.start_f,
+                      "duration_f": duration_f, "hold_f": hold_f, "audio": "mute",
+                      "source_in_s": c.source_in_s + shown_f * c.speed / fps})
+    first, last = inside[0], inside[-1]
+    data["clips"] = clips
     data["transitions"] = [{**t, "after_clip": t["after_clip"] - first}
                            for t in data["transitions"] if first <= t["after_clip"] < last]
-    data.update(duration_f=timeline.clips[last].end_f - start_f, voice=[], captions=[],
-                music=None)
+    data.update(duration_f=part.end_f - part.start_f, voice=[], captions=[], music=None)
     return Timeline.model_validate(data)
 
 
-def build_pass_args(timeline: Timeline, clips: list[int], output: str,
+def build_pass_args(timeline: Timeline, part: Pass, output: str,
                     options: RenderOptions) -> list[str]:
-    """One pass of a long render: the picture of `clips` (subtitles included), H.264 only."""
-    part = pass_timeline(timeline, clips)
-    inputs, chains = _video_part(part, options,
-                                 subtitle_offset_s=timeline.clips[clips[0]].start_f / timeline.fps)
+    """One pass of a long render: the picture of `part` (subtitles included), H.264 only."""
+    piece = pass_timeline(timeline, part)
+    inputs, chains = _video_part(piece, options, subtitle_offset_s=part.start_f / timeline.fps)
     preset, crf, _ = _encoder_settings(options)
     return [*inputs, "-filter_complex", ";\n".join(chains), "-map", "[vout]", "-an",
             "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
-            "-r", str(part.fps), "-t", _num(part.duration_f / part.fps), output]
+            "-r", str(piece.fps), "-t", _num(piece.duration_f / piece.fps), output]
 
 
 def build_sound_args(timeline: Timeline, output: str, options: RenderOptions) -> list[str]:

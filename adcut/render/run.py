@@ -25,7 +25,9 @@ from adcut.core.timeline import Timeline
 from adcut.media.audio import parse_ebur128_summary
 from adcut.media.ffmpeg import find_ffmpeg, run_ffmpeg
 from adcut.render.graph import (
-    MAX_CLIPS_PER_PASS,
+    CLIPS_PER_PASS,
+    SINGLE_PASS_MAX_CLIPS,
+    Pass,
     RenderOptions,
     build_audio_measure_args,
     build_ffmpeg_args,
@@ -122,10 +124,12 @@ def render_timeline(
     preview: bool = False,
     force: bool = False,
     on_progress: Callable[[float], None] | None = None,
-    max_clips_per_pass: int = MAX_CLIPS_PER_PASS,
+    single_pass_max_clips: int = SINGLE_PASS_MAX_CLIPS,
+    clips_per_pass: int = CLIPS_PER_PASS,
 ) -> RenderResult:
     """Render `timeline` to `output` (H.264 + AAC MP4). `on_progress(seconds_done)` follows
-    the encode. A preview skips the loudness measure (no gain stage, the limiter still runs)."""
+    the encode. A preview skips the loudness measure (no gain stage, the limiter still runs).
+    More clips than `single_pass_max_clips`: passes of about `clips_per_pass` clips."""
     output = Path(output)
     check_inputs(timeline, ass_path=ass_path, fonts_dir=fonts_dir)
     temp = _reserve_temp(output, force)
@@ -136,7 +140,7 @@ def render_timeline(
         gain = None if preview else measure_gain_db(timeline)
         options = _options(timeline, ass_path=ass_path, fonts_dir=fonts_dir, preview=preview,
                            gain_db=gain)
-        passes = plan_passes(timeline, max_clips_per_pass)
+        passes = plan_passes(timeline, single_pass_max_clips, clips_per_pass)
         if len(passes) == 1:
             # -y: the temporary name was just created by us (empty); the real output is only
             # replaced by the rename below.
@@ -163,31 +167,30 @@ def render_timeline(
                         passes=len(passes))
 
 
-def _pass_commands(timeline: Timeline, passes: list[list[int]], output: Path, parts_dir: Path,
+def _pass_commands(timeline: Timeline, passes: list[Pass], output: Path, parts_dir: Path,
                    options: RenderOptions) -> tuple[list[list[str]], list[str], str]:
     """The argument lists of a long render: the picture passes, then the sound; the join's
     arguments; the text of its ffconcat list (written to parts_dir/parts.ffconcat)."""
     parts = [str(parts_dir / f"part{k:03d}.mp4") for k in range(len(passes))]
     sound = str(parts_dir / "sound.m4a")
-    runs = [["-y", *build_pass_args(timeline, clips, part, options)]
-            for clips, part in zip(passes, parts)]
+    runs = [["-y", *build_pass_args(timeline, p, part, options)]
+            for p, part in zip(passes, parts)]
     runs.append(["-y", *build_sound_args(timeline, sound, options)])
     join = ["-y", *build_join_args(timeline, str(parts_dir / "parts.ffconcat"), sound,
                                    str(output))]
     return runs, join, concat_list(parts)
 
 
-def _render_in_passes(timeline: Timeline, passes: list[list[int]], temp: Path, parts_dir: Path,
+def _render_in_passes(timeline: Timeline, passes: list[Pass], temp: Path, parts_dir: Path,
                       options: RenderOptions, progress: Callable[[float], None]) -> list[str]:
     """Picture passes (progress in ad seconds), the sound, then the join into `temp`."""
     runs, join, listing = _pass_commands(timeline, passes, temp, parts_dir, options)
     (parts_dir / "parts.ffconcat").write_text(listing, encoding="utf-8")
     fps = timeline.fps
-    for clips, args in zip(passes, runs):
-        start_s = timeline.clips[clips[0]].start_f / fps
-        length_s = (timeline.clips[clips[-1]].end_f - timeline.clips[clips[0]].start_f) / fps
-        log.debug("picture pass: clips %d-%d", clips[0], clips[-1])
-        run_ffmpeg(args, duration_s=length_s,
+    for p, args in zip(passes, runs):
+        start_s = p.start_f / fps
+        log.debug("picture pass: frames %d-%d", p.start_f, p.end_f)
+        run_ffmpeg(args, duration_s=(p.end_f - p.start_f) / fps,
                    on_progress=lambda done_s, start_s=start_s: progress(start_s + done_s))
     run_ffmpeg(runs[-1])  # the sound: seconds of work for any length
     run_ffmpeg(join)
@@ -231,7 +234,7 @@ def print_command(
     parts_dir = output.parent / f".{output.stem}.parts"
     runs, join, listing = _pass_commands(timeline, passes, output, parts_dir, options)
     lines.append(f"# {len(timeline.clips)} clips: {len(passes)} picture passes (at most "
-                 f"{MAX_CLIPS_PER_PASS} clips each), the sound, then the join by stream copy; "
+                 f"{CLIPS_PER_PASS} clips each), the sound, then the join by stream copy; "
                  f"{parts_dir / 'parts.ffconcat'} reads:")
     lines += [f"#   {line}" for line in listing.splitlines()]
     lines += [shlex.join([ff, *_QUIET, *args]) for args in [*runs, join]]

@@ -10,6 +10,7 @@ import pytest
 from adcut.core.errors import BadInputError
 from adcut.core.timeline import Timeline
 from adcut.render.graph import (
+    Pass,
     RenderOptions,
     build_audio_measure_args,
     build_ffmpeg_args,
@@ -280,25 +281,22 @@ def cut_timeline(n: int, transitions_after: list[int]) -> Timeline:
 
 
 def test_short_timelines_render_in_one_pass():
-    assert plan_passes(cut_timeline(10, [0, 4])) == [list(range(10))]
-    assert plan_passes(cut_timeline(4, []), max_clips=4) == [[0, 1, 2, 3]]
+    assert plan_passes(cut_timeline(10, [0, 4])) == [Pass(0, 300)]
+    assert plan_passes(cut_timeline(4, []), single_max=4, per_pass=2) == [Pass(0, 120)]
 
 
-def test_passes_split_at_hard_cuts_in_about_equal_sizes():
-    # 12 clips, hard cuts only, at most 5 per pass: 3 passes of 4, not 5 + 5 + 2
-    assert plan_passes(cut_timeline(12, []), max_clips=5) == [[0, 1, 2, 3], [4, 5, 6, 7],
-                                                              [8, 9, 10, 11]]
-    # a transition keeps its two clips in one pass; a run longer than a pass stands alone
-    passes = plan_passes(cut_timeline(8, [1, 4, 5]), max_clips=3)
-    assert passes == [[0, 1, 2], [3], [4, 5, 6], [7]]
-    assert plan_passes(cut_timeline(6, [0, 1, 2, 3]), max_clips=2) == [[0, 1, 2, 3, 4], [5]]
-    for p in (passes, plan_passes(cut_timeline(12, []), max_clips=5)):
-        assert [i for group in p for i in group] == sorted(i for group in p for i in group)
+def test_passes_of_about_equal_size_end_at_a_cut_or_a_window_start():
+    # 12 clips of 30 frames, hard cuts, at most 5 per pass: 3 passes of 4, not 5 + 5 + 2
+    assert plan_passes(cut_timeline(12, []), per_pass=5) == [Pass(0, 120), Pass(120, 240),
+                                                              Pass(240, 360)]
+    # a fade (10 frames: 5 before the cut) after clip 3: that pass ends where its window starts
+    assert plan_passes(cut_timeline(12, [3, 6]), per_pass=5) == [Pass(0, 115), Pass(115, 240),
+                                                                  Pass(240, 360)]
 
 
 def test_a_pass_is_a_timeline_of_its_own_from_frame_zero():
     tl = cut_timeline(8, [1, 4, 5])
-    part = pass_timeline(tl, [4, 5, 6])
+    part = pass_timeline(tl, Pass(120, 210))  # clips 4, 5, 6 (the fades after 4 and 5 inside)
     assert part.duration_f == 90 and [c.start_f for c in part.clips] == [0, 30, 60]
     assert [c.source for c in part.clips] == ["/footage/4.mp4", "/footage/5.mp4", "/footage/6.mp4"]
     assert [(t.after_clip, t.kind) for t in part.transitions] == [(0, "fade"), (1, "fade")]
@@ -307,10 +305,34 @@ def test_a_pass_is_a_timeline_of_its_own_from_frame_zero():
     assert not part.voice and not part.captions and part.music is None
 
 
+def test_passes_split_at_a_window_show_the_same_source_frames():
+    # clip 1 (30 frames from 1.0 s, the last 10 held) fades into clip 2 (window 55-65)
+    tl = cut_timeline(4, [1])
+    data = tl.model_dump()
+    data["clips"][1].update(hold_f=10, speed=0.5)
+    tl = Timeline.model_validate(data)
+    before, after = pass_timeline(tl, Pass(0, 55)), pass_timeline(tl, Pass(55, 120))
+    # before the window: clip 1 trimmed to 25 frames, 5 of them held, no transition
+    assert [c.duration_f for c in before.clips] == [30, 25] and not before.transitions
+    assert (before.clips[1].hold_f, before.clips[1].source_in_s) == (5, 1.0)
+    # from the window on: clip 1's last 5 frames (all held: the image of moving frame 19,
+    # source 1.0 + 19 x 0.5 / 30 s), then the fade into clip 2
+    c = after.clips[0]
+    assert (c.start_f, c.duration_f, c.hold_f) == (0, 5, 4)
+    assert c.source_in_s == pytest.approx(1.0 + 19 * 0.5 / 30)
+    assert [(t.after_clip, t.duration_f) for t in after.transitions] == [(0, 10)]
+    assert [x.start_f for x in after.clips] == [0, 5, 35]
+    # a window start inside the moving part: the source advances by the skipped frames
+    data["clips"][1].update(hold_f=0)
+    tl = Timeline.model_validate(data)
+    assert pass_timeline(tl, Pass(55, 120)).clips[0].source_in_s == pytest.approx(
+        1.0 + 25 * 0.5 / 30)
+
+
 def test_pass_commands_picture_sound_and_join():
     tl = cut_timeline(8, [1])
     opts = RenderOptions(ass_path="/tmp/captions.ass")
-    args = build_pass_args(tl, [3, 4, 5], "/parts/part001.mp4", opts)
+    args = build_pass_args(tl, Pass(90, 180), "/parts/part001.mp4", opts)
     graph = args[args.index("-filter_complex") + 1]
     # the subtitles are read on the ad's clock: this pass starts at 3 s
     assert "setpts=PTS+3/TB,subtitles=filename=" in graph and "[aout]" not in graph
@@ -318,8 +340,8 @@ def test_pass_commands_picture_sound_and_join():
     sound = build_sound_args(tl, "/parts/sound.m4a", opts)
     # the sound of every clip (all mixed in here) for the whole ad, no picture
     assert sound.count("-i") == 8 and "-vn" in sound and "[aout]" in sound
-    assert build_pass_args(tl, [0, 1, 2], "/p/0.mp4", opts)[-3:] == ["-t", "3", "/p/0.mp4"]
-    assert "setpts=PTS+" not in " ".join(build_pass_args(tl, [0, 1, 2], "/p/0.mp4", opts))
+    assert build_pass_args(tl, Pass(0, 90), "/p/0.mp4", opts)[-3:] == ["-t", "3", "/p/0.mp4"]
+    assert "setpts=PTS+" not in " ".join(build_pass_args(tl, Pass(0, 90), "/p/0.mp4", opts))
     join = build_join_args(tl, "/parts/parts.ffconcat", "/parts/sound.m4a", "/out/ad.mp4")
     assert join[join.index("-c") + 1] == "copy" and join[-1] == "/out/ad.mp4"
     assert concat_list(["/a/part 1.mp4", "/b/it's.mp4"]) == (

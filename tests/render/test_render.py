@@ -322,8 +322,8 @@ def test_preview_and_print_command(media, tmp_path):
 
 
 def test_long_timeline_renders_in_passes_like_one_pass(media, tmp_path):
-    """Passes of at most 2 clips (a real long ad has more than 10): the same frames, sound and
-    subtitles as the single pass, exact length, and nothing left behind."""
+    """Passes of at most 2 clips (for a real ad: more than 10 clips, passes of 6): the same
+    frames, sound and subtitles as the single pass, exact length, and nothing left behind."""
     from adcut.render.subtitles import default_font
 
     font_file, font_name = default_font()
@@ -336,7 +336,7 @@ def test_long_timeline_renders_in_passes_like_one_pass(media, tmp_path):
         f"Style: Default,{font_name},40,&H00FFFFFF,&H00FFFFFF,&H00FFFFFF,&H00000000,0,0,0,0,"
         "100,100,0,0,3,8,0,2,10,10,40,1\n\n[Events]\n"
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
-        # 2.4-3.2 s: frames 60-80, inside the third pass (clips 3-4 start at frame 50)
+        # 2.4-3.2 s: frames 60-80, inside the third pass (it starts at frame 60)
         "Dialogue: 0,0:00:02.40,0:00:03.20,Default,,0,0,0,,OK\n", encoding="utf-8")
     # red | green --fade--> blue | yellow | red | green, each clip with its tone mixed in
     starts_in = [(0, 15, 0.1), (15, 15, 1.1), (30, 20, 2.1), (50, 10, 3.1), (60, 20, 0.2),
@@ -350,13 +350,16 @@ def test_long_timeline_renders_in_passes_like_one_pass(media, tmp_path):
     single, passes = tmp_path / "single.mp4", tmp_path / "passes.mp4"
     one = render_timeline(tl, single, ass_path=ass, fonts_dir=Path(font_file).parent)
     many = render_timeline(tl, passes, ass_path=ass, fonts_dir=Path(font_file).parent,
-                           max_clips_per_pass=2)
-    assert (one.passes, many.passes) == (1, 4)  # [0], [1, 2] (the fade), [3, 4], [5]
+                           single_pass_max_clips=2, clips_per_pass=2)
+    # frames 0-27 (up to the fade's window), 27-60 (clip 1's last frames, the fade, clip 2,
+    # clip 3), 60-95 (clips 4 and 5)
+    assert (one.passes, many.passes) == (1, 3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["caps.ass", "passes.mp4", "single.mp4"]
 
     a, b = frames(single), frames(passes)
     assert len(a) == len(b) == tl.duration_f == 95
-    for i, want in [(0, RED), (14, RED), (15, GREEN), (20, GREEN), (40, BLUE), (52, YELLOW), (59, YELLOW), (61, RED), (81, GREEN), (94, GREEN)]:
+    for i, want in [(0, RED), (14, RED), (15, GREEN), (20, GREEN), (40, BLUE), (52, YELLOW),
+                    (59, YELLOW), (61, RED), (81, GREEN), (94, GREEN)]:
         assert near(colour(b[i]), want), (i, colour(b[i]), want)
     # the fade's midpoint (frame 30) is a blend in both; every frame close to the single pass
     assert not near(colour(b[30]), GREEN) and not near(colour(b[30]), BLUE)
@@ -380,7 +383,7 @@ def test_print_command_of_a_long_timeline_shows_every_pass(media, tmp_path):
     tl = timeline([clip(media["rgby"], 10 * k, 10, 0.1 * k) for k in range(12)])
     text = print_command(tl, tmp_path / "long.mp4", measure=False)
     commands = text.split(" -hide_banner ")[1:]  # a filtergraph spans several lines
-    # 12 clips, at most 10 per pass: two passes of 6, the sound, the join
+    # 12 clips (more than 10): two passes of 6, the sound, the join
     assert len(commands) == 4, text
     assert [c.count(" -i ") for c in commands[:2]] == [6, 6] and "-c copy" in commands[-1]
     assert "parts.ffconcat" in text and not (tmp_path / "long.mp4").exists()
