@@ -1,6 +1,7 @@
-"""Timeline -> one ffmpeg command (PURE: data in, argv out; golden-tested).
+"""Timeline -> ffmpeg commands (PURE: data in, argv out; golden-tested).
 
-The whole ad is one filtergraph and one encode generation:
+An ad of up to SINGLE_PASS_MAX_CLIPS clips is one command, one filtergraph and one encode
+generation (a longer one: the same graph per pass, see "long ads"):
 
 - one input per clip, seeked with `-ss` before `-i` (fast: ffmpeg jumps to the keyframe and
   decodes only the range) and limited with `-t` to the clip plus its transition handles; a clip
