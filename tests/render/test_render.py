@@ -178,14 +178,13 @@ def test_crop_centre_and_fit_blur(media, tmp_path):
     assert top[0] > 40 and top[2] > 40, top
 
 
-def test_subtitles_burned_from_an_awkward_path(media, tmp_path):
+def write_boxed_caption(path: Path, start: str, end: str, text: str) -> str:
+    """An ASS file with one caption in an opaque white box (BorderStyle 3) at the bottom, in
+    the bundled font; returns the font file."""
     from adcut.render.subtitles import default_font
 
-    folder = tmp_path / "my subs: v2, it's [final]; 字幕"
-    folder.mkdir()
-    ass = folder / "caps.ass"
     font_file, font_name = default_font()
-    ass.write_text(
+    path.write_text(
         "[Script Info]\nScriptType: v4.00+\nPlayResX: 180\nPlayResY: 320\n\n[V4+ Styles]\n"
         "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
         "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
@@ -193,7 +192,15 @@ def test_subtitles_burned_from_an_awkward_path(media, tmp_path):
         f"Style: Default,{font_name},40,&H00FFFFFF,&H00FFFFFF,&H00FFFFFF,&H00000000,0,0,0,0,"
         "100,100,0,0,3,8,0,2,10,10,40,1\n\n[Events]\n"
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
-        "Dialogue: 0,0:00:00.00,0:00:00.40,Default,,0,0,0,,字幕 OK\n", encoding="utf-8")
+        f"Dialogue: 0,{start},{end},Default,,0,0,0,,{text}\n", encoding="utf-8")
+    return font_file
+
+
+def test_subtitles_burned_from_an_awkward_path(media, tmp_path):
+    folder = tmp_path / "my subs: v2, it's [final]; 字幕"
+    folder.mkdir()
+    ass = folder / "caps.ass"
+    font_file = write_boxed_caption(ass, "0:00:00.00", "0:00:00.40", "字幕 OK")
     tl = timeline([clip(media["rgby"], 0, 20, 2.1)])  # blue
     out = tmp_path / "subs.mp4"
     render_timeline(tl, out, ass_path=ass, fonts_dir=Path(font_file).parent)
@@ -324,20 +331,9 @@ def test_preview_and_print_command(media, tmp_path):
 def test_long_timeline_renders_in_passes_like_one_pass(media, tmp_path):
     """Passes of at most 2 clips (for a real ad: more than 10 clips, passes of 6): the same
     frames, sound and subtitles as the single pass, exact length, and nothing left behind."""
-    from adcut.render.subtitles import default_font
-
-    font_file, font_name = default_font()
     ass = tmp_path / "caps.ass"
-    ass.write_text(
-        "[Script Info]\nScriptType: v4.00+\nPlayResX: 180\nPlayResY: 320\n\n[V4+ Styles]\n"
-        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
-        "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
-        "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
-        f"Style: Default,{font_name},40,&H00FFFFFF,&H00FFFFFF,&H00FFFFFF,&H00000000,0,0,0,0,"
-        "100,100,0,0,3,8,0,2,10,10,40,1\n\n[Events]\n"
-        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
-        # 2.4-3.2 s: frames 60-80, inside the third pass (it starts at frame 60)
-        "Dialogue: 0,0:00:02.40,0:00:03.20,Default,,0,0,0,,OK\n", encoding="utf-8")
+    # 2.4-3.2 s: frames 60-80, inside the third pass (it starts at frame 60)
+    font_file = write_boxed_caption(ass, "0:00:02.40", "0:00:03.20", "OK")
     # red | green --fade--> blue | yellow | red | green, each clip with its tone mixed in
     starts_in = [(0, 15, 0.1), (15, 15, 1.1), (30, 20, 2.1), (50, 10, 3.1), (60, 20, 0.2),
                  (80, 15, 1.2)]
