@@ -139,6 +139,12 @@ def test_read_only_output_folder_is_refused_before_any_work(media, tmp_path, mon
             raise PermissionError(13, "Permission denied")
 
         monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    from adcut.render import pipeline
+
+    def compiled(*args, **kwargs):  # the plan (voice synthesis included) must not be touched
+        raise AssertionError("the plan was compiled before the output folder was checked")
+
+    monkeypatch.setattr(pipeline, "to_timeline", compiled)
     result = run("render", write_plan(media), "-o", ro / "ad.mp4")
     ro.chmod(0o700)
     assert result.exit_code == 2 and "not writable" in result.stderr
