@@ -10,7 +10,11 @@
     - W_DUP x near-duplicate pairs (by vision embedding when hints have one)
     - W_DURATION x relative miss of the target duration (when hints give durations)
   maximised by a greedy start and best-improvement swaps (deterministic; the seed only breaks
-  exact ties).
+  exact ties). On the dev slice every miss is the model's, not the search's (the gold set
+  never scores above the chosen one); the misses are mostly true clips unrelated to the
+  product in words (cartoon or pet shots, blurred frames). Tried without gain (61/102
+  baseline): a nearest-neighbour (sibling) coherence term, product-category agreement
+  between captions or with the ad's text, an ad-concept bridge to the lines (54-62/102).
 - order: script line i gets clip perm[i] by optimal assignment (Hungarian) on a line x clip
   match (BM25 on characters / MiniLM for English), sharpened so that only clear matches
   decide, plus a faint ad-structure prior (people early, hands and pack shots late, the call
