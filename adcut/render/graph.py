@@ -681,13 +681,11 @@ def pass_timeline(timeline: Timeline, part: Pass) -> Timeline:
         c = timeline.clips[i]
         skip_f = max(0, part.start_f - c.start_f)
         duration_f = min(c.end_f, part.end_f) - c.start_f - skip_f
-        moving_f = max(1, c.duration_f - c.hold_f)
-        # Frames at or after moving_f are the held last image: skipping into the hold keeps
-        # showing that image (one moving frame, the rest held).
-        shown_f = min(skip_f, moving_f - 1)
-        hold_f = max(0, skip_f + duration_f - max(skip_f, moving_f))
-        if skip_f >= moving_f:
-            hold_f = duration_f - 1
+        moving_f = max(1, c.duration_f - c.hold_f)  # frames from moving_f on are held
+        if skip_f < moving_f:
+            shown_f, hold_f = skip_f, max(0, skip_f + duration_f - moving_f)
+        else:  # the pass starts inside the hold: that one image, held
+            shown_f, hold_f = moving_f - 1, duration_f - 1
         clips.append({**data["clips"][i], "start_f": c.start_f + skip_f - part.start_f,
                       "duration_f": duration_f, "hold_f": hold_f, "audio": "mute",
                       "source_in_s": c.source_in_s + shown_f * c.speed / fps})
