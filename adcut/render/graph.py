@@ -652,9 +652,10 @@ class Pass:
 def plan_passes(timeline: Timeline, single_max: int = SINGLE_PASS_MAX_CLIPS,
                 per_pass: int = CLIPS_PER_PASS) -> list[Pass]:
     """The passes of a render: one when the timeline has at most `single_max` clips, else runs
-    of about equal numbers of clips, at most `per_pass`. A pass ends after its last clip: at the
-    cut, or, when a transition follows, where that transition's window starts (the next pass
-    then opens on the outgoing clip's last frames, which it decodes once more: a few frames)."""
+    of about equal numbers of clips, at most `per_pass` each. A pass ends after its last clip:
+    at the cut, or, when a transition follows, where that transition's window starts (the next
+    pass then opens on the outgoing clip's last frames, which it decodes once more: one input
+    more than `per_pass` for a few frames)."""
     n = len(timeline.clips)
     if n <= single_max:
         return [Pass(0, timeline.duration_f)]

@@ -168,31 +168,31 @@ def render_timeline(
 
 
 def _pass_commands(timeline: Timeline, passes: list[Pass], output: Path, parts_dir: Path,
-                   options: RenderOptions) -> tuple[list[list[str]], list[str], str]:
-    """The argument lists of a long render: the picture passes, then the sound; the join's
-    arguments; the text of its ffconcat list (written to parts_dir/parts.ffconcat)."""
+                   options: RenderOptions) -> tuple[list[list[str]], list[str], list[str], str]:
+    """The argument lists of a long render: one per picture pass, the sound, the join; and the
+    text of the join's ffconcat list (written to parts_dir/parts.ffconcat)."""
     parts = [str(parts_dir / f"part{k:03d}.mp4") for k in range(len(passes))]
     sound = str(parts_dir / "sound.m4a")
-    runs = [["-y", *build_pass_args(timeline, p, part, options)]
-            for p, part in zip(passes, parts)]
-    runs.append(["-y", *build_sound_args(timeline, sound, options)])
+    pictures = [["-y", *build_pass_args(timeline, p, part, options)]
+                for p, part in zip(passes, parts)]
+    sound_args = ["-y", *build_sound_args(timeline, sound, options)]
     join = ["-y", *build_join_args(timeline, str(parts_dir / "parts.ffconcat"), sound,
                                    str(output))]
-    return runs, join, concat_list(parts)
+    return pictures, sound_args, join, concat_list(parts)
 
 
 def _render_in_passes(timeline: Timeline, passes: list[Pass], temp: Path, parts_dir: Path,
                       options: RenderOptions, progress: Callable[[float], None]) -> list[str]:
     """Picture passes (progress in ad seconds), the sound, then the join into `temp`."""
-    runs, join, listing = _pass_commands(timeline, passes, temp, parts_dir, options)
+    pictures, sound, join, listing = _pass_commands(timeline, passes, temp, parts_dir, options)
     (parts_dir / "parts.ffconcat").write_text(listing, encoding="utf-8")
     fps = timeline.fps
-    for p, args in zip(passes, runs):
+    for p, args in zip(passes, pictures):
         start_s = p.start_f / fps
         log.debug("picture pass: frames %d-%d", p.start_f, p.end_f)
         run_ffmpeg(args, duration_s=(p.end_f - p.start_f) / fps,
                    on_progress=lambda done_s, start_s=start_s: progress(start_s + done_s))
-    run_ffmpeg(runs[-1])  # the sound: seconds of work for any length
+    run_ffmpeg(sound)  # seconds of work for any length
     run_ffmpeg(join)
     progress(timeline.duration_s)
     return join
@@ -232,10 +232,10 @@ def print_command(
                                                                  options)]))
         return "\n".join(lines)
     parts_dir = output.parent / f".{output.stem}.parts"
-    runs, join, listing = _pass_commands(timeline, passes, output, parts_dir, options)
-    lines.append(f"# {len(timeline.clips)} clips: {len(passes)} picture passes (at most "
+    pictures, sound, join, listing = _pass_commands(timeline, passes, output, parts_dir, options)
+    lines.append(f"# {len(timeline.clips)} clips: {len(passes)} picture passes (about "
                  f"{CLIPS_PER_PASS} clips each), the sound, then the join by stream copy; "
                  f"{parts_dir / 'parts.ffconcat'} reads:")
     lines += [f"#   {line}" for line in listing.splitlines()]
-    lines += [shlex.join([ff, *_QUIET, *args]) for args in [*runs, join]]
+    lines += [shlex.join([ff, *_QUIET, *args]) for args in [*pictures, sound, join]]
     return "\n".join(lines)
