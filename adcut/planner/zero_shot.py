@@ -18,14 +18,17 @@
 - order: script line i gets clip perm[i] by optimal assignment (Hungarian) on a line x clip
   match (BM25 on characters / MiniLM for English), sharpened so that only clear matches
   decide, plus a faint ad-structure prior (people early, hands and pack shots late, the call
-  to action over the offer) where the text says nothing; among equal assignments, clips with
-  the same caption go next to each other (adcut.planner.order). With no script at all: hook,
+  to action over the offer) where the text says nothing, and WordLlama token embeddings to
+  break what is still tied; among equal assignments, clips with the same caption go next to
+  each other (adcut.planner.order). With no script at all: hook,
   body by visual continuity, pack shot last.
 - write: adcut.planner.script (templates + the product's words, lengths fitted to durations).
 - music: adcut.planner.music (the brief's mood and energy against AudioSet tags, tempo, loudness).
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 
@@ -36,6 +39,8 @@ from adcut.planner import script as script_mod
 from adcut.planner.base import Decision, Hints
 from adcut.planner.relevance import TextRelevance, detect_language
 from adcut.tasks.types import ClipRef, MusicTask, Product, ScriptTask, SelectTask, SortTask
+
+log = logging.getLogger(__name__)
 
 # Selection weights (relative to the coherence term, a mean cosine). General choices, checked on
 # the dev slice of AutoCut-364; not fitted per ad.
@@ -90,17 +95,35 @@ def _assign(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 class ZeroShotPlanner:
     """Planner with no trained model. `text_encoder`: a text encoder spec for Latin-script text
-    ("minilm" by default; None = lexical only). `use_vision`: add hints' vision embeddings to the
-    clip-clip coherence (they live in a space of their own, so they never score text)."""
+    ("minilm" by default; None = lexical only). `tie_encoder`: the text encoder whose line-caption
+    cosine breaks the ties left in ordering, in any language ("wordllama" by default; None = the
+    seed alone). `use_vision`: add hints' vision embeddings to the clip-clip coherence (they live
+    in a space of their own, so they never score text)."""
 
     name = "zero-shot"
 
-    def __init__(self, text_encoder: str | None = "minilm", use_vision: bool = False) -> None:
+    def __init__(self, text_encoder: str | None = "minilm", use_vision: bool = False,
+                 tie_encoder: str | None = "wordllama") -> None:
         self.text_encoder = text_encoder
         self.use_vision = use_vision
+        self.tie_encoder = tie_encoder
 
     def _relevance(self, corpus: list[str]) -> TextRelevance:
         return TextRelevance(corpus, text_encoder=self.text_encoder)
+
+    def _tie_similarity(self, queries: list[str], docs: list[str]) -> np.ndarray:
+        """(Q, D) cosine under the tie-breaking encoder; zeros when it is off or not installed
+        (the seed then breaks the ties, as before)."""
+        if self.tie_encoder:
+            from adcut.encoders.registry import load_text_encoder
+
+            try:
+                enc = load_text_encoder(self.tie_encoder)
+                return enc.encode_texts(queries) @ enc.encode_texts(docs).T
+            except Exception as e:  # noqa: BLE001 - a missing encoder must not stop planning
+                log.warning("tie-breaking text encoder unavailable (%s); ties go to the seed", e)
+                self.tie_encoder = None
+        return np.zeros((len(queries), len(docs)))
 
     # ----------------------------------------------------------------------------- select
 
@@ -213,7 +236,8 @@ class ZeroShotPlanner:
         L = rel.match(lines, caps)  # (n_lines, m) in [0, 1]
         prior = order_mod.structure_prior(lines, caps)
         rng = np.random.default_rng(hints.seed)
-        U = order_mod.sharpen_match(L) + order_mod.PRIOR_WEIGHT * prior + rng.random(L.shape) * 1e-9
+        tie = self._tie_similarity([ln or "" for ln in lines], caps)
+        U = order_mod.line_clip_scores(L, prior, tie) + rng.random(L.shape) * 1e-9
         if len(lines) <= m:
             perm = order_mod.assign_lines(U, order_mod.same_caption_pairs(caps))
         else:  # more lines than clips: some lines go without one

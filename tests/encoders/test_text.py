@@ -61,3 +61,47 @@ def test_matches_sentence_transformers(enc):
     assert st.dim == 384
     texts = ["a red sports car", "Introducing the new Spark running shoe, lighter and faster."]
     np.testing.assert_allclose(st.encode_texts(texts), enc.encode_texts(texts), atol=1e-5)
+
+
+# --------------------------------------------------------------------------- WordLlama
+
+
+@pytest.fixture(scope="module")
+def wl():
+    from adcut.encoders.text import wordllama_files
+
+    if wordllama_files() is None:
+        pytest.skip("wordllama wheel missing (scripts/setup.sh installs it)")
+    return load_text_encoder("wordllama")
+
+
+def test_wordllama_identity_and_norms(wl):
+    assert (wl.name, wl.dim) == ("wordllama", 256) and wl.version.startswith("0.4.0")
+    v = wl.encode_texts(["a red sports car", "一位女士站在桌子旁边", "", "   "])
+    assert v.shape == (4, 256) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v[:2], axis=1), 1.0, atol=1e-5)
+    assert not v[2:].any()  # nothing to say: the zero vector, similarity 0 to everything
+    assert wl.encode_texts([]).shape == (0, 256)
+    with pytest.raises(BadInputError):
+        wl.encode_texts("一位女士")
+
+
+def test_wordllama_knows_some_meaning(wl):
+    cat, kitten, stocks = wl.encode_texts(["The cat sat on the mat", "A kitten is sitting on a rug",
+                                            "Stock markets fell sharply"])
+    assert float(cat @ kitten) > float(cat @ stocks) + 0.2
+    lady, woman, table = wl.encode_texts(["女士", "女人", "桌子"])
+    assert float(lady @ woman) > float(lady @ table) + 0.3
+    colour, drive = wl.encode_texts(["颜色非常好看", "开起来很稳"])
+    coats, car = wl.encode_texts(["红蓝两种外套挂在架上", "一辆轿车行驶在公路"])
+    # weak: only the pairing as a whole is right (what the planner's assignment uses)
+    assert float(colour @ coats + drive @ car) > float(colour @ car + drive @ coats) + 0.05
+
+
+def test_wordllama_skips_byte_pieces(wl):
+    """猫, 狗 and 汽车 have no token of their own in the LLaMA-2 vocabulary, only UTF-8 byte pieces:
+    counted, they would make any two such words alike; skipped, the words say nothing."""
+    v = wl.encode_texts(["猫", "狗", "汽车"])
+    assert not v.any()
+    mixed = wl.encode_texts(["一只猫", "一只"])  # the byte pieces of 猫 add nothing to 一只
+    np.testing.assert_allclose(mixed[0], mixed[1], atol=1e-6)

@@ -1,5 +1,5 @@
 """Smoke test on the AutoCut-364 dev slice (caption track): the zero-shot planner must beat the
-paper's caption rows on selection. Skipped where ../shared/autocut364 is absent."""
+paper's caption rows. Skipped where ../shared/autocut364 is absent."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def test_zero_shot_on_the_dev_slice():
     assert res["select"]["rows"] == 102 and res["sort"]["rows"] == 102
     # paper caption rows: Qwen3-8B caption CSA 0.137 / CRA 0.016; +SFT CSA 0.569 / CRA 0.030
     assert res["select"]["CSA"] > 0.569
-    # ordering from captions alone is weak: we beat the zero-shot caption row's CRA, not the SFT one
-    assert res["sort"]["CRA"] > 0.016 - 1e-9
-    assert res["sort"]["kendall_tau"] > 0.05
+    # ordering from captions alone is weak: 4 exact orders of 102 at seed 0 (3 without the
+    # WordLlama tie-breaker), a margin of one ad over the SFT row's CRA
+    assert res["sort"]["CRA"] > 0.030
+    assert res["sort"]["kendall_tau"] > 0.119  # the caption+SFT row's tau (0.109 on the dev slice)
     assert res["script"]["WCD"] < 5.30  # the Qwen3-8B caption row's WCD on the dev slice

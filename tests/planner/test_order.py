@@ -82,3 +82,18 @@ def test_assign_lines_with_more_clips_than_lines():
     perm = assign_lines(U, same_caption_pairs(["a", "b", "c", "d"]))
     assert perm == [1, 3]
     assert assign_lines(np.zeros((0, 3))) == []
+
+
+def test_tie_breaker_orders_near_ties_and_never_a_clear_match():
+    from adcut.planner.order import TIE_WEIGHT, line_clip_scores
+
+    flat = np.zeros((2, 2))
+    tie = np.array([[0.3, 0.1], [0.1, 0.3]])  # line 0 likes clip 0, line 1 clip 1
+    assert assign_lines(line_clip_scores(flat, flat, tie)) == [0, 1]
+    assert assign_lines(line_clip_scores(flat, flat, tie[:, ::-1])) == [1, 0]
+    # a weak but real match (0.25 cubed = 0.016) beats the largest possible tie difference
+    match = np.array([[0.0, 0.25], [0.25, 0.0]])
+    worst = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    assert 2 * 2 * TIE_WEIGHT < 2 * sharpen_match(match)[0, 1]
+    assert assign_lines(line_clip_scores(match, flat, worst)) == [1, 0]
+    assert np.array_equal(line_clip_scores(match, flat), sharpen_match(match))
