@@ -17,11 +17,11 @@ import json
 import logging
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from adcut.core.errors import MediaError
+from adcut.core.files import new_temp_file
 from adcut.core.timeline import Timeline, TimelineClip
 from adcut.media.audio import parse_ebur128_summary
 from adcut.media.ffmpeg import run_ffmpeg
@@ -327,9 +327,9 @@ def write_qc(checks: list[Check], path: Path) -> None:
     """Write the checks as JSON (ad.qc.json), atomically."""
     path = Path(path)
     data = {"ok": all(c.ok for c in checks), "checks": [asdict(c) for c in checks]}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = new_temp_file(path.parent, f".{path.name}.", ".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with open(tmp, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2, ensure_ascii=False)
             f.write("\n")
         os.replace(tmp, path)

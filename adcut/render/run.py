@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adcut.core.errors import BadInputError, MediaError
+from adcut.core.files import new_temp_file
 from adcut.core.timeline import Timeline
 from adcut.media.audio import parse_ebur128_summary
 from adcut.media.ffmpeg import find_ffmpeg, run_ffmpeg
@@ -87,13 +88,10 @@ def _reserve_temp(output: Path, force: bool) -> Path:
     try:
         # Same folder (so the final rename is atomic), same extension (ffmpeg picks the muxer
         # from it), hidden so a file manager does not offer a half-written file.
-        fd, name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".part{output.suffix}",
-                                    dir=folder)
+        return new_temp_file(folder, f".{output.stem}.", f".part{output.suffix}")
     except OSError as e:
         raise BadInputError(f"output folder {folder} is not writable ({e.strerror})",
                             hint="choose another output folder or fix its permissions") from e
-    os.close(fd)
-    return Path(name)
 
 
 def measure_gain_db(timeline: Timeline) -> float | None:

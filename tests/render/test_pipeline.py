@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -93,6 +94,12 @@ def test_render_writes_the_ad_and_its_companions(rendered):
     manifest = json.loads(Path(report["companions"]["manifest"]).read_text())
     assert {Path(f["path"]).name for f in manifest["footage"]} == {"red.mp4", "blue.mp4", "lime.mp4"}
     assert "Open Font License" in manifest["fonts"][0]["licence"]
+    # the ad and its QC report are renamed from temporary files: they still get the user's usual
+    # permissions (0666 less the umask), like the companions, not a temporary file's 0600
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [out, *map(Path, report["companions"].values())]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
 
 
 def test_existing_output_is_never_overwritten_without_force(rendered, media):

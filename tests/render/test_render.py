@@ -293,12 +293,12 @@ def test_read_only_folder_is_refused_before_rendering(media, tmp_path, monkeypat
     folder.chmod(0o555)
     try:
         if os.access(folder, os.W_OK):  # root writes anyway: simulate the refusal instead
-            import tempfile
+            import adcut.render.run
 
             def refuse(*args, **kwargs):
                 raise PermissionError(13, "Permission denied")
 
-            monkeypatch.setattr(tempfile, "mkstemp", refuse)
+            monkeypatch.setattr(adcut.render.run, "new_temp_file", refuse)
         tl = timeline([clip(media["rgby"], 0, 5, 0.0)])
         with pytest.raises(BadInputError, match="not writable"):
             render_timeline(tl, folder / "out.mp4")
