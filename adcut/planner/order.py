@@ -27,7 +27,10 @@ action <-> phone screen, usage <-> hands, ...: the gold clip shows a line's conc
 more often than an average clip, e.g. 0.23 against 0.18 for offers; tau 0.131 at weight 0.02,
 0.118 at 0.05); graded caption similarity as the adjacency bonus (tau 0.110-0.125, though
 similar captions are adjacent 25% of the time against 16% by chance); more lateness cues
-(scenes early +0.003, close-ups late -0.004, faces to camera early -0.017).
+(scenes early +0.003, close-ups late -0.004, faces to camera early -0.017). Third round (baseline
+4.3 exact, tau 0.140 with the tie-breaker): a line's match smoothed onto its neighbours (a clip
+matching the next line sits near it; 3.0 exact, tau 0.10 at any weight 0.1-0.5); WordLlama
+cosine between captions as a graded adjacency bonus (4.0-4.3, tau 0.116-0.141).
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@
   never scores above the chosen one); the misses are mostly true clips unrelated to the
   product in words (cartoon or pet shots, blurred frames). Tried without gain (61/102
   baseline): a nearest-neighbour (sibling) coherence term, product-category agreement
-  between captions or with the ad's text, an ad-concept bridge to the lines (54-62/102).
+  between captions or with the ad's text, an ad-concept bridge to the lines (54-62/102),
+  WordLlama cosine mixed into the caption similarities, raw or centred on the pool (52-61/102
+  at 5-40%: the ordering's tie-breaker is no similarity to select by).
 - order: script line i gets clip perm[i] by optimal assignment (Hungarian) on a line x clip
   match (BM25 on characters / MiniLM for English), sharpened so that only clear matches
   decide, plus a faint ad-structure prior (people early, hands and pack shots late, the call
