@@ -134,7 +134,8 @@ def _missing(modules: dict[str, str]) -> list[str]:
 def describe_encoders() -> list[dict]:
     """What `adcut doctor` shows: each encoder spec, whether it can load here, and where its weights
     are or what to install. Rows: kind, spec, available, detail, optional (False for the
-    defaults: the three encoders and the planner's tie-breaking text encoder). Finds files only; loads nothing (fast)."""
+    defaults: the three encoders and the planner's tie-breaking text encoder). Finds files
+    only; loads nothing (fast)."""
     from adcut.encoders import efficientnet, text, yamnet  # light: these import torch lazily
 
     rows: list[dict] = []
@@ -167,7 +168,8 @@ def describe_encoders() -> list[dict]:
     miss = _missing({"tokenizers": "tokenizers", "safetensors": "safetensors"})
     if wl is None:
         miss.append("--no-deps wordllama==0.4.0.post1")
-    row("text", "wordllama", True, miss, f"token embeddings at {wl[0] if wl else None} (the planner's tie-breaker)")
+    row("text", "wordllama", True, miss,
+        f"token embeddings at {wl[0] if wl else None} (the planner's tie-breaker)")
 
     miss = _missing({"torch": "torch", "transformers": "transformers"})
     row("vision", "clip:PATH_OR_NAME", False, miss,

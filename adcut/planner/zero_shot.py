@@ -22,8 +22,8 @@
   decide, plus a faint ad-structure prior (people early, hands and pack shots late, the call
   to action over the offer) where the text says nothing, and WordLlama token embeddings to
   break what is still tied; among equal assignments, clips with the same caption go next to
-  each other (adcut.planner.order). With no script at all: hook,
-  body by visual continuity, pack shot last.
+  each other (adcut.planner.order). With no script at all: hook, body by visual continuity,
+  pack shot last.
 - write: adcut.planner.script (templates + the product's words, lengths fitted to durations).
 - music: adcut.planner.music (the brief's mood and energy against AudioSet tags, tempo, loudness).
 """
