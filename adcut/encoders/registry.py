@@ -167,7 +167,7 @@ def describe_encoders() -> list[dict]:
     wl = text.wordllama_files()
     miss = _missing({"tokenizers": "tokenizers", "safetensors": "safetensors"})
     if wl is None:
-        miss.append("--no-deps wordllama==0.4.0.post1")
+        miss.append("wordllama==0.4.0.post1")
     row("text", "wordllama", True, miss,
         f"token embeddings at {wl[0] if wl else None} (the planner's tie-breaker)")
 

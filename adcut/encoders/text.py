@@ -81,9 +81,9 @@ class MiniLMEncoder:
 
 
 WORDLLAMA_DIST = "wordllama"
-# Only the wheel's two data files are read (its own loader looks for the tokenizer in the wrong
-# folder and then tries the network), so it is installed without its dependencies.
-WORDLLAMA_HINT = "pip install --no-deps wordllama==0.4.0.post1"
+# Only the wheel's two data files are read: its own loader looks for the tokenizer in the wrong
+# folder and then tries the network.
+WORDLLAMA_HINT = "pip install wordllama==0.4.0.post1"
 WORDLLAMA_WEIGHTS = "weights/l2_supercat_256.safetensors"
 WORDLLAMA_TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
 _BYTE_PIECE = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
