@@ -79,7 +79,7 @@ def test_describe_is_fast_loads_nothing_and_lists_defaults():
         assert by_spec[spec]["optional"] is False
         assert by_spec[spec]["available"] is True, by_spec[spec]["detail"]
         assert "weights at" in by_spec[spec]["detail"]
-    tie = by_spec["wordllama"]  # the planner's tie-breaker, installed by scripts/setup.sh
+    tie = by_spec["wordllama"]  # the planner's tie-breaker, a dependency in pyproject
     assert (tie["kind"], tie["optional"], tie["available"]) == ("text", False, True), tie["detail"]
     panns = by_spec["panns:CHECKPOINT_PATH"]
     assert panns["available"] is panns_available() and panns["optional"] is True

@@ -71,7 +71,7 @@ def wl():
     from adcut.encoders.text import wordllama_files
 
     if wordllama_files() is None:
-        pytest.skip("wordllama wheel missing (scripts/setup.sh installs it)")
+        pytest.skip("wordllama is not installed (a dependency in pyproject)")
     return load_text_encoder("wordllama")
 
 

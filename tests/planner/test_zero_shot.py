@@ -182,7 +182,7 @@ def test_order_ties_go_to_meaning_not_to_the_seed():
     from adcut.encoders.text import wordllama_files
 
     if wordllama_files() is None:
-        pytest.skip("wordllama wheel missing (scripts/setup.sh installs it)")
+        pytest.skip("wordllama is not installed (a dependency in pyproject)")
     task = SortTask(product=Product(name="某商品", brand="某牌", selling_points=[]),
                     script_lines=["颜色非常好看，", "开起来很稳。"],
                     clips=_clips(["红蓝两种外套挂在架上", "一辆轿车行驶在公路"]))
