@@ -512,7 +512,9 @@ def bench(
     track: Annotated[str, typer.Option(help="How clips are shown: caption (one caption per clip).")] = "caption",
     planner: Annotated[str, typer.Option(help="zero-shot | openai URL | hf PATH | model PATH.")] = "zero-shot",
     model: Annotated[Optional[str], typer.Option(help="Model name for --planner openai.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Where predictions go (default: beside the inputs).")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", help="Where predictions go (default: beside the inputs; ./DIRNAME-predictions "
+                      "when their folder is read-only).")] = None,
     seed: Annotated[int, typer.Option(help="Planner tie-breaks and bootstrap seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -528,6 +530,8 @@ def bench(
     try:
         chosen = load_planner(planner, model, language="zh")
         report = run_bench(benchmark, folder, chosen, track=track, out=out, seed=seed, progress=progress)
+        if out is None and Path(report["out"]) != Path(folder):
+            print(f"note: {folder} is read-only: predictions written to {report['out']}", file=sys.stderr)
     except AdcutError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:

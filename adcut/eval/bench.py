@@ -135,14 +135,28 @@ def predict_rows(rows: list[ReleaseRow], kind: str, planner: Planner, name: str,
     return preds, counts, problems
 
 
+def _writable(folder: Path) -> bool:
+    # The mode bits too: root may write anywhere, but a folder marked read-only (a shared
+    # data set) is not to be written into.
+    return folder.is_dir() and os.access(folder, os.W_OK) and bool(folder.stat().st_mode & 0o222)
+
+
+def default_out(folder: Path) -> Path:
+    """Where predictions go without --out: beside the inputs, or, when their folder is read-only
+    (a shared data set), in ./NAME-predictions of the working folder."""
+    folder = Path(folder)
+    return folder if _writable(folder) else Path.cwd() / f"{folder.resolve().name}-predictions"
+
+
 def _check_writable(out: Path) -> None:
+    existing = next((p for p in [out, *out.absolute().parents] if p.exists()), None)
+    if existing is not None and existing.is_dir() and not _writable(existing):
+        raise BadInputError(f"cannot write predictions to {out} ({existing} is read-only)", hint="give --out DIR")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BadInputError(f"cannot create {out} ({exc.strerror or exc})", hint="give --out DIR") from None
-    # The mode bits too: root may write anywhere, but a folder marked read-only (a shared
-    # data set) is not to be written into.
-    if not os.access(out, os.W_OK) or not out.stat().st_mode & 0o222:
+    if not _writable(out):
         raise BadInputError(f"cannot write predictions to {out} (read-only)", hint="give --out DIR")
 
 
@@ -172,7 +186,7 @@ def run_bench(benchmark: str, folder: Path, planner: Planner, *, track: str = TR
         raise BadInputError(f"unknown benchmark {benchmark!r}", hint=f"use {' | '.join(BENCHMARKS)}")
     folder = Path(folder)
     inputs, missing = find_track_files(folder, track)
-    out_dir = Path(out) if out is not None else folder
+    out_dir = Path(out) if out is not None else default_out(folder)
     _check_writable(out_dir)
     tag = planner_tag(planner)
     t_all = time.perf_counter()

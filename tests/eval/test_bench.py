@@ -157,18 +157,31 @@ def test_bad_folders_give_one_clear_line(tmp_path):
         run_bench("autocut364", tmp_path, SpyPlanner(), out=tmp_path / "o")
 
 
-def test_predictions_never_go_into_a_read_only_folder(tmp_path):
+def test_predictions_never_go_into_a_read_only_folder(tmp_path, monkeypatch):
+    """A read-only data set (the shared dev slice) still gets benchmarked with the documented
+    command: the predictions go to ./NAME-predictions, and the folder is left as it was."""
     folder = tmp_path / "ro"
     folder.mkdir()
-    prompt = "x"
-    (folder / CAPTION["sort"]).write_text(release_row(0, prompt=prompt) + "\n")
+    (folder / CAPTION["sort"]).write_text(release_row(0, gold="1,2") + "\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
     folder.chmod(0o555)
     try:
+        code, out, err = cli("bench", "autocut364", folder, "--json")
+        assert code == 0, err
+        assert f"{folder} is read-only: predictions written to {work / 'ro-predictions'}" in err
+        assert sorted(p.name for p in folder.iterdir()) == [CAPTION["sort"]]
+        written = [p.name for p in (work / "ro-predictions").iterdir()]
+        assert json.loads(out)["predictions"] == [str(work / "ro-predictions" / n) for n in written]
+        # nowhere writable at all: one line naming the way out
+        shutil.rmtree(work / "ro-predictions")
+        work.chmod(0o555)
         code, _, err = cli("bench", "autocut364", folder)
         assert code == 2 and "read-only" in err and "--out" in err
-        assert sorted(p.name for p in folder.iterdir()) == [CAPTION["sort"]]
     finally:
         folder.chmod(0o755)
+        work.chmod(0o755)
 
 
 def test_unparseable_prompts_are_scored_as_wrong(tmp_path):
