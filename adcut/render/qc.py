@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from adcut.core.errors import MediaError
-from adcut.core.files import new_temp_file
+from adcut.core.files import write_atomic
 from adcut.core.timeline import Timeline, TimelineClip
 from adcut.media.audio import parse_ebur128_summary
 from adcut.media.ffmpeg import run_ffmpeg
@@ -327,12 +326,4 @@ def write_qc(checks: list[Check], path: Path) -> None:
     """Write the checks as JSON (ad.qc.json), atomically."""
     path = Path(path)
     data = {"ok": all(c.ok for c in checks), "checks": [asdict(c) for c in checks]}
-    tmp = new_temp_file(path.parent, f".{path.name}.", ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
