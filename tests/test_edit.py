@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from adcut.cli import _join_planner_args, app
+from adcut.cli import app, join_planner_args as _join_planner_args
 from tests import synth
 
 CAPTIONS = {

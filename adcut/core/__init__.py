@@ -3,8 +3,10 @@ from adcut.core.errors import (
     BadInputError,
     DependencyError,
     EncoderMismatchError,
+    Interrupted,
     LibraryError,
     MediaError,
+    OutputError,
     SchemaTooNewError,
 )
 
@@ -13,7 +15,9 @@ __all__ = [
     "BadInputError",
     "DependencyError",
     "EncoderMismatchError",
+    "Interrupted",
     "LibraryError",
     "MediaError",
+    "OutputError",
     "SchemaTooNewError",
 ]

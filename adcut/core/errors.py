@@ -7,10 +7,12 @@ from __future__ import annotations
 class AdcutError(Exception):
     """Base of every error adcut reports to a user.
 
-    `message` says what was wrong in one line; `hint` says what to do about it.
+    `message` says what was wrong in one line; `hint` says what to do about it. The CLI prints
+    them as one line, `{prefix}: message (hint)`, and exits with `exit_code`.
     """
 
     exit_code = 2
+    prefix = "error"
 
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
@@ -43,3 +45,14 @@ class SchemaTooNewError(LibraryError):
 
 class EncoderMismatchError(LibraryError):
     """Embeddings from different encoders would be mixed in one library."""
+
+
+class OutputError(AdcutError):
+    """An output cannot be written where asked (exists, locked, is a source, no space...)."""
+
+
+class Interrupted(AdcutError):
+    """The user stopped the command (Ctrl-C or SIGTERM); `message` says what was kept."""
+
+    exit_code = 130
+    prefix = "interrupted"

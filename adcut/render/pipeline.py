@@ -29,6 +29,8 @@ class RenderOutcome:
     elapsed_s: float = 0.0
     companions: dict[str, str] = field(default_factory=dict)
     checks: list = field(default_factory=list)
+    width: int = 0  # the size actually rendered (half the timeline's for a preview)
+    height: int = 0
 
     @property
     def qc_ok(self) -> bool:
@@ -76,7 +78,8 @@ def to_timeline(document: EditPlan | Timeline, *, base_dir: Path, label: str) ->
 def render_document(document: EditPlan | Timeline, output: Path, *, base_dir: Path,
                     label: str = "plan", preview: bool = False, force: bool = False,
                     print_only: bool = False,
-                    on_progress: Callable[[float, float], None] | None = None) -> RenderOutcome:
+                    on_progress: Callable[[float, float], None] | None = None,
+                    document_path: Path | None = None) -> RenderOutcome:
     """Compile (for a plan), render, write the companions, run QC. `on_progress(done_s,
     total_s)` follows the encode."""
     from adcut.render.run import print_command, render_timeline
@@ -101,7 +104,11 @@ def render_document(document: EditPlan | Timeline, output: Path, *, base_dir: Pa
             timeline, output, ass_path=ass_path, fonts_dir=fonts_dir, preview=preview,
             force=force,
             on_progress=(lambda done_s: on_progress(done_s, total_s)) if on_progress else None)
-    outcome = RenderOutcome(output, timeline, result.command, result.elapsed_s)
+    from adcut.render.graph import output_size
+
+    width, height = output_size(timeline, preview)
+    outcome = RenderOutcome(output, timeline, result.command, result.elapsed_s,
+                            width=width, height=height)
     paths = companion_paths(output)
     if timeline.captions:
         write_atomic(paths["srt"], build_srt(timeline).encode("utf-8"))

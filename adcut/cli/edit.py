@@ -1,0 +1,170 @@
+"""`adcut edit` and `adcut demo`: a brief and a library become finished ads."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from adcut.cli.app import app
+from adcut.cli.progress import RichIngestProgress, RichRenderProgress
+from adcut.core.errors import AdcutError, BadInputError
+
+
+def variant_paths(output: Path, count: int) -> list[Path]:
+    if count == 1:
+        return [output]
+    return [output.with_name(f"{output.stem}-{k + 1}{output.suffix}") for k in range(count)]
+
+
+def print_explanation(plan, why) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"candidate clips ({plan.planner})", show_lines=False)
+    for col in ("clip", "span", "score", "chosen", "why", "what it shows"):
+        table.add_column(col)
+    for c in sorted(why.clips, key=lambda c: (not c["chosen"], -(c["score"] or 0))):
+        score = "-" if c["score"] is None else f"{c['score']:.3f}"
+        table.add_row(c["id"], f"{c['start_s']:.1f}-{c['end_s']:.1f}", score,
+                      "yes" if c["chosen"] else "", c["why"], (c["text"] or "")[:60])
+    console = Console(stderr=True, width=160)
+    console.print(table)
+    for line in why.music:
+        console.print(f"music: {line}")
+    for line in why.notes:
+        console.print(f"note: {line}")
+
+
+def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | None,
+             duration: float | None, planner_spec: str, model: str | None, voice: str | None,
+             plan_only: Path | None, seed: int, variants: int, explain: bool, force: bool,
+             script_file: Path | None, as_json: bool) -> int:
+    from adcut.core.brief import load_brief
+    from adcut.planner.edit import load_library, plan_variants
+    from adcut.planner.registry import load_planner
+    from adcut.render.pipeline import check_output, render_document
+
+    brief = load_brief(brief_value)
+    updates = {k: v for k, v in (("aspect", aspect), ("duration_s", duration)) if v is not None}
+    if updates:
+        brief = brief.model_validate({**brief.model_dump(), **updates})
+    outputs = variant_paths(output, variants)
+    plan_paths = variant_paths(plan_only, variants) if plan_only else [
+        Path(f"{o.with_suffix('')}.plan.json") for o in outputs]
+    targets = plan_paths if plan_only else outputs
+    for target in targets:  # refuse before any work
+        if target.exists() and not force:
+            raise BadInputError(f"{target} already exists", hint="pass --force to replace it")
+    if not plan_only:
+        for o in outputs:
+            check_output(o, force=force)
+    if not (library / "catalog.sqlite").exists():
+        raise BadInputError(f"{library} is not an adcut library",
+                            hint=f"build one: adcut ingest FOOTAGE... --library {library}")
+    clips, tracks = load_library(library)
+    script = None
+    if script_file is not None:
+        if not script_file.is_file():
+            raise BadInputError(f"script file {script_file} does not exist")
+        script = [ln.strip() for ln in script_file.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        if not script:
+            raise BadInputError(f"script file {script_file} has no lines")
+    planner = load_planner(planner_spec, model, language=brief.resolved_language)
+    from adcut.planner.retrieve import open_retriever
+
+    retriever = open_retriever(library) if len(clips) > 80 else None
+    results = plan_variants(clips, tracks, brief, planner, count=variants, seed=seed,
+                            script=script, retrieve=retriever)
+    from adcut.core.files import write_atomic
+
+    report = []
+    for (plan, why), plan_path, out in zip(results, plan_paths, outputs):
+        if voice is not None:
+            plan = plan.model_copy(update={"voice": plan.voice.model_copy(
+                update={"engine": "none"} if voice == "none" else {"voice": voice})})
+        write_atomic(plan_path, plan.model_dump_json(indent=2).encode())
+        if explain:
+            print_explanation(plan, why)
+        for line in why.music[:1] + [n for n in why.notes if "library" in n]:
+            print(f"note     {line}", file=sys.stderr)
+        entry = {"plan": str(plan_path), "shots": len(plan.shots),
+                 "music": plan.music.source if plan.music else None}
+        if not plan_only:
+            with RichRenderProgress() as progress:
+                outcome = render_document(plan, out, base_dir=plan_path.parent, label=str(plan_path),
+                                          force=force, on_progress=progress.update)
+            for line in outcome.timeline.notes:
+                print(f"note     {line}", file=sys.stderr)
+            entry.update({"output": str(out), "duration_s": outcome.timeline.duration_s,
+                          "elapsed_s": round(outcome.elapsed_s, 2), "qc_ok": outcome.qc_ok,
+                          "failed_checks": [c.name for c in outcome.checks if not c.ok]})
+        report.append(entry)
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        for e in report:
+            if "output" in e:
+                qc = "QC ok" if e["qc_ok"] else "QC FAILED: " + ", ".join(e["failed_checks"])
+                print(f"{e['output']}: {e['duration_s']:.1f} s, {e['shots']} shots, "
+                      f"rendered in {e['elapsed_s']:.1f} s, {qc} (plan: {e['plan']})")
+            else:
+                print(f"{e['plan']}: {e['shots']} shots (render it with: adcut render {e['plan']} -o OUT.mp4)")
+    return 0 if all(e.get("qc_ok", True) for e in report) else 1
+
+
+@app.command(interrupted="no partial output was left")
+def edit(
+    library: Annotated[Path, typer.Option("--library", "-l", help="Library folder built by adcut ingest.")],
+    brief: Annotated[str, typer.Option("--brief", "-b", help="Brief file (YAML/JSON) or free text.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The MP4 to write (OUT-1.mp4... with --variants).")] = Path("ad.mp4"),
+    aspect: Annotated[Optional[str], typer.Option(help="9:16 | 1:1 | 16:9 | 4:5 (default: the brief's).")] = None,
+    duration: Annotated[Optional[float], typer.Option(help="Target length in seconds (default: the brief's).")] = None,
+    planner: Annotated[str, typer.Option(help="zero-shot | openai URL | hf PATH | model PATH.")] = "zero-shot",
+    model: Annotated[Optional[str], typer.Option(help="Model name for --planner openai.")] = None,
+    voice: Annotated[Optional[str], typer.Option(help="Voice name, or none for no voice-over.")] = None,
+    plan_only: Annotated[Optional[Path], typer.Option("--plan-only", help="Write the plan here and stop before rendering.")] = None,
+    seed: Annotated[int, typer.Option(help="Makes every choice reproducible.")] = 0,
+    variants: Annotated[int, typer.Option(min=1, max=20, help="Make N ads that differ in hook, order and music.")] = 1,
+    explain: Annotated[bool, typer.Option("--explain", help="Show every candidate clip with its score and why.")] = False,
+    script: Annotated[Optional[Path], typer.Option(help="Use this script (one line per shot) instead of writing one.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Brief + library -> a finished ad (plan, voice-over, subtitles, music, render, QC)."""
+    code = run_edit(library, brief, output, aspect=aspect, duration=duration,
+                    planner_spec=planner, model=model, voice=voice, plan_only=plan_only,
+                    seed=seed, variants=variants, explain=explain, force=force,
+                    script_file=script, as_json=as_json)
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The MP4 to write.")] = Path("demo.mp4"),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+) -> None:
+    """A finished 9:16 ad from sample media shipped in packages: no set-up beyond install."""
+    from adcut.core.files import cache_dir
+    from adcut.demo import BRIEF, stage_media
+    from adcut.library.ingest import IngestOptions, ingest as run_ingest
+    from adcut.render.pipeline import check_output
+
+    check_output(output, force=force)
+    folder = cache_dir() / "demo"
+    footage, music = stage_media(folder)
+    library = folder / "library"
+    for paths, options in (([footage], IngestOptions(asr=None)),
+                           ([music], IngestOptions(music=True))):
+        with RichIngestProgress() as progress:
+            report = run_ingest(paths, library, options, progress)
+        if report.exit_code != 0:
+            bad = [o for o in report.outcomes if not o.ok]
+            raise AdcutError(f"demo media could not be ingested: {bad[0].path}: {bad[0].message}")
+    code = run_edit(library, str(BRIEF), output, aspect=None, duration=None,
+                    planner_spec="zero-shot", model=None, voice=None, plan_only=None, seed=0,
+                    variants=1, explain=False, force=force, script_file=None, as_json=False)
+    raise typer.Exit(code)

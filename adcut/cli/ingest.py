@@ -1,0 +1,71 @@
+"""`adcut ingest`: footage or music into a library."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from adcut.cli.app import app
+from adcut.cli.progress import RichIngestProgress
+
+
+@app.command(interrupted="files finished so far are in the library; run the same command "
+                         "again to resume")
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Footage (or music) files and folders.")],
+    library: Annotated[Path, typer.Option("--library", "-l", help="Library folder (created if new).")],
+    music: Annotated[bool, typer.Option("--music", help="Ingest music tracks, not footage.")] = False,
+    vision: Annotated[str, typer.Option(help="Vision encoder: efficientnet-lite0 | clip:PATH_OR_NAME.")] = "efficientnet-lite0",
+    audio: Annotated[str, typer.Option(help="Audio encoder: yamnet | panns:CHECKPOINT.")] = "yamnet",
+    text: Annotated[str, typer.Option(help="Text encoder for what clips show: minilm | st:NAME_OR_PATH | none.")] = "minilm",
+    asr: Annotated[str, typer.Option(help="Speech recognition: tiny.en | PATH to a CTranslate2 Whisper model | none.")] = "tiny.en",
+    max_shot: Annotated[float, typer.Option(min=1.0, max=3600.0, help="Split takes longer than this many seconds.")] = 8.0,
+    min_shot: Annotated[float, typer.Option(min=0.3, max=3600.0, help="Shortest shot kept, in seconds.")] = 0.4,
+    cut_threshold: Annotated[float, typer.Option(min=1.0, max=255.0, help="Shot-cut sensitivity (PySceneDetect content threshold; lower finds more cuts).")] = 27.0,
+    captioner: Annotated[Optional[str], typer.Option(help="OpenAI-compatible vision endpoint base URL for clip captions (off by default).")] = None,
+    captioner_model: Annotated[str, typer.Option(help="Model name for --captioner.")] = "gpt-4o-mini",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Probe, split into shots, embed and index footage (or music with --music).
+
+    Re-running only processes new or changed files; an interrupted run resumes.
+    """
+    from adcut.library.captioner import Captioner
+    from adcut.library.ingest import IngestOptions, ingest as run_ingest
+
+    options = IngestOptions(
+        music=music, vision=vision, audio=audio,
+        text=None if text.lower() == "none" else text,
+        asr=None if asr.lower() == "none" else asr,
+        max_shot_s=max_shot, min_shot_s=min(min_shot, max_shot / 2),
+        cut_threshold=cut_threshold,
+        captioner=Captioner(captioner, captioner_model) if captioner else None)
+    with RichIngestProgress() as progress:
+        report = run_ingest(paths, library, options, progress)
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print_ingest_report(report)
+    raise typer.Exit(report.exit_code)
+
+
+def print_ingest_report(report) -> None:
+    counts: dict[str, int] = {}
+    for o in report.outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+        if o.status == "skipped":
+            print(f"skipped  {o.path}: {o.message}")
+        elif o.status in ("duplicate", "moved", "repaired"):
+            print(f"{o.status:<8} {o.path}: {o.message}")
+        for w in o.warnings:
+            print(f"warning  {o.path}: {w}")
+    clips = sum(o.clips for o in report.outcomes)
+    windows = sum(o.windows for o in report.outcomes)
+    seconds = sum(o.duration_s for o in report.outcomes if o.status == "ingested")
+    parts = [f"{n} {status}" for status, n in sorted(counts.items())]
+    print(f"{report.library}: {', '.join(parts) or 'nothing to do'}; "
+          f"{clips} clips, {windows} music windows from {seconds:.1f} s of new media "
+          f"in {report.elapsed_s:.1f} s")

@@ -1,0 +1,97 @@
+"""Progress bars on stderr for the long commands (ingest, render)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adcut.cli.app import stderr_console
+
+
+class RichIngestProgress:
+    """Files, shots and frames done, with an ETA over the seconds of media to process."""
+
+    def __init__(self) -> None:
+        from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[files]} files  {task.fields[shots]} shots  "
+                       "{task.fields[frames]} frames"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=stderr_console(),
+            transient=False,
+        )
+        self._task = None
+        self._files_total = 0
+        self._files_done = 0
+        self._shots = 0
+        self._frames = 0
+
+    # The bar appears only once there is work: a no-op re-run or an early error prints nothing.
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._task is not None:
+            self._progress.stop()
+
+    def _update(self, **kw):
+        if self._task is None:
+            return
+        self._progress.update(self._task, files=f"{self._files_done}/{self._files_total}",
+                              shots=self._shots, frames=self._frames, **kw)
+
+    def start(self, files: int, total_s: float) -> None:
+        if files == 0:  # nothing new: no bar to show
+            return
+        self._files_total = files
+        self._progress.start()
+        self._task = self._progress.add_task("ingest", total=max(total_s, 1e-6), files="0/0",
+                                             shots=0, frames=0)
+        self._update()
+
+    def file_started(self, path: Path, duration_s: float) -> None:
+        name = path.name if len(path.name) <= 32 else path.name[:29] + "..."
+        self._update(description=name)
+
+    def advance(self, seconds: float = 0.0, shots: int = 0, frames: int = 0) -> None:
+        self._shots += shots
+        self._frames += frames
+        self._update(advance=seconds)
+
+    def file_done(self, outcome) -> None:
+        self._files_done += 1
+        self._update()
+
+
+class RichRenderProgress:
+    """Seconds of the ad encoded, from ffmpeg's -progress output, with an ETA."""
+
+    def __init__(self) -> None:
+        self._progress = None
+        self._task = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()
+
+    def update(self, seconds_done: float, total_s: float | None = None) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        if self._progress is None:
+            self._progress = Progress(TextColumn("render"), BarColumn(),
+                                      TextColumn("{task.completed:.1f}/{task.total:.1f} s"),
+                                      TextColumn("ETA"), TimeRemainingColumn(),
+                                      console=stderr_console())
+            self._progress.start()
+            self._task = self._progress.add_task("render", total=total_s or 1.0)
+        if total_s:
+            self._progress.update(self._task, total=total_s)
+        self._progress.update(self._task, completed=seconds_done)
