@@ -54,6 +54,7 @@ ABORTS = (*_parser_errors("Abort"), typer.Abort, KeyboardInterrupt)
 
 MAX_LINE_CHARS = 400  # an error line longer than this is cut in the middle
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # a file-name byte that is not UTF-8
 
 # Faults of the machine or the file system, not of adcut: said as one line, exit 2.
 _OS_FAULTS = {
@@ -76,8 +77,10 @@ _OS_FAULTS = {
 
 def one_line(text: str, limit: int = MAX_LINE_CHARS) -> str:
     """`text` as a single readable line: control characters (newlines from a YAML dump, a tab
-    in a file name) become spaces, and anything longer than `limit` is cut in the middle."""
-    text = " ".join(_CONTROL.sub(" ", str(text)).split())
+    in a file name) become spaces, bytes of a file name that are not UTF-8 are shown as \\xNN,
+    and anything longer than `limit` is cut in the middle."""
+    text = _ESCAPED_BYTE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", str(text))
+    text = " ".join(_CONTROL.sub(" ", text).split())
     if len(text) <= limit:
         return text
     keep = (limit - 5) // 2
