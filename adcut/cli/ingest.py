@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -49,6 +50,12 @@ def ingest(
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
         print_ingest_report(report)
+    if report.exit_code == 2:
+        bad = next((o for o in report.outcomes if not o.ok), None)
+        why = f"{bad.path}: {bad.message}" if bad is not None else "no files were given"
+        more = len(report.outcomes) - 1
+        print(f"error: nothing could be ingested ({why}"
+              + (f"; and {more} more" if more > 0 else "") + ")", file=sys.stderr)
     raise typer.Exit(report.exit_code)
 
 

@@ -79,15 +79,23 @@ def probe_media(path: Path) -> MediaInfo:
         raise _open_error(path, e) from e
 
     with container:
-        video_stream = next((s for s in container.streams.video if not _is_cover_art(s)), None)
-        audio_stream = next(iter(container.streams.audio), None)
+        # A stream without a codec context is one no decoder here knows (or a damaged header):
+        # it cannot be used, so it counts as absent.
+        video_stream = next((s for s in container.streams.video
+                             if s.codec_context is not None and not _is_cover_art(s)), None)
+        audio_stream = next((s for s in container.streams.audio if s.codec_context is not None),
+                            None)
         if video_stream is None and audio_stream is None:
             raise MediaError(
-                f"{path}: no audio or video stream in it",
-                hint="export the file again with its video and/or audio",
+                f"{path}: no audio or video stream in it that can be decoded",
+                hint="export the file again with its video and/or audio (H.264/AAC work everywhere)",
             )
-        video = _video_info(path, container, video_stream) if video_stream is not None else None
-        audio = _audio_info(audio_stream) if audio_stream is not None else None
+        try:
+            video = _video_info(path, container, video_stream) if video_stream is not None else None
+            audio = _audio_info(audio_stream) if audio_stream is not None else None
+        except (av.error.FFmpegError, AttributeError, ValueError, ZeroDivisionError) as e:
+            raise MediaError(f"{path}: its stream headers are damaged ({e})",
+                             hint="export or copy the file again") from e
         duration_s = _duration_s(container)
         names = container.format.name.split(",")
 
