@@ -46,14 +46,39 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
+def _is_part_of(name: str, member: str) -> bool:
+    """Whether `name` is one of the temporary names `temp`/`temp_dir` give out for `member`:
+    exactly `.{tag}.{8 hex}.adcut-part{suffix}` or `...adcut-parts`, so the temporary files of
+    another output whose name merely starts the same (`ad.mp4.x`) are never taken for ours."""
+    prefix = f".{_tag(member)}."
+    if not name.startswith(prefix):
+        return False
+    token, dot, rest = name[len(prefix):].partition(".")
+    return (dot == "." and len(token) == 8 and all(c in "0123456789abcdef" for c in token)
+            and rest in (f"{PART}{Path(member).suffix}", f"{PART}s"))
+
+
 def leftovers(path: Path) -> list[Path]:
     """Temporary files and folders an earlier run left for the output `path`."""
     folder = path.parent
-    pattern = f".{_tag(path.name)}.*.{PART}*"
     try:
-        return sorted(folder.glob(pattern))
+        names = os.listdir(folder if str(folder) else ".")
     except OSError:
         return []
+    return sorted(folder / n for n in names if _is_part_of(n, path.name))
+
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _write_error(final: Path, exc: OSError) -> OutputError:
+    """The one line for a failed write of member `final` (its temporary name means nothing to
+    the user)."""
+    if exc.errno in _NO_SPACE:
+        return OutputError(f"no space left on the device while writing {final}",
+                           hint="free space or choose another -o")
+    return OutputError(f"cannot write {final} ({exc.strerror or exc})",
+                       hint="choose another output folder or fix its permissions")
 
 
 class OutputGroup:
@@ -100,6 +125,9 @@ class OutputGroup:
         try:
             for path in sorted({p.absolute() for p in self.members.values()}):
                 self._lock(path)
+            # Again under the locks: a command that held them a moment ago may have just
+            # committed these very files.
+            self.check()
             for path in self.members.values():
                 for stale in leftovers(path):
                     if stale.is_dir():
@@ -193,6 +221,8 @@ class OutputGroup:
                 folder.mkdir()
             except FileExistsError:
                 continue
+            except OSError as exc:
+                raise _write_error(final, exc) from None
             self._temp_dirs.append(folder)
             return folder
         raise OutputError(f"no free temporary name beside {final}")
@@ -200,10 +230,13 @@ class OutputGroup:
     def write(self, key: str, data: bytes) -> Path:
         """Write member `key` in full to its temporary file (flushed to disk)."""
         temp = self.temp(key)
-        with open(temp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with open(temp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:  # a full disk shows here (or at close): name the member
+            raise _write_error(self.members[key], exc) from None
         return temp
 
     def written(self, key: str) -> bool:
