@@ -38,7 +38,8 @@ def load_document(path: Path) -> EditPlan | Timeline:
     if not isinstance(data, dict):
         raise BadInputError(f"{path}: expected a JSON object (an EditPlan or a Timeline)")
     kind = data.get("kind", "adcut.EditPlan")
-    model = {"adcut.EditPlan": EditPlan, "adcut.Timeline": Timeline}.get(kind)
+    model = {"adcut.EditPlan": EditPlan, "adcut.Timeline": Timeline}.get(kind) \
+        if isinstance(kind, str) else None
     if model is None:
         raise BadInputError(f"{path}: kind {kind!r} is neither adcut.EditPlan nor adcut.Timeline")
     try:
