@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adcut.core.errors import MediaError
-from adcut.media.ffmpeg import find_ffmpeg, last_error_line
+from adcut.media.ffmpeg import find_ffmpeg, last_error_line, run_child
 
 if TYPE_CHECKING:
     import numpy as np
@@ -91,7 +91,7 @@ def decode_audio(
         "-af", ",".join(chain), "-f", "f32le", "pipe:1",
     ]  # fmt: skip
     log.debug("audio: %s", subprocess.list2cmdline(cmd))
-    proc = subprocess.run(cmd, capture_output=True)
+    proc = run_child(cmd)
     stderr = proc.stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
         if re.search(r"Stream map '0:a:\d+' matches no streams|matches no streams", stderr):

@@ -1,5 +1,11 @@
 """Locating the ffmpeg binary and running it.
 
+Every ffmpeg child adcut starts goes through `spawn` (and `run_child` on top of it), so none
+outlives adcut: on Linux the child asks the kernel to SIGKILL it when the thread that started it
+ends (PR_SET_PDEATHSIG: a `kill -9` of adcut takes its ffmpeg with it), and an interrupted wait
+(Ctrl-C, SIGTERM, an exception from a progress callback) kills and reaps the child before the
+exception goes on.
+
 The default binary is the static build inside the imageio-ffmpeg wheel (libass, xfade,
 sidechaincompress, loudnorm, ebur128: everything adcut renders with). A system ffmpeg is used
 instead only when it is newer and has every filter adcut needs; ADCUT_FFMPEG overrides both.
@@ -17,12 +23,85 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from adcut.core.errors import DependencyError, MediaError
+from adcut.core.errors import DependencyError, MediaError, OutputError
 
 log = logging.getLogger(__name__)
 
 REQUIRED_FILTERS = ("subtitles", "xfade", "sidechaincompress", "loudnorm", "ebur128")
 ENV_VAR = "ADCUT_FFMPEG"
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+@functools.cache
+def _prctl():
+    """libc's prctl, looked up once in the parent (the child between fork and exec must not
+    load libraries); None where there is none (not Linux)."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                      ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    return prctl
+
+
+def _die_with_parent_hook():
+    """A preexec_fn that makes the child die (SIGKILL) with the thread that forks it; None
+    where the kernel has no such request."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    import signal
+
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the request was in place
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
+def spawn(cmd: list[str], **popen_kwargs) -> subprocess.Popen:
+    """Start `cmd` (subprocess.Popen arguments) as a child that dies with adcut.
+
+    The kernel kills the child when the thread that called `spawn` ends, so call it from a
+    thread that waits for the child (every caller in adcut does). Raises OSError like Popen."""
+    return subprocess.Popen(cmd, preexec_fn=_die_with_parent_hook(), **popen_kwargs)
+
+
+def reap(proc: subprocess.Popen) -> None:
+    """Kill `proc` if it still runs and wait for it, so no zombie or orphan is left."""
+    if proc.poll() is None:
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+def run_child(cmd: list[str], *, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+              timeout: float | None = None) -> subprocess.CompletedProcess:
+    """subprocess.run for ffmpeg/ffprobe children: started by `spawn`, and killed and reaped
+    when the wait is interrupted (KeyboardInterrupt, SIGTERM turned into one, a timeout: the
+    exception goes on). stdout/stderr are bytes when piped."""
+    proc = spawn(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        reap(proc)
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 @dataclass(frozen=True)
@@ -73,12 +152,8 @@ def parse_filters(filters_output: str) -> frozenset[str]:
 def _inspect(path: str, origin: str) -> Ffmpeg:
     """Run the binary for its version and filter list."""
     try:
-        ver = subprocess.run(
-            [path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30
-        )
-        fil = subprocess.run(
-            [path, "-hide_banner", "-filters"], capture_output=True, text=True, timeout=30
-        )
+        ver = run_child([path, "-hide_banner", "-version"], timeout=30)
+        fil = run_child([path, "-hide_banner", "-filters"], timeout=30)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise DependencyError(
             f"{path}: cannot run ffmpeg ({e})",
@@ -91,9 +166,9 @@ def _inspect(path: str, origin: str) -> Ffmpeg:
         )
     return Ffmpeg(
         path=path,
-        version=parse_version(ver.stdout),
+        version=parse_version(ver.stdout.decode("utf-8", "replace")),
         origin=origin,
-        filters=parse_filters(fil.stdout),
+        filters=parse_filters(fil.stdout.decode("utf-8", "replace")),
     )
 
 
@@ -170,9 +245,14 @@ _GENERIC = re.compile(
     r"filters?|complex filters?)|error while (opening encoder|filtering)|task finished with error|"
     r"terminating thread|nothing was written into output|exiting normally|"
     r"error sending frames to consumers|could not open encoder before eof|"
-    r"error (closing|writing) (trailer|output)|frame=|size=|video:|\[q\] command)",
+    r"error (closing|writing) (trailer|output)|frame=|size=|video:|\[q\] command|"
+    # the encoders' statistics, printed as they close (x264, aac): never a cause
+    r"frame [IPB]:|consecutive B-frames|mb [IPB] |8x8 transform|coded y,u,v|i(4|8|16) v,h|"
+    r"weighted P-Frames|ref [PB] L[01]|kb/s:|Qavg:)",
     re.IGNORECASE,
 )
+# ffmpeg's words for "the disk is full" (strerror of ENOSPC, EDQUOT and EFBIG).
+_NO_SPACE = re.compile(r"No space left on device|Disk quota exceeded|File too large")
 _PREFIX = re.compile(r"^(\[[^\]]+ @ (0x)?[0-9a-fA-F]+\]\s*)+")
 
 
@@ -194,7 +274,7 @@ def last_error_line(stderr: str) -> str:
 def _run_with_progress(
     cmd: list[str], duration_s: float | None, on_progress: Callable[[float], None]
 ) -> tuple[int, str]:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     chunks: list[bytes] = []
     stderr_pipe = proc.stderr
@@ -209,9 +289,9 @@ def _run_with_progress(
                 on_progress(min(done_s, duration_s) if duration_s is not None else done_s)
         returncode = proc.wait()
     finally:
-        if proc.poll() is None:  # on_progress raised (e.g. the user cancelled)
-            proc.kill()
-            proc.wait()
+        # on_progress raised (the user cancelled) or the wait was interrupted: no ffmpeg left
+        reap(proc)
+        proc.stdout.close()
         reader.join()
     return returncode, b"".join(chunks).decode("utf-8", "replace")
 
@@ -233,13 +313,16 @@ def run_ffmpeg(
     *,
     duration_s: float | None = None,
     on_progress: Callable[[float], None] | None = None,
+    writing: str | os.PathLike | None = None,
 ) -> str:
     """Run `ffmpeg -hide_banner -nostdin -nostats <args>` and return its stderr.
 
     Never adds `-y`: callers that overwrite say so. With `on_progress`, ffmpeg reports through
     `-progress pipe:1` (so the output must not be stdout) and `on_progress(seconds_done)` is
     called as output time advances, clamped to `duration_s` when given, and with `duration_s`
-    once more at the end. Raises MediaError quoting ffmpeg's error on failure.
+    once more at the end. Raises MediaError quoting ffmpeg's error on failure, and OutputError
+    when the disk filled up: `writing` names the file the user asked for (ffmpeg itself may be
+    writing a temporary file beside it).
     """
     ff = find_ffmpeg()
     cmd = [ff.path, "-hide_banner", "-nostdin", "-nostats"]
@@ -249,7 +332,7 @@ def run_ffmpeg(
     log.debug("run: %s", subprocess.list2cmdline(cmd))
 
     if on_progress is None:
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = run_child(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         returncode, stderr = proc.returncode, proc.stderr.decode("utf-8", "replace")
     else:
         returncode, stderr = _run_with_progress(cmd, duration_s, on_progress)
@@ -263,6 +346,10 @@ def run_ffmpeg(
         )
     if returncode != 0:
         log.debug("ffmpeg exited with %d:\n%s", returncode, stderr)
+        if _NO_SPACE.search(stderr):
+            target = os.fspath(writing) if writing is not None else (args[-1] if args else "")
+            raise OutputError(f"no space left on the device while writing {target}",
+                              hint="free space or choose another -o")
         raise MediaError(
             f"ffmpeg failed ({describe_command(args)}): {last_error_line(stderr)}",
             hint="the full command and ffmpeg log are logged at DEBUG level by adcut.media.ffmpeg",

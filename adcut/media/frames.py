@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adcut.core.errors import MediaError
-from adcut.media.ffmpeg import find_ffmpeg, last_error_line
+from adcut.media.ffmpeg import find_ffmpeg, last_error_line, reap, spawn
 from adcut.media.probe import MediaInfo, VideoInfo
 
 if TYPE_CHECKING:
@@ -111,9 +111,8 @@ class FrameReader:
         frame_bytes = self.width * self.height * 3
         cmd = self.command()
         log.debug("frames: %s", subprocess.list2cmdline(cmd))
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=frame_bytes
-        )
+        proc = spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, bufsize=frame_bytes)
         tail: deque[str] = deque(maxlen=_MAX_ERROR_LINES)
         # Drain stderr concurrently: a damaged file can log more than a pipe holds.
         drain = threading.Thread(target=_collect_lines, args=(proc.stderr, tail), daemon=True)
@@ -140,7 +139,7 @@ class FrameReader:
             finished = True
         finally:
             if not finished:
-                proc.kill()  # the consumer stopped early
+                reap(proc)  # the consumer stopped early, or the read was interrupted
             proc.stdout.close()
             self.returncode = proc.wait()
             drain.join()

@@ -8,7 +8,6 @@ spans the frame), the shot is fitted over a blurred copy of itself instead.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,7 +107,7 @@ def _box_blur(a: np.ndarray, r: int) -> np.ndarray:
 def sample_shot_frames(path: Path, start_s: float, duration_s: float, count: int = 3,
                        long_side: int = 160) -> list[np.ndarray]:
     """`count` small frames spread over [start_s, start_s + duration_s) from one ffmpeg call."""
-    from adcut.media.ffmpeg import find_ffmpeg
+    from adcut.media.ffmpeg import find_ffmpeg, run_child
     from adcut.media.probe import probe_media
 
     video = probe_media(path).video
@@ -122,7 +121,7 @@ def sample_shot_frames(path: Path, start_s: float, duration_s: float, count: int
            "-ss", f"{start_s:.3f}", "-t", f"{duration_s:.3f}", "-i", str(path),
            "-map", "0:V:0", "-vf", f"fps={rate:.6f},scale={w}:{h}:flags=area,format=rgb24",
            "-frames:v", str(count), "-f", "rawvideo", "pipe:1"]
-    out = subprocess.run(cmd, capture_output=True).stdout
+    out = run_child(cmd).stdout
     n = len(out) // (w * h * 3)
     return [np.frombuffer(out, np.uint8, w * h * 3, i * w * h * 3).reshape(h, w, 3)
             for i in range(n)]

@@ -111,3 +111,111 @@ def test_failure_quotes_the_meaningful_error_line(tmp_path):
     assert str(out) in e.value.message
     with pytest.raises(MediaError, match=r"missing\.mp4.*No such file or directory"):
         run_ffmpeg(["-i", str(tmp_path / "missing.mp4"), "-f", "null", "-"])
+
+
+# A disk that filled up while x264 and aac wrote an MP4 (ffmpeg 9): the cause comes before
+# the encoders' statistics.
+FULL_DISK_STDERR = """\
+[out#0/mp4 @ 0x55b68d58ae00] Error writing trailer: No space left on device
+[out#0/mp4 @ 0x55b68d58ae00] Error closing file: No space left on device
+[out#0/mp4 @ 0x55b68d58ae00] video:147KiB audio:254KiB subtitle:0KiB other streams:0KiB global headers:0KiB muxing overhead: unknown
+frame=  750 fps=208 q=-1.0 Lsize=     256KiB time=00:00:30.00 bitrate=  69.9kbits/s speed=8.31x
+[libx264 @ 0x55b68d58c640] frame I:3     Avg QP:13.38  size:  5676
+[libx264 @ 0x55b68d58c640] frame P:189   Avg QP:14.52  size:   468
+[libx264 @ 0x55b68d58c640] consecutive B-frames:  0.8%  0.0%  0.0% 99.2%
+[libx264 @ 0x55b68d58c640] mb I  I16..4: 53.9% 34.6% 11.5%
+[libx264 @ 0x55b68d58c640] mb B  I16..4:  0.2%  0.2%  0.0%  B16..8:  2.2%  0.0%  0.0%  direct: 0.0%
+[libx264 @ 0x55b68d58c640] 8x8 transform intra:37.9% inter:92.5%
+[libx264 @ 0x55b68d58c640] coded y,u,v intra: 3.8% 3.3% 3.1% inter: 0.1% 0.1% 0.1%
+[libx264 @ 0x55b68d58c640] i16 v,h,dc,p: 77% 14%  0%  9%
+[libx264 @ 0x55b68d58c640] i8 v,h,dc,ddl,ddr,vr,hd,vl,hu: 51% 17% 32%  0%  0%  0%  0%  0%  0%
+[libx264 @ 0x55b68d58c640] i4 v,h,dc,ddl,ddr,vr,hd,vl,hu: 31% 54% 12%  1%  0%  1%  0%  1%  0%
+[libx264 @ 0x55b68d58c640] Weighted P-Frames: Y:0.0% UV:0.0%
+[libx264 @ 0x55b68d58c640] ref P L0: 70.0%  3.8% 20.3%  6.0%
+[libx264 @ 0x55b68d58c640] ref B L1: 94.7%  5.3%
+[libx264 @ 0x55b68d58c640] kb/s:40.01
+[aac @ 0x55b68d592580] Qavg: 218.999
+Conversion failed!
+"""
+
+
+@pytest.mark.hostile("message")
+def test_the_encoders_statistics_are_never_quoted_as_the_error():
+    assert ffm.last_error_line(FULL_DISK_STDERR) == "Error closing file: No space left on device"
+
+
+@pytest.mark.hostile("message")
+def test_a_disk_that_fills_up_during_an_encode_is_said_so(tmp_path):
+    from adcut.core.errors import OutputError
+    from tests import faults
+
+    disk = tmp_path / "disk"
+    with faults.small_disk(disk, 128):
+        with pytest.raises(OutputError) as e:
+            run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=4", "-c:v", "libx264",
+                        "-preset", "ultrafast", str(disk / ".x.part.mp4")],
+                       writing=disk / "ad.mp4")
+    assert str(e.value) == (f"no space left on the device while writing {disk / 'ad.mp4'} "
+                            "(free space or choose another -o)")
+
+
+@pytest.mark.hostile("signal")
+def test_an_ffmpeg_child_dies_with_a_killed_adcut(tmp_path):
+    """kill -9 gives adcut no chance to clean up: the kernel kills its ffmpeg (PDEATHSIG)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.render.procs import alive, children, wait_for
+
+    script = (
+        "import sys\n"
+        "from adcut.media.ffmpeg import run_ffmpeg\n"
+        # no progress pipe: a quiet ffmpeg never learns by a broken pipe that adcut is gone
+        "run_ffmpeg(['-re', '-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25:d=60', '-f', 'null', '-'])\n")
+    from pathlib import Path
+
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[2])
+    child: list[int] = []
+    try:
+        child = wait_for(lambda: children(proc.pid, having="testsrc2"), 30)
+        assert child, "ffmpeg never started"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        gone = wait_for(lambda: not any(alive(pid) for pid in child), 2.0)
+        assert gone, "ffmpeg outlived its killed parent by more than 2 s"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in child:  # an orphan left by a failure of this test
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.hostile("signal")
+def test_an_interrupted_wait_kills_and_reaps_ffmpeg():
+    """Ctrl-C (or SIGTERM, which adcut turns into one) while ffmpeg runs without a progress
+    callback: the child is killed and reaped before the interrupt goes on."""
+    import os
+    import signal
+    import threading
+
+    from tests.render.procs import children, wait_for
+
+    def interrupt_when_ffmpeg_runs():
+        if wait_for(lambda: children(os.getpid(), having="testsrc2"), 30):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    watcher = threading.Thread(target=interrupt_when_ffmpeg_runs)
+    watcher.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_ffmpeg(["-re", "-f", "lavfi", "-i", "testsrc2=s=160x120:r=25:d=60", "-f", "null",
+                        "-"])
+    finally:
+        watcher.join()
+        signal.signal(signal.SIGINT, previous)
+    assert children(os.getpid(), zombies=True) == []  # killed, and reaped
