@@ -71,7 +71,7 @@ def leftovers(path: Path) -> list[Path]:
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
-def _write_error(final: Path, exc: OSError) -> OutputError:
+def write_error(final: Path, exc: OSError) -> OutputError:
     """The one line for a failed write of member `final` (its temporary name means nothing to
     the user)."""
     if exc.errno in _NO_SPACE:
@@ -222,7 +222,7 @@ class OutputGroup:
             except FileExistsError:
                 continue
             except OSError as exc:
-                raise _write_error(final, exc) from None
+                raise write_error(final, exc) from None
             self._temp_dirs.append(folder)
             return folder
         raise OutputError(f"no free temporary name beside {final}")
@@ -236,7 +236,7 @@ class OutputGroup:
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:  # a full disk shows here (or at close): name the member
-            raise _write_error(self.members[key], exc) from None
+            raise write_error(self.members[key], exc) from None
         return temp
 
     def written(self, key: str) -> bool:

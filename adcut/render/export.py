@@ -28,6 +28,9 @@ PACKAGED_LICENCES = {
 
 def load_document(path: Path) -> EditPlan | Timeline:
     """Read an EditPlan or a Timeline (told apart by its "kind"), reporting every problem."""
+    if Path(path).is_dir():
+        raise BadInputError(f"{path} is a folder, not a plan or timeline",
+                            hint="give a plan or timeline JSON file, e.g. ad.plan.json")
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -160,9 +163,16 @@ def build_otio(timeline: Timeline):
     return out
 
 
-def write_otio(timeline: Timeline, path: Path) -> None:
+def otio_json(timeline: Timeline) -> bytes:
+    """The timeline as the text of an .otio file."""
     import opentimelineio as otio
 
+    return otio.adapters.write_to_string(build_otio(timeline), "otio_json").encode()
+
+
+def write_otio(timeline: Timeline, path: Path) -> None:
+    """Write the .otio file atomically (a render writes it as a member of its output group
+    instead)."""
     from adcut.core.files import write_atomic
 
-    write_atomic(path, otio.adapters.write_to_string(build_otio(timeline), "otio_json").encode())
+    write_atomic(path, otio_json(timeline))

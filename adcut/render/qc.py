@@ -322,8 +322,13 @@ def run_qc(output: Path, timeline: Timeline, *,
     return checks
 
 
-def write_qc(checks: list[Check], path: Path) -> None:
-    """Write the checks as JSON (ad.qc.json), atomically."""
-    path = Path(path)
+def build_qc_report(checks: list[Check]) -> bytes:
+    """The checks as the JSON of ad.qc.json."""
     data = {"ok": all(c.ok for c in checks), "checks": [asdict(c) for c in checks]}
-    write_atomic(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_qc(checks: list[Check], path: Path) -> None:
+    """Write the checks as JSON (ad.qc.json), atomically (a render writes it as a member of
+    its output group instead)."""
+    write_atomic(Path(path), build_qc_report(checks))

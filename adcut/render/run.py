@@ -3,25 +3,26 @@
 Two passes, one encode generation: a cheap audio-only pass measures the loudness of the mix,
 then the single video render applies the gain that reaches the timeline's target. A timeline
 with many clips renders its picture in several passes instead (graph.plan_passes: memory stays
-that of one pass), its sound once, and joins them by stream copy. The MP4 is written under a
-temporary name in the output folder and renamed into place when complete; on any failure (or
-Ctrl-C) the temporary files are removed, so there is never a partial output.
+that of one pass), its sound once, and joins them by stream copy.
+
+The MP4 is one member of an OutputGroup (adcut.core.outputs): ffmpeg writes the group's
+temporary file beside the output, the passes of a long render go to one of the group's
+temporary folders, and nothing appears under the output's name before the group commits. On
+any failure (or Ctrl-C) the temporary files are removed; after a `kill -9` the next run on the
+same output removes them.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shlex
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from adcut.core.errors import BadInputError, MediaError
-from adcut.core.files import new_temp_file
+from adcut.core.errors import MediaError, OutputError
+from adcut.core.outputs import OutputGroup
 from adcut.core.timeline import Timeline
 from adcut.media.audio import parse_ebur128_summary
 from adcut.media.ffmpeg import find_ffmpeg, run_ffmpeg
@@ -52,9 +53,19 @@ _PREFIX = [*_QUIET, "-progress", "pipe:1"]
 class RenderResult:
     output: Path
     elapsed_s: float
-    command: list[str]  # the render command as run (binary first; the join of a long render)
+    command: list[str]  # the render command (binary first; the join of a long render), naming
+    # the output, not the temporary file ffmpeg wrote
     loudness_gain_db: float | None
     passes: int = 1  # picture passes (more than one for a long timeline)
+    written: Path | None = None  # the file ffmpeg wrote (temporary until its group commits)
+
+
+def timeline_sources(timeline: Timeline) -> list[Path]:
+    """Every file the render reads: an output must never be one of them."""
+    paths = [c.source for c in timeline.clips] + [v.path for v in timeline.voice]
+    if timeline.music is not None:
+        paths.append(timeline.music.path)
+    return [Path(p) for p in dict.fromkeys(paths)]
 
 
 def check_inputs(timeline: Timeline, *, ass_path: Path | None = None,
@@ -73,25 +84,6 @@ def check_inputs(timeline: Timeline, *, ass_path: Path | None = None,
     if fonts_dir is not None and not Path(fonts_dir).is_dir():
         raise MediaError(f"fonts folder {fonts_dir} does not exist",
                          hint="reinstall the font package (manimgx-fonts-cjk)")
-
-
-def _reserve_temp(output: Path, force: bool) -> Path:
-    """Refuse an existing output without force, then create the temporary file beside it
-    (which is also the proof that the folder is writable, before any work)."""
-    if output.exists() and not force:
-        raise BadInputError(f"{output}: already exists", hint="pass --force to overwrite it")
-    if output.is_dir():
-        raise BadInputError(f"{output}: is a folder", hint="give the path of an .mp4 file")
-    folder = output.parent
-    if not folder.is_dir():
-        raise BadInputError(f"output folder {folder} does not exist", hint="create it first")
-    try:
-        # Same folder (so the final rename is atomic), same extension (ffmpeg picks the muxer
-        # from it), hidden so a file manager does not offer a half-written file.
-        return new_temp_file(folder, f".{output.stem}.", f".part{output.suffix}")
-    except OSError as e:
-        raise BadInputError(f"output folder {folder} is not writable ({e.strerror})",
-                            hint="choose another output folder or fix its permissions") from e
 
 
 def measure_gain_db(timeline: Timeline) -> float | None:
@@ -125,44 +117,63 @@ def render_timeline(
     single_pass_max_clips: int = SINGLE_PASS_MAX_CLIPS,
     clips_per_pass: int = CLIPS_PER_PASS,
 ) -> RenderResult:
-    """Render `timeline` to `output` (H.264 + AAC MP4). `on_progress(seconds_done)` follows
-    the encode. A preview skips the loudness measure (no gain stage, the limiter still runs).
-    More clips than `single_pass_max_clips`: passes of about `clips_per_pass` clips."""
+    """Render `timeline` to `output` (H.264 + AAC MP4), the MP4 alone: an existing output is
+    refused without `force`, a source of the timeline always. `on_progress(seconds_done)`
+    follows the encode. A preview skips the loudness measure (no gain stage, the limiter still
+    runs). More clips than `single_pass_max_clips`: passes of about `clips_per_pass` clips."""
     output = Path(output)
     check_inputs(timeline, ass_path=ass_path, fonts_dir=fonts_dir)
-    temp = _reserve_temp(output, force)
+    with OutputGroup({"mp4": output}, force=force, sources=timeline_sources(timeline)) as group:
+        result = render_into(group, "mp4", timeline, ass_path=ass_path, fonts_dir=fonts_dir,
+                             preview=preview, on_progress=on_progress,
+                             single_pass_max_clips=single_pass_max_clips,
+                             clips_per_pass=clips_per_pass)
+        group.commit()
+    return result
+
+
+def render_into(
+    group: OutputGroup,
+    key: str,
+    timeline: Timeline,
+    *,
+    ass_path: Path | None = None,
+    fonts_dir: Path | None = None,
+    preview: bool = False,
+    on_progress: Callable[[float], None] | None = None,
+    work_dir: Path | None = None,
+    single_pass_max_clips: int = SINGLE_PASS_MAX_CLIPS,
+    clips_per_pass: int = CLIPS_PER_PASS,
+) -> RenderResult:
+    """Render `timeline` into the temporary file of member `key` of an entered `group`, which
+    the caller commits with the rest of its outputs (`result.written` is that file). The parts
+    of a long render go to `work_dir`, or to a temporary folder of the group."""
+    output = group.path(key)
+    check_inputs(timeline, ass_path=ass_path, fonts_dir=fonts_dir)
+    temp = group.temp(key)
     started = time.perf_counter()
     progress = on_progress or (lambda _done_s: None)
-    parts_dir: Path | None = None
-    try:
-        gain = None if preview else measure_gain_db(timeline)
-        options = _options(timeline, ass_path=ass_path, fonts_dir=fonts_dir, preview=preview,
-                           gain_db=gain)
-        passes = plan_passes(timeline, single_pass_max_clips, clips_per_pass)
-        if len(passes) == 1:
-            # -y: the temporary name was just created by us (empty); the real output is only
-            # replaced by the rename below.
-            args = ["-y", *build_ffmpeg_args(timeline, str(temp), options)]
-            run_ffmpeg(args, duration_s=timeline.duration_s, on_progress=progress)
-        else:
-            parts_dir = Path(tempfile.mkdtemp(prefix=f".{output.stem}.", suffix=".parts",
-                                              dir=output.parent))
-            args = _render_in_passes(timeline, passes, temp, parts_dir, options, progress)
-        command = [find_ffmpeg().path, *(_PREFIX if len(passes) == 1 else _QUIET), *args]
-        if not temp.is_file() or temp.stat().st_size == 0:
-            raise MediaError(f"{output}: ffmpeg wrote nothing",
-                             hint="run with --print-ffmpeg and try the command by hand")
-        os.replace(temp, output)
-    except BaseException:  # KeyboardInterrupt included: never leave a partial file
-        temp.unlink(missing_ok=True)
-        raise
-    finally:
-        if parts_dir is not None:
-            shutil.rmtree(parts_dir, ignore_errors=True)
+    gain = None if preview else measure_gain_db(timeline)
+    options = _options(timeline, ass_path=ass_path, fonts_dir=fonts_dir, preview=preview,
+                       gain_db=gain)
+    passes = plan_passes(timeline, single_pass_max_clips, clips_per_pass)
+    if len(passes) == 1:
+        # -y: the temporary name was just created by the group (empty); the real output is
+        # only replaced when the group commits.
+        args = ["-y", *build_ffmpeg_args(timeline, str(temp), options)]
+        run_ffmpeg(args, duration_s=timeline.duration_s, on_progress=progress, writing=output)
+    else:
+        # Absolute: ffmpeg reads the names in an ffconcat list relative to the list's folder.
+        parts_dir = (work_dir or group.temp_dir(key)).absolute()
+        args = _render_in_passes(timeline, passes, temp, parts_dir, options, progress, output)
+    command = [find_ffmpeg().path, *(_PREFIX if len(passes) == 1 else _QUIET), *args]
+    if not temp.is_file() or temp.stat().st_size == 0:
+        raise MediaError(f"{output}: ffmpeg wrote nothing",
+                         hint="run with --print-ffmpeg and try the command by hand")
     elapsed = time.perf_counter() - started
     final = [str(output) if part == str(temp) else part for part in command]
     return RenderResult(output=output, elapsed_s=elapsed, command=final, loudness_gain_db=gain,
-                        passes=len(passes))
+                        passes=len(passes), written=temp)
 
 
 def _pass_commands(timeline: Timeline, passes: list[Pass], output: Path, parts_dir: Path,
@@ -180,18 +191,24 @@ def _pass_commands(timeline: Timeline, passes: list[Pass], output: Path, parts_d
 
 
 def _render_in_passes(timeline: Timeline, passes: list[Pass], temp: Path, parts_dir: Path,
-                      options: RenderOptions, progress: Callable[[float], None]) -> list[str]:
-    """Picture passes (progress in ad seconds), the sound, then the join into `temp`."""
+                      options: RenderOptions, progress: Callable[[float], None],
+                      output: Path) -> list[str]:
+    """Picture passes (progress in ad seconds), the sound, then the join into `temp`. The
+    parts lie beside `output` (the name a full disk is reported under)."""
     pictures, sound, join, listing = _pass_commands(timeline, passes, temp, parts_dir, options)
-    (parts_dir / "parts.ffconcat").write_text(listing, encoding="utf-8")
+    try:
+        (parts_dir / "parts.ffconcat").write_text(listing, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write beside {output} ({exc.strerror})",
+                          hint="free space or choose another -o") from None
     fps = timeline.fps
     for p, args in zip(passes, pictures):
         start_s = p.start_f / fps
         log.debug("picture pass: frames %d-%d", p.start_f, p.end_f)
-        run_ffmpeg(args, duration_s=(p.end_f - p.start_f) / fps,
+        run_ffmpeg(args, duration_s=(p.end_f - p.start_f) / fps, writing=output,
                    on_progress=lambda done_s, start_s=start_s: progress(start_s + done_s))
-    run_ffmpeg(sound)  # seconds of work for any length
-    run_ffmpeg(join)
+    run_ffmpeg(sound, writing=output)  # seconds of work for any length
+    run_ffmpeg(join, writing=output)
     progress(timeline.duration_s)
     return join
 
@@ -229,7 +246,7 @@ def print_command(
         lines.append(shlex.join([ff, *_PREFIX, *build_ffmpeg_args(timeline, str(output),
                                                                  options)]))
         return "\n".join(lines)
-    parts_dir = output.parent / f".{output.stem}.parts"
+    parts_dir = output.absolute().parent / f".{output.name}.XXXXXXXX.adcut-parts"
     pictures, sound, join, listing = _pass_commands(timeline, passes, output, parts_dir, options)
     lines.append(f"# {len(timeline.clips)} clips: {len(passes)} picture passes (about "
                  f"{CLIPS_PER_PASS} clips each), the sound, then the join by stream copy; "

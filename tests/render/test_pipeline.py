@@ -135,26 +135,22 @@ def test_bad_plans_get_one_line_naming_the_field(media, tmp_path, change, needle
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
+@pytest.mark.hostile("traceback")
 def test_read_only_output_folder_is_refused_before_any_work(media, tmp_path, monkeypatch):
+    from tests import faults
+
     ro = tmp_path / "ro"
     ro.mkdir()
-    ro.chmod(0o500)
-    if os.access(ro, os.W_OK):  # root writes anyway: make the probe fail as a read-only mount would
-        import tempfile
-
-        def refuse(*args, **kwargs):
-            raise PermissionError(13, "Permission denied")
-
-        monkeypatch.setattr(tempfile, "mkstemp", refuse)
     from adcut.render import pipeline
 
     def compiled(*args, **kwargs):  # the plan (voice synthesis included) must not be touched
         raise AssertionError("the plan was compiled before the output folder was checked")
 
     monkeypatch.setattr(pipeline, "to_timeline", compiled)
-    result = run("render", write_plan(media), "-o", ro / "ad.mp4")
-    ro.chmod(0o700)
-    assert result.exit_code == 2 and "not writable" in result.stderr
+    with faults.readonly(ro):
+        result = run("render", write_plan(media), "-o", ro / "ad.mp4")
+    assert result.exit_code == 2 and "not writable" in result.stderr, result.output
+    assert result.stderr.count("\n") == 1
     assert list(ro.iterdir()) == []
 
 

@@ -4,19 +4,18 @@ audio must be ducked and normalised, and nothing half-written may be left behind
 
 from __future__ import annotations
 
-import os
 import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from adcut.core.errors import BadInputError, MediaError
+from adcut.core.errors import MediaError, OutputError
 from adcut.core.timeline import Timeline
 from adcut.media.audio import decode_audio
 from adcut.media.probe import probe_media
 from adcut.render.run import print_command, render_timeline
-from tests import synth
+from tests import faults, synth
 
 FPS, W, H = 25, 180, 320
 RED, GREEN, BLUE, YELLOW = (255, 0, 0), (0, 128, 0), (0, 0, 255), (255, 255, 0)
@@ -249,7 +248,7 @@ def test_refuses_to_overwrite_without_force(media, tmp_path):
     out = tmp_path / "exists.mp4"
     out.write_bytes(b"precious")
     tl = timeline([clip(media["rgby"], 0, 5, 0.0)])
-    with pytest.raises(BadInputError, match="exists") as e:
+    with pytest.raises(OutputError, match="exists") as e:
         render_timeline(tl, out)
     assert "--force" in str(e.value) and out.read_bytes() == b"precious"
     render_timeline(tl, out, force=True)
@@ -287,24 +286,27 @@ def test_no_partial_file_after_ctrl_c(media, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_read_only_folder_is_refused_before_rendering(media, tmp_path, monkeypatch):
+@pytest.mark.hostile("traceback")
+def test_read_only_folder_is_refused_before_rendering(media, tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
-    folder.chmod(0o555)
-    try:
-        if os.access(folder, os.W_OK):  # root writes anyway: simulate the refusal instead
-            import adcut.render.run
-
-            def refuse(*args, **kwargs):
-                raise PermissionError(13, "Permission denied")
-
-            monkeypatch.setattr(adcut.render.run, "new_temp_file", refuse)
-        tl = timeline([clip(media["rgby"], 0, 5, 0.0)])
-        with pytest.raises(BadInputError, match="not writable"):
+    tl = timeline([clip(media["rgby"], 0, 5, 0.0)])
+    with faults.readonly(folder):
+        with pytest.raises(OutputError, match="not writable"):
             render_timeline(tl, folder / "out.mp4")
-    finally:
-        folder.chmod(0o755)
     assert list(folder.iterdir()) == []
+
+
+@pytest.mark.hostile("overwrite")
+def test_a_source_of_the_timeline_is_never_the_output(media, tmp_path):
+    footage = tmp_path / "shoe.mp4"
+    footage.write_bytes(media["rgby"].read_bytes())
+    before = footage.read_bytes()
+    tl = timeline([clip(footage, 0, 5, 0.0)])
+    with pytest.raises(OutputError, match="own inputs"):
+        render_timeline(tl, footage, force=True)
+    assert footage.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [
+        "shoe.mp4"]
 
 
 def test_preview_and_print_command(media, tmp_path):
