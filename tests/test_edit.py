@@ -160,3 +160,107 @@ def test_empty_library_is_refused(tmp_path):
     assert run("ingest", music, "--music", "--library", lib).exit_code == 0
     result = run("edit", "--library", lib, "--brief", "Spark shoes", "-o", tmp_path / "ad.mp4")
     assert result.exit_code == 2 and "no usable footage" in result.stderr
+
+
+# ------------------------------------------------ outputs: all or nothing, never over a user's file
+
+
+def _said(stderr: str) -> list[str]:
+    """What a command said on stderr, less its progress bars and notes."""
+    return [ln for ln in stderr.splitlines()
+            if not ln.startswith(("render ", "note ", "ingest "))]
+
+
+@pytest.mark.hostile("overwrite")
+def test_an_existing_plan_beside_the_output_is_never_replaced_without_force(library, tmp_path):
+    _, lib, brief = library
+    (tmp_path / "ad.plan.json").write_text("the user's own plan")
+    result = run("edit", "--library", lib, "--brief", brief, "-o", tmp_path / "ad.mp4")
+    assert result.exit_code == 2, result.output
+    assert _said(result.stderr) == [
+        f"error: {tmp_path / 'ad.plan.json'} already exists (the plan file written beside "
+        "ad.mp4) (pass --force to replace it, or choose another output name)"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ad.plan.json"]
+    assert (tmp_path / "ad.plan.json").read_text() == "the user's own plan"
+
+
+@pytest.mark.hostile("overwrite")
+def test_every_variant_is_checked_before_the_planner_runs(library, tmp_path, monkeypatch):
+    _, lib, brief = library
+    (tmp_path / "ad-2.srt").write_text("the user's subtitles")
+    import adcut.planner.edit
+
+    def plan_variants(*args, **kwargs):
+        raise AssertionError("the planner ran before every output was checked")
+
+    monkeypatch.setattr(adcut.planner.edit, "plan_variants", plan_variants)
+    result = run("edit", "--library", lib, "--brief", brief, "-o", tmp_path / "ad.mp4",
+                 "--variants", "2")
+    assert result.exit_code == 2 and "ad-2.srt already exists" in result.stderr, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ad-2.srt"]
+
+
+@pytest.mark.hostile("overwrite")
+def test_plan_only_writes_and_guards_only_the_plan(library, tmp_path):
+    _, lib, brief = library
+    (tmp_path / "ad.mp4").write_text("an older ad")
+    (tmp_path / "p.json").write_text("an older plan")
+    args = ["edit", "--library", lib, "--brief", brief, "-o", tmp_path / "ad.mp4",
+            "--plan-only", tmp_path / "p.json", "--voice", "none"]
+    refused = run(*args)
+    assert refused.exit_code == 2 and "p.json already exists" in refused.stderr
+    assert (tmp_path / "p.json").read_text() == "an older plan"
+    replaced = run(*args, "--force")
+    assert replaced.exit_code == 0, replaced.output
+    assert json.loads((tmp_path / "p.json").read_text())["shots"]
+    assert (tmp_path / "ad.mp4").read_text() == "an older ad"  # not an output of --plan-only
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ad.mp4", "p.json"]
+
+
+@pytest.mark.hostile("overwrite")
+def test_force_never_renders_over_the_librarys_footage(library, tmp_path):
+    root, lib, brief = library
+    shoe = root / "footage" / "shoe.mp4"
+    before = shoe.read_bytes()
+    result = run("edit", "--library", lib, "--brief", brief, "-o", shoe, "--force")
+    assert result.exit_code == 2 and "own inputs" in result.stderr, result.output
+    assert shoe.read_bytes() == before and not (root / "footage" / "shoe.plan.json").exists()
+
+
+@pytest.mark.hostile("traceback")
+@pytest.mark.parametrize("fault", ["read-only", "full"])
+@pytest.mark.parametrize("plan_only", [False, True])
+def test_edit_into_a_folder_it_cannot_write_says_one_line_and_writes_nothing(
+        library, tmp_path, fault, plan_only):
+    from tests import faults
+
+    _, lib, brief = library
+    folder = tmp_path / "out"
+    folder.mkdir()
+    where = ["--plan-only", folder / "ad.plan.json"] if plan_only else ["-o", folder / "ad.mp4"]
+    if fault == "read-only":
+        with faults.readonly(folder):
+            result = run("edit", "--library", lib, "--brief", brief, "--voice", "none", *where)
+        expected = "not writable"
+    else:
+        with faults.small_disk(folder, 64):
+            faults.fill(folder)
+            result = run("edit", "--library", lib, "--brief", brief, "--voice", "none", *where)
+            left = sorted(p.name for p in folder.iterdir())
+        assert left == [".filler"]
+        expected = "no space left on the device while writing"
+    assert result.exit_code == 2, result.output
+    [line] = _said(result.stderr)
+    assert line.startswith("error: ") and expected in line and "Traceback" not in result.output
+    if fault == "read-only":
+        assert list(folder.iterdir()) == []
+
+
+@pytest.mark.hostile("overwrite")
+def test_demo_refuses_an_existing_plan_before_staging_anything(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADCUT_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "demo.plan.json").write_text("the user's plan")
+    result = run("demo", "-o", tmp_path / "demo.mp4")
+    assert result.exit_code == 2 and "demo.plan.json already exists" in result.stderr
+    assert (tmp_path / "demo.plan.json").read_text() == "the user's plan"
+    assert not (tmp_path / "cache" / "demo").exists()  # refused before any work

@@ -39,29 +39,62 @@ def print_explanation(plan, why) -> None:
         console.print(f"note: {line}")
 
 
+def edit_plan_paths(output: Path, variants: int, plan_only: Path | None) -> list[Path]:
+    """Where each variant's plan goes: the --plan-only file(s), else OUT.plan.json beside
+    each OUT.mp4."""
+    if plan_only:
+        return variant_paths(plan_only, variants)
+    return [Path(f"{o.with_suffix('')}.plan.json") for o in variant_paths(output, variants)]
+
+
+def edit_groups(output: Path, variants: int, plan_only: Path | None, *, force: bool,
+                sources: list[Path]):
+    """One output group per variant (not entered yet): its plan, and unless `plan_only` its
+    MP4 with every companion. All of them are checked and locked before the planner runs, so
+    a refusal comes before minutes of work and a variant never replaces a user's file."""
+    from adcut.core.outputs import OutputGroup
+    from adcut.render.pipeline import MP4, check_output_name, render_members
+
+    plans = edit_plan_paths(output, variants, plan_only)
+    if plan_only:
+        return [OutputGroup({"plan": p}, force=force, sources=sources) for p in plans]
+    groups = []
+    for out, plan_path in zip(variant_paths(output, variants), plans):
+        check_output_name(out)
+        groups.append(OutputGroup({**render_members(out), "plan": plan_path}, force=force,
+                                  sources=sources, primary=MP4))
+    return groups
+
+
+def _existing_file(value: str | Path | None) -> Path | None:
+    """`value` as a path when it names an existing file (a brief may be free text)."""
+    if value is None:
+        return None
+    try:
+        return Path(value) if Path(value).is_file() else None
+    except (OSError, ValueError):  # free text too long for a file name, or with a NUL
+        return None
+
+
 def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | None,
              duration: float | None, planner_spec: str, model: str | None, voice: str | None,
              plan_only: Path | None, seed: int, variants: int, explain: bool, force: bool,
              script_file: Path | None, as_json: bool) -> int:
+    import contextlib
+
     from adcut.core.brief import load_brief
     from adcut.planner.edit import load_library, plan_variants
     from adcut.planner.registry import load_planner
-    from adcut.render.pipeline import check_output, render_document
+    from adcut.render.pipeline import render_document
 
     brief = load_brief(brief_value)
     updates = {k: v for k, v in (("aspect", aspect), ("duration_s", duration)) if v is not None}
     if updates:
         brief = brief.model_validate({**brief.model_dump(), **updates})
     outputs = variant_paths(output, variants)
-    plan_paths = variant_paths(plan_only, variants) if plan_only else [
-        Path(f"{o.with_suffix('')}.plan.json") for o in outputs]
-    targets = plan_paths if plan_only else outputs
-    for target in targets:  # refuse before any work
-        if target.exists() and not force:
-            raise BadInputError(f"{target} already exists", hint="pass --force to replace it")
-    if not plan_only:
-        for o in outputs:
-            check_output(o, force=force)
+    plan_paths = edit_plan_paths(output, variants, plan_only)
+    for group in edit_groups(output, variants, plan_only, force=force, sources=[]):
+        group.check()  # an existing output or a bad folder is refused before any work
     if not (library / "catalog.sqlite").exists():
         raise BadInputError(f"{library} is not an adcut library",
                             hint=f"build one: adcut ingest FOOTAGE... --library {library}")
@@ -73,36 +106,43 @@ def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | Non
         script = [ln.strip() for ln in script_file.read_text(encoding="utf-8").splitlines() if ln.strip()]
         if not script:
             raise BadInputError(f"script file {script_file} has no lines")
-    planner = load_planner(planner_spec, model, language=brief.resolved_language)
-    from adcut.planner.retrieve import open_retriever
-
-    retriever = open_retriever(library) if len(clips) > 80 else None
-    results = plan_variants(clips, tracks, brief, planner, count=variants, seed=seed,
-                            script=script, retrieve=retriever)
-    from adcut.core.files import write_atomic
-
+    # Never written over, even with --force: the footage, the music, the brief, the script.
+    sources = [Path(c.source) for c in clips] + [Path(t.path) for t in tracks]
+    sources += [p for p in (_existing_file(brief_value), _existing_file(script_file)) if p]
+    groups = edit_groups(output, variants, plan_only, force=force, sources=sources)
     report = []
-    for (plan, why), plan_path, out in zip(results, plan_paths, outputs):
-        if voice is not None:
-            plan = plan.model_copy(update={"voice": plan.voice.model_copy(
-                update={"engine": "none"} if voice == "none" else {"voice": voice})})
-        write_atomic(plan_path, plan.model_dump_json(indent=2).encode())
-        if explain:
-            print_explanation(plan, why)
-        for line in why.music[:1] + [n for n in why.notes if "library" in n]:
-            print(f"note     {line}", file=sys.stderr)
-        entry = {"plan": str(plan_path), "shots": len(plan.shots),
-                 "music": plan.music.source if plan.music else None}
-        if not plan_only:
-            with RichRenderProgress() as progress:
-                outcome = render_document(plan, out, base_dir=plan_path.parent, label=str(plan_path),
-                                          force=force, on_progress=progress.update)
-            for line in outcome.timeline.notes:
+    with contextlib.ExitStack() as stack:
+        for group in groups:
+            stack.enter_context(group)
+        planner = load_planner(planner_spec, model, language=brief.resolved_language)
+        from adcut.planner.retrieve import open_retriever
+
+        retriever = open_retriever(library) if len(clips) > 80 else None
+        results = plan_variants(clips, tracks, brief, planner, count=variants, seed=seed,
+                                script=script, retrieve=retriever)
+        for (plan, why), group, plan_path, out in zip(results, groups, plan_paths, outputs):
+            if voice is not None:
+                plan = plan.model_copy(update={"voice": plan.voice.model_copy(
+                    update={"engine": "none"} if voice == "none" else {"voice": voice})})
+            group.write("plan", plan.model_dump_json(indent=2).encode())
+            if explain:
+                print_explanation(plan, why)
+            for line in why.music[:1] + [n for n in why.notes if "library" in n]:
                 print(f"note     {line}", file=sys.stderr)
-            entry.update({"output": str(out), "duration_s": outcome.timeline.duration_s,
-                          "elapsed_s": round(outcome.elapsed_s, 2), "qc_ok": outcome.qc_ok,
-                          "failed_checks": [c.name for c in outcome.checks if not c.ok]})
-        report.append(entry)
+            entry = {"plan": str(plan_path), "shots": len(plan.shots),
+                     "music": plan.music.source if plan.music else None}
+            if not plan_only:
+                with RichRenderProgress() as progress:
+                    outcome = render_document(plan, out, base_dir=plan_path.parent,
+                                              label=str(plan_path), force=force,
+                                              on_progress=progress.update, group=group)
+                for line in outcome.timeline.notes:
+                    print(f"note     {line}", file=sys.stderr)
+                entry.update({"output": str(out), "duration_s": outcome.timeline.duration_s,
+                              "elapsed_s": round(outcome.elapsed_s, 2), "qc_ok": outcome.qc_ok,
+                              "failed_checks": [c.name for c in outcome.checks if not c.ok]})
+            group.commit()  # this variant's plan, MP4 and companions, all at once
+            report.append(entry)
     if as_json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
@@ -151,9 +191,8 @@ def demo(
     from adcut.core.files import cache_dir
     from adcut.demo import BRIEF, stage_media
     from adcut.library.ingest import IngestOptions, ingest as run_ingest
-    from adcut.render.pipeline import check_output
-
-    check_output(output, force=force)
+    for group in edit_groups(output, 1, None, force=force, sources=[]):
+        group.check()  # refused before the sample media are staged and ingested
     folder = cache_dir() / "demo"
     footage, music = stage_media(folder)
     library = folder / "library"
