@@ -219,3 +219,20 @@ def test_an_interrupted_wait_kills_and_reaps_ffmpeg():
         watcher.join()
         signal.signal(signal.SIGINT, previous)
     assert children(os.getpid(), zombies=True) == []  # killed, and reaped
+
+
+@pytest.mark.hostile("signal")
+def test_every_module_that_runs_ffmpeg_starts_it_through_spawn():
+    """One way to start ffmpeg (adcut.media.ffmpeg.spawn), so every child dies with adcut."""
+    import re
+    from pathlib import Path
+
+    import adcut
+
+    root = Path(adcut.__file__).parent
+    direct = re.compile(r"subprocess\.(Popen|run|call|check_call|check_output)\(")
+    offenders = [str(path.relative_to(root)) for path in sorted(root.rglob("*.py"))
+                 if path.name != "ffmpeg.py" or path.parent.name != "media"
+                 if "find_ffmpeg" in (text := path.read_text(encoding="utf-8"))
+                 and direct.search(text)]
+    assert offenders == []
