@@ -1,0 +1,83 @@
+"""Ctrl-C at any moment of a render stops it: exit 130, nothing left behind.
+
+The render runs as a real `adcut render` process and gets a real SIGINT. The voice model's
+load is the dangerous moment: onnx imports ml_dtypes, whose C module init clears a pending
+KeyboardInterrupt, so a Ctrl-C in those 0.6 s used to be dropped and the render finished with
+exit 0. One case waits for exactly that moment (the extension appears in the process's memory
+map) before it sends the signal; the others send it at fixed times.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests import synth
+
+ADCUT = [sys.executable, "-m", "adcut"]
+
+
+@pytest.fixture(scope="module")
+def plan_folder(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("sigint")
+    synth.color_shots(root / "a.mp4", ["red"], [2.0], size=(320, 180), audio="none")
+    synth.color_shots(root / "b.mp4", ["blue"], [2.0], size=(320, 180), audio="none")
+    plan = {"shots": [
+        {"source": "a.mp4", "in_s": 0, "out_s": 2, "line": "Meet the new Spark shoe."},
+        {"source": "b.mp4", "in_s": 0, "out_s": 2, "line": "Light and fast on every road."},
+    ]}
+    (root / "plan.json").write_text(json.dumps(plan))
+    return root
+
+
+def _mapped(pid: int, needle: str) -> bool:
+    try:
+        return needle in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def _wait_until_mapped(proc: subprocess.Popen, needle: str, timeout_s: float = 60) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _mapped(proc.pid, needle):
+            return True
+        time.sleep(0.002)
+    return False
+
+
+@pytest.mark.hostile("signal")
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc")
+@pytest.mark.parametrize("when", ["voice-model-load", 0.5, 1.0, 1.5])
+def test_ctrl_c_at_any_moment_of_a_render_stops_it(plan_folder, tmp_path, when):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    for name in ("plan.json", "a.mp4", "b.mp4"):
+        os.link(plan_folder / name, folder / name)
+    before = sorted(os.listdir(folder))
+    # A fresh cache: the voice lines are synthesised, as on a first render.
+    env = {**os.environ, "ADCUT_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen([*ADCUT, "render", "plan.json", "-o", "out.mp4"], cwd=folder,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        if when == "voice-model-load":
+            assert _wait_until_mapped(proc, "_ml_dtypes_ext"), "the voice model never loaded"
+        else:
+            time.sleep(when)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err[-2000:]
+    assert err.strip().splitlines()[-1].startswith("interrupted"), err[-2000:]
+    assert "Traceback" not in err
+    assert sorted(os.listdir(folder)) == before  # no MP4, no companion, no temporary file
