@@ -346,3 +346,20 @@ def test_text_index_retrieves_clips_by_what_they_show(ingested):
     assert retriever(["purple wall, slow camera pan"], k=1)[0] in {
         c["id"] for f in items if f["path"].endswith("long take.mp4") for c in f["clips"]}
     assert retriever.lookups == 2 and retriever.lookup_s > 0
+
+
+@pytest.mark.hostile("bug")
+def test_video_too_small_to_render_is_refused_at_ingest(tmp_path):
+    # A 1x1 or 2x2 video used to be ingested and then fail at render ("Error reinitializing
+    # filters!"): it is refused up front, naming its size and the minimum.
+    for n in (1, 2):
+        synth.ffmpeg("-f", "lavfi", "-i", f"color=c=red:s={n}x{n}:r=25:d=1", "-c:v", "libx264",
+                     "-preset", "ultrafast", "-pix_fmt", "yuv444p", str(tmp_path / f"{n}px.mp4"))
+    synth.color_shots(tmp_path / "ok.mp4", ["red"], [1.0], size=(320, 180), audio="none")
+    result = run("ingest", tmp_path / "1px.mp4", tmp_path / "2px.mp4", tmp_path / "ok.mp4",
+                 "--library", tmp_path / "lib", "--asr", "none")
+    assert result.exit_code == 1
+    for n in (1, 2):
+        assert (f"skipped  {tmp_path / f'{n}px.mp4'}: the video is {n}x{n} pixels, smaller than "
+                "the 16x16 minimum") in result.stdout
+    assert json.loads(run("library", "info", tmp_path / "lib", "--json").stdout)["footage_files"] == 1

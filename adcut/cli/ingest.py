@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from adcut.cli.app import app
+from adcut.cli.app import app, note
 from adcut.cli.progress import RichIngestProgress
 
 
@@ -45,7 +45,7 @@ def ingest(
         cut_threshold=cut_threshold,
         captioner=Captioner(captioner, captioner_model) if captioner else None)
     with RichIngestProgress() as progress:
-        report = run_ingest(paths, library, options, progress)
+        report = run_ingest(paths, library, options, progress, on_wait=note)
     if as_json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -69,6 +69,9 @@ def print_ingest_report(report) -> None:
             print(f"{o.status:<8} {o.path}: {o.message}")
         for w in o.warnings:
             print(f"warning  {o.path}: {w}")
+    for index in report.indexes:
+        if index.rebuilt:
+            print(f"rebuilt  index {index.name}: {index.rebuilt}")
     clips = sum(o.clips for o in report.outcomes)
     windows = sum(o.windows for o in report.outcomes)
     seconds = sum(o.duration_s for o in report.outcomes if o.status == "ingested")

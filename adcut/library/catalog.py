@@ -2,13 +2,20 @@
 
 One file, WAL mode, one transaction per ingested file, so an interrupted ingest leaves either
 the whole file or nothing. A catalog from a newer adcut is refused before anything is written.
+
+Every SQLite error met through a catalog connection (a damaged page, a full disk, a read-only
+folder, ...) becomes one `LibraryError` naming the library: the connection and its cursors are
+subclasses that translate errors on execute and fetch, so no query can leak a raw
+`sqlite3.DatabaseError` (only misuse by adcut itself, `ProgrammingError`, stays a bug).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,8 +24,178 @@ from pathlib import Path
 from adcut import __version__
 from adcut.core.errors import LibraryError, SchemaTooNewError
 from adcut.library.schema import MIGRATIONS, SCHEMA_VERSION
+from adcut.library.store import folder_write_error
 
 CATALOG_NAME = "catalog.sqlite"
+
+
+class CatalogDamagedError(LibraryError):
+    """The catalog file itself is damaged (a page SQLite cannot read, text that is not text)."""
+
+
+# SQLite's primary result codes (an extended code carries its primary code in the low byte).
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_NOMEM, _SQLITE_READONLY = 3, 5, 6, 7, 8
+_SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_AUTH = 10, 11, 13, 14, 23
+_SQLITE_NOTADB = 26
+# Errors of adcut's own use of the API (a closed connection, wrong bindings): bugs, not faults.
+_MISUSE = (sqlite3.ProgrammingError, sqlite3.InterfaceError)
+_NOT_UTF8 = re.compile(r"Could not decode to UTF-8 column '([^']*)'")
+
+
+def check_hint(folder: Path) -> str:
+    return f"run `adcut library check {folder}` to see what is wrong"
+
+
+def catalog_error(exc: sqlite3.Error, folder: Path) -> LibraryError:
+    """One line for a SQLite error met while using the catalog of library `folder`."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    text = str(exc)
+    not_utf8 = _NOT_UTF8.match(text)
+    if not_utf8:
+        return CatalogDamagedError(f"the catalog of {folder} is damaged (column "
+                                   f"{not_utf8.group(1)!r} holds bytes that are not text)",
+                                   hint=check_hint(folder))
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return CatalogDamagedError(f"the catalog of {folder} is damaged ({text})",
+                                   hint=check_hint(folder))
+    if code == _SQLITE_FULL:
+        return LibraryError(f"no space left to write the catalog of {folder} ({text})",
+                            hint="free some space, then run the same command again")
+    if code == _SQLITE_READONLY:
+        return LibraryError(f"the catalog of {folder} cannot be written ({text})",
+                            hint="make the library folder writable, or use another library folder")
+    if code == _SQLITE_CANTOPEN:
+        return LibraryError(f"the catalog of {folder} cannot be opened ({text})",
+                            hint="check that the library folder exists and that adcut may read "
+                                 "and write it")
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return LibraryError(f"the catalog of {folder} is busy ({text})",
+                            hint="another program is using it; run the command again when it "
+                                 "has finished")
+    if code == _SQLITE_IOERR:
+        return LibraryError(f"the disk failed while adcut used the catalog of {folder} ({text})",
+                            hint="check the disk and its free space, then run the command again")
+    if code in (_SQLITE_PERM, _SQLITE_AUTH):
+        return LibraryError(f"the catalog of {folder} may not be used ({text})",
+                            hint="fix the permissions of the library folder")
+    if code == _SQLITE_NOMEM:
+        return LibraryError(f"out of memory while using the catalog of {folder}",
+                            hint="close other programs and run the command again")
+    if isinstance(exc, sqlite3.IntegrityError):  # with one writer at a time: never, unless damaged
+        return LibraryError(f"the catalog of {folder} refused a write ({text})",
+                            hint=check_hint(folder))
+    # No such table or column, ...: the catalog is not what this adcut wrote.
+    return CatalogDamagedError(f"the catalog of {folder} cannot be used ({text})",
+                               hint=check_hint(folder))
+
+
+class _Cursor(sqlite3.Cursor):
+    """A cursor whose SQLite errors are `LibraryError`s (see the module docstring)."""
+
+    def _fail(self, exc: sqlite3.DatabaseError) -> LibraryError:
+        return catalog_error(exc, self.connection.folder)
+
+    def execute(self, sql, parameters=(), /):
+        try:
+            return super().execute(sql, parameters)
+        except _MISUSE:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(exc) from exc
+
+    def executemany(self, sql, seq_of_parameters, /):
+        try:
+            return super().executemany(sql, seq_of_parameters)
+        except _MISUSE:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(exc) from exc
+
+    def fetchone(self):
+        try:
+            return super().fetchone()
+        except _MISUSE:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(exc) from exc
+
+    def fetchmany(self, size=1):
+        try:
+            return super().fetchmany(size)
+        except _MISUSE:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(exc) from exc
+
+    def fetchall(self):
+        try:
+            return super().fetchall()
+        except _MISUSE:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(exc) from exc
+
+    def __next__(self):
+        try:
+            return super().__next__()
+        except _MISUSE:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(exc) from exc
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose statements run on `_Cursor`s; `folder` names the library."""
+
+    folder: Path
+
+    def cursor(self, factory=_Cursor):
+        return super().cursor(factory)
+
+    def execute(self, sql, parameters=(), /):
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql, seq_of_parameters, /):
+        return self.cursor().executemany(sql, seq_of_parameters)
+
+    def executescript(self, sql_script, /):
+        return self.cursor().executescript(sql_script)
+
+    def commit(self):
+        try:
+            return super().commit()
+        except _MISUSE:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise catalog_error(exc, self.folder) from exc
+
+    def close(self):
+        try:
+            return super().close()
+        except _MISUSE:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise catalog_error(exc, self.folder) from exc
+
+
+def connect(folder: Path, target: str, *, uri: bool = False) -> _Connection:
+    """A translating connection to a catalog (autocommit: transactions are explicit)."""
+    try:
+        con = sqlite3.connect(target, uri=uri, isolation_level=None, factory=_Connection)
+    except _MISUSE:
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise catalog_error(exc, folder) from exc
+    con.folder = folder
+    return con
+
+
+def _wal_has_frames(path: Path) -> bool:
+    wal = path.with_name(path.name + "-wal")
+    try:
+        return wal.stat().st_size > 0
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -145,25 +322,41 @@ def _statements(script: str) -> Iterator[str]:
         yield buffer
 
 
+def refuse_newer_schema(folder: Path) -> int | None:
+    """The catalog's schema version (None when there is no catalog yet); a catalog from a
+    newer adcut is refused without writing anything."""
+    version = read_schema_version(Path(folder) / CATALOG_NAME)
+    if version is not None and version > SCHEMA_VERSION:
+        raise SchemaTooNewError(
+            f"library {folder} has catalog schema v{version}; this adcut {__version__} "
+            f"knows up to v{SCHEMA_VERSION}",
+            hint="upgrade adcut to use it; the library was left untouched",
+        )
+    return version
+
+
 def read_schema_version(path: Path) -> int | None:
     """The schema version of an existing catalog, read without modifying it (None if absent)."""
     if not path.exists():
         return None
     # immutable=1 reads without creating -wal/-shm files, so a refused library is left exactly
     # as it was; it is only safe when no write-ahead log holds newer pages.
-    wal = path.with_name(path.name + "-wal")
-    mode = "mode=ro" if wal.exists() and wal.stat().st_size > 0 else "immutable=1"
+    mode = "mode=ro" if _wal_has_frames(path) else "immutable=1"
     try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
+        con = connect(path.parent, f"{path.resolve().as_uri()}?{mode}", uri=True)
         try:
             row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         finally:
             con.close()
-    except sqlite3.DatabaseError as exc:
-        raise LibraryError(
-            f"{path} is not an adcut catalog ({exc})",
-            hint="point --library at an adcut library folder or a new empty folder",
-        ) from exc
+    except CatalogDamagedError as exc:
+        cause = exc.__cause__
+        code = getattr(cause, "sqlite_errorcode", 0) or 0
+        if code & 0xFF == _SQLITE_NOTADB or "no such table" in str(cause):
+            raise LibraryError(
+                f"{path} is not an adcut catalog ({cause})",
+                hint="point --library at an adcut library folder or a new empty folder",
+            ) from cause
+        raise
     if row is None:
         raise LibraryError(f"{path} has no schema version", hint="it was not written by adcut")
     return int(row[0])
@@ -178,30 +371,36 @@ class Catalog:
         if self.folder.exists() and not self.folder.is_dir():
             raise LibraryError(f"library path {self.folder} is a file, not a folder",
                                hint="give --library a folder (new or existing)")
-        version = read_schema_version(self.path)
-        if version is not None and version > SCHEMA_VERSION:
-            raise SchemaTooNewError(
-                f"library {self.folder} has catalog schema v{version}; this adcut {__version__} "
-                f"knows up to v{SCHEMA_VERSION}",
-                hint="upgrade adcut to use it; the library was left untouched",
-            )
+        version = refuse_newer_schema(self.folder)
         if version is None and (readonly or not create):
             raise LibraryError(f"{self.folder} is not an adcut library (no {CATALOG_NAME})",
                                hint="create one with: adcut ingest FOOTAGE... --library "
                                     f"{self.folder}")
         if readonly:
-            self.con = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                                       isolation_level=None)
+            # A reader of a WAL catalog needs to create its -shm file; in a folder nobody may
+            # write (a read-only mount, a shared card) it reads the file as it is instead, which
+            # is exact when no write-ahead log is pending.
+            writable = os.access(self.folder, os.W_OK)
+            mode = "mode=ro" if writable or _wal_has_frames(self.path) else "immutable=1"
+            self.con = connect(self.folder, f"{self.path.resolve().as_uri()}?{mode}", uri=True)
         else:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise folder_write_error(self.folder, exc) from exc
             # Autocommit mode: transactions are explicit (see transaction()).
-            self.con = sqlite3.connect(self.path, isolation_level=None)
-            self.con.execute("PRAGMA journal_mode=WAL")
-            self.con.execute("PRAGMA synchronous=NORMAL")
-        self.con.execute("PRAGMA foreign_keys=ON")
-        self.con.row_factory = sqlite3.Row
-        if not readonly:
-            self._migrate(version or 0)
+            self.con = connect(self.folder, str(self.path))
+        try:
+            if not readonly:
+                self.con.execute("PRAGMA journal_mode=WAL")
+                self.con.execute("PRAGMA synchronous=NORMAL")
+            self.con.execute("PRAGMA foreign_keys=ON")
+            self.con.row_factory = sqlite3.Row
+            if not readonly:
+                self._migrate(version or 0)
+        except BaseException:
+            self.con.close()
+            raise
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -215,14 +414,35 @@ class Catalog:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic unit: everything inside commits together or not at all."""
+        """One atomic unit: everything inside commits together or not at all.
+
+        A failed COMMIT (a full disk) is rolled back too. SQLite may already have rolled back
+        on its own after such an error, so the rollback runs only when a transaction is still
+        open, and an error of the rollback never hides the error that caused it."""
         self.con.execute("BEGIN IMMEDIATE")
         try:
             yield self.con
+            self.con.execute("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            if self.con.in_transaction:
+                try:
+                    self.con.execute("ROLLBACK")
+                except LibraryError:
+                    pass
             raise
-        self.con.execute("COMMIT")
+
+    def integrity_problems(self, *, quick: bool = False, limit: int = 20) -> list[str]:
+        """What SQLite's own check finds wrong with the catalog file (empty when healthy).
+
+        `quick` runs quick_check (pages and records, not whether every index agrees with its
+        table); the full integrity_check also compares indexes and costs about 1.5 times as
+        much."""
+        pragma = "quick_check" if quick else "integrity_check"
+        try:
+            found = [row[0] for row in self.con.execute(f"PRAGMA {pragma}({int(limit)})")]
+        except CatalogDamagedError as exc:
+            return [str(exc.__cause__ or exc.message)]
+        return [] if found == ["ok"] else [" ".join(str(m).split()) for m in found]
 
     def _migrate(self, current: int) -> None:
         if current == SCHEMA_VERSION:
@@ -262,9 +482,14 @@ class Catalog:
         return self.con.execute("SELECT * FROM sources WHERE kind = ? ORDER BY path",
                                 (kind,)).fetchall()
 
-    def touch_source(self, source_id: str, *, path: str, mtime_ns: int) -> None:
-        """Record that a known file moved or was touched without changing its content."""
+    def touch_source(self, source_id: str, *, path: str, mtime_ns: int,
+                     replaces: str | None = None) -> None:
+        """Record that a known file moved or was touched without changing its content;
+        `replaces` is the source that was at `path` before (its content was overwritten by
+        this one's), removed in the same transaction."""
         with self.transaction() as con:
+            if replaces is not None and replaces != source_id:
+                con.execute("DELETE FROM sources WHERE id = ?", (replaces,))
             con.execute("UPDATE sources SET path = ?, mtime_ns = ? WHERE id = ?",
                         (path, mtime_ns, source_id))
 
@@ -274,13 +499,16 @@ class Catalog:
             "SELECT DISTINCT encoder, encoder_version FROM embeddings WHERE kind = ?", (kind,))
         return {(r[0], r[1]) for r in rows}
 
-    def write_bundle(self, bundle: SourceBundle, *, replaces: str | None = None,
+    def write_bundle(self, bundle: SourceBundle, *, replaces: str | Iterable[str] | None = None,
                      meta: dict[str, str] | None = None) -> None:
-        """Insert one file's records atomically, replacing an older version of it if given."""
+        """Insert one file's records atomically, replacing the given older sources (an older
+        version of the file, or its own records when they are rebuilt)."""
         s = bundle.source
+        if isinstance(replaces, str):
+            replaces = [replaces]
         with self.transaction() as con:
-            if replaces is not None:
-                con.execute("DELETE FROM sources WHERE id = ?", (replaces,))
+            for old_id in replaces or ():
+                con.execute("DELETE FROM sources WHERE id = ?", (old_id,))
             con.execute(
                 "INSERT INTO sources (id, kind, path, content_hash, size_bytes, mtime_ns, "
                 "container, duration_s, decoded_s, width, height, rotation_deg, fps, is_vfr, "
@@ -348,6 +576,23 @@ class Catalog:
     def embedding(self, source_id: str, kind: str) -> sqlite3.Row | None:
         return self.con.execute("SELECT * FROM embeddings WHERE source_id = ? AND kind = ?",
                                 (source_id, kind)).fetchone()
+
+    def embeddings(self, source_id: str | None = None) -> list[sqlite3.Row]:
+        """Every stored array's record (of one source, or of all), with its source's path."""
+        sql = ("SELECT e.*, s.path AS source_path FROM embeddings e "
+               "JOIN sources s ON s.id = e.source_id")
+        if source_id is None:
+            return self.con.execute(sql + " ORDER BY e.source_id, e.kind").fetchall()
+        return self.con.execute(sql + " WHERE e.source_id = ? ORDER BY e.kind",
+                                (source_id,)).fetchall()
+
+    def thumbs(self, source_id: str | None = None) -> list[sqlite3.Row]:
+        """(source_id, id, thumb) of every clip (of one source, or of all)."""
+        if source_id is None:
+            return self.con.execute("SELECT source_id, id, thumb FROM clips "
+                                    "ORDER BY source_id, idx").fetchall()
+        return self.con.execute("SELECT source_id, id, thumb FROM clips WHERE source_id = ? "
+                                "ORDER BY idx", (source_id,)).fetchall()
 
     def counts(self) -> dict[str, int]:
         q = self.con.execute

@@ -7,16 +7,24 @@ frames of clips too short to hold a grid frame. The audio track is decoded separ
 for speech/music detection and, when there is speech, transcription.
 
 Each file's results are written in one catalog transaction after its arrays and thumbnails are
-on disk, so an interrupted run leaves whole files or nothing, and a re-run resumes.
+on disk, so an interrupted run leaves whole files or nothing, and a re-run resumes. A file that
+fails half way (a full disk, Ctrl-C) takes the arrays and thumbnails it had written with it.
+
+The whole run holds the library's writer lock (adcut.library.lock): a second ingest into the
+same library waits, then finds the files the first one added unchanged. An unchanged file's
+arrays (header: shape and type) and thumbnails are verified on every run, at the cost of one
+small read per array, and the file is ingested again when they are missing or wrong
+(status "repaired").
 """
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +32,13 @@ from typing import Protocol
 
 import numpy as np
 
-from adcut.core.errors import AdcutError, BadInputError, EncoderMismatchError, MediaError
+from adcut.core.errors import (AdcutError, BadInputError, EncoderMismatchError, LibraryError,
+                               MediaError, SchemaTooNewError)
 from adcut.library.captioner import Captioner
 from adcut.library.catalog import (
     CaptionRecord,
     Catalog,
+    refuse_newer_schema,
     ClipRecord,
     EmbeddingRecord,
     FrameRecord,
@@ -39,14 +49,19 @@ from adcut.library.catalog import (
     WordRecord,
 )
 from adcut.library.index import SyncReport, sync_index
+from adcut.library.lock import library_lock, prepare_library_folder
 from adcut.library.sidecar import captions_for_range, load_sidecar_captions
-from adcut.library.store import EMB_DIR, THUMB_DIR, hash_file, save_embeddings, write_atomic
+from adcut.library.store import (EMB_DIR, THUMB_DIR, array_problem, hash_file, save_embeddings,
+                                 write_library_file)
 
 log = logging.getLogger(__name__)
 
 VIDEO_EXTS = frozenset(
     ".mp4 .mov .m4v .mkv .webm .avi .mts .m2ts .ts .3gp .flv .wmv .mpg .mpeg .mxf".split())
 AUDIO_EXTS = frozenset(".mp3 .wav .flac .m4a .aac .ogg .opus .wma .aif .aiff".split())
+# Smaller pictures cannot be scaled and padded by the render's filters ("Error reinitializing
+# filters"), and hold nothing an ad could show.
+MIN_VIDEO_SIDE_PX = 16
 
 
 @dataclass(frozen=True)
@@ -75,7 +90,7 @@ class IngestOptions:
 @dataclass
 class FileOutcome:
     path: str
-    status: str  # 'ingested' | 'unchanged' | 'moved' | 'duplicate' | 'skipped'
+    status: str  # 'ingested' | 'unchanged' | 'moved' | 'repaired' | 'duplicate' | 'skipped'
     message: str = ""
     clips: int = 0
     windows: int = 0
@@ -218,14 +233,18 @@ def _encoder_id(encoder) -> tuple[str, str]:
 # -- the pipeline ---------------------------------------------------------------------------
 
 class Ingester:
-    def __init__(self, folder: Path, options: IngestOptions, progress: ProgressSink | None = None):
+    def __init__(self, folder: Path, options: IngestOptions, progress: ProgressSink | None = None,
+                 on_wait: Callable[[str], None] | None = None):
         self.folder = Path(folder)
         self.options = options
         self.progress = progress or NullProgress()
+        self.on_wait = on_wait  # told once when another writer holds the library
         self._vision = None
         self._audio = None
         self._text = None
         self._encoders_checked = False
+        self._written: list[Path] = []  # files of the file in progress, removed if it fails
+        self._stored: StoredFiles | None = None
 
     # Models load only when a file actually needs them: an unchanged re-run loads none.
     @property
@@ -256,37 +275,65 @@ class Ingester:
         started = time.perf_counter()
         kind = "music" if self.options.music else "footage"
         files, outcomes = discover(paths, music=self.options.music)
-        with Catalog(self.folder) as catalog:
-            todo: list[tuple[Path, os.stat_result]] = []
+        try:  # a library from a newer adcut is refused before the lock file is made
+            refuse_newer_schema(self.folder)
+        except SchemaTooNewError:
+            raise
+        except LibraryError:
+            pass  # e.g. a catalog another ingest is creating: decided again under the lock
+        prepare_library_folder(self.folder)
+        with library_lock(self.folder, purpose="adcut ingest", on_wait=self.on_wait), \
+                Catalog(self.folder) as catalog:
+            self._stored = StoredFiles.read(catalog)
+            todo: list[tuple[Path, os.stat_result, str | None]] = []
             for path in files:
-                st = path.stat()
+                try:
+                    st = path.stat()
+                except OSError as exc:
+                    outcomes.append(FileOutcome(str(path), "skipped",
+                                                f"cannot be read ({exc.strerror})"))
+                    continue
                 known = catalog.source_by_path(kind, str(path))
                 if known is not None and known["size_bytes"] == st.st_size and \
                         known["mtime_ns"] == st.st_mtime_ns:
-                    outcomes.append(FileOutcome(str(path), "unchanged",
-                                                duration_s=known["decoded_s"]))
+                    problem = self._stored.problem(known["id"])
+                    if problem is None:
+                        outcomes.append(FileOutcome(str(path), "unchanged",
+                                                    duration_s=known["decoded_s"]))
+                        continue
+                    todo.append((path, st, problem))
                 else:
-                    todo.append((path, st))
-            probed = self._probe_all(todo, outcomes)
-            self.progress.start(len(probed), sum(info.duration_s for _, _, info in probed))
-            for path, st, info in probed:
-                self.progress.file_started(path, info.duration_s)
-                try:
-                    outcome = self._ingest_one(catalog, kind, path, st, info)
-                except MediaError as exc:
-                    outcome = FileOutcome(str(path), "skipped", _one_line(exc, path))
-                outcomes.append(outcome)
-                self.progress.file_done(outcome)
+                    todo.append((path, st, None))
+            outcomes.extend(self.ingest_files(catalog, kind, todo))
             indexes = [sync_index(catalog, name) for name in ("clips", "texts", "music")]
         order = {str(p): i for i, p in enumerate(files)}
         outcomes.sort(key=lambda o: order.get(o.path, -1))
         return IngestReport(str(self.folder), outcomes, indexes, time.perf_counter() - started)
 
+    def ingest_files(self, catalog: Catalog, kind: str,
+                     todo: Sequence[tuple[Path, os.stat_result, str | None]]) -> list[FileOutcome]:
+        """Probe and ingest files (each with what is wrong with its stored files, when it is
+        known and being repaired); the caller holds the library lock."""
+        if self._stored is None:
+            self._stored = StoredFiles.read(catalog)
+        outcomes: list[FileOutcome] = []
+        probed = self._probe_all(todo, outcomes)
+        self.progress.start(len(probed), sum(info.duration_s for _, _, info, _ in probed))
+        for path, st, info, problem in probed:
+            self.progress.file_started(path, info.duration_s)
+            try:
+                outcome = self._ingest_one(catalog, kind, path, st, info, problem)
+            except MediaError as exc:
+                outcome = FileOutcome(str(path), "skipped", _one_line(exc, path))
+            outcomes.append(outcome)
+            self.progress.file_done(outcome)
+        return outcomes
+
     def _probe_all(self, todo, outcomes):
         from adcut.media.probe import probe_media
 
         probed = []
-        for path, st in todo:
+        for path, st, problem in todo:
             try:
                 info = probe_media(path)
                 if self.options.music:
@@ -295,7 +342,12 @@ class Ingester:
                 elif info.video is None:
                     raise MediaError("no video stream (audio only)",
                                      hint="ingest music with --music")
-                probed.append((path, st, info))
+                elif min(info.video.width, info.video.height) < MIN_VIDEO_SIDE_PX:
+                    raise MediaError(
+                        f"the video is {info.video.width}x{info.video.height} pixels, smaller "
+                        f"than the {MIN_VIDEO_SIDE_PX}x{MIN_VIDEO_SIDE_PX} minimum",
+                        hint="export it at a usable size")
+                probed.append((path, st, info, problem))
             except MediaError as exc:
                 outcomes.append(FileOutcome(str(path), "skipped", _one_line(exc, path)))
         return probed
@@ -317,36 +369,93 @@ class Ingester:
                     hint=f"ingest with {flag} {name}, or into a new library folder")
 
     def _ingest_one(self, catalog: Catalog, kind: str, path: Path, st: os.stat_result,
-                    info) -> FileOutcome:
+                    info, problem: str | None = None) -> FileOutcome:
+        """Ingest one file; `problem` says what is wrong with its stored files when the
+        caller already knows it (an unchanged file whose arrays are gone)."""
         content_hash = hash_file(path)
         source_id = f"{kind[0]}{content_hash[:15]}"
         same = catalog.source_by_id(source_id)
+        old = catalog.source_by_path(kind, str(path))
+        old_id = old["id"] if old is not None and old["id"] != source_id else None
         if same is not None:
             if same["path"] != str(path) and Path(same["path"]).exists():
                 return FileOutcome(str(path), "duplicate",
                                    f"same content as {same['path']} (already in the library)",
                                    duration_s=same["decoded_s"])
-            catalog.touch_source(source_id, path=str(path), mtime_ns=st.st_mtime_ns)
-            status = "moved" if same["path"] != str(path) else "unchanged"
-            return FileOutcome(str(path), status,
-                               f"moved from {same['path']}" if status == "moved" else "",
-                               duration_s=same["decoded_s"])
+            if problem is None:
+                problem = self._stored.problem(source_id)
+            if problem is None:
+                catalog.touch_source(source_id, path=str(path), mtime_ns=st.st_mtime_ns,
+                                     replaces=old_id)
+                if old_id is not None:
+                    remove_source_files(self.folder, old_id)
+                status = "moved" if same["path"] != str(path) else "unchanged"
+                return FileOutcome(str(path), status,
+                                   f"moved from {same['path']}" if status == "moved" else "",
+                                   duration_s=same["decoded_s"])
         if not self._encoders_checked:  # first file that needs the models: load and check
             self._check_encoders(catalog, kind)
             self._encoders_checked = True
-        old = catalog.source_by_path(kind, str(path))
-        if kind == "music":
-            bundle = self._music_bundle(path, st, info, source_id, content_hash)
-        else:
-            bundle = self._footage_bundle(path, st, info, source_id, content_hash)
-        meta = {f"{kind}_encoder": " ".join(_encoder_id(self.audio if kind == "music"
-                                                         else self.vision))}
-        catalog.write_bundle(bundle, replaces=old["id"] if old is not None else None, meta=meta)
-        if old is not None:
-            remove_source_files(self.folder, old["id"])
-        return FileOutcome(str(path), "ingested", "replaced an older version" if old else "",
+        if same is None:  # what a killed earlier run left of this file is not in the catalog
+            remove_source_files(self.folder, source_id)
+        self._written = []
+        try:
+            if kind == "music":
+                bundle = self._music_bundle(path, st, info, source_id, content_hash)
+            else:
+                bundle = self._footage_bundle(path, st, info, source_id, content_hash)
+            encoder = self.audio if kind == "music" else self.vision
+            meta = {f"{kind}_encoder": " ".join(_encoder_id(encoder)),
+                    f"{kind}_ingest_options": json.dumps(self._recorded_options())}
+            # Replaced: the record at this path when it held other content, and this
+            # content's own record when it is being repaired.
+            replaces = [i for i in (old_id, source_id if same is not None else None) if i]
+            catalog.write_bundle(bundle, replaces=replaces, meta=meta)
+        except BaseException:
+            self._discard_written(catalog, source_id)
+            raise
+        finally:
+            written, self._written = self._written, []
+        if old_id is not None:
+            remove_source_files(self.folder, old_id)
+        if same is not None:  # repaired in place: drop files of clips the new run no longer has
+            remove_source_files(self.folder, source_id, keep=set(written))
+            self._stored.forget(source_id)
+            return FileOutcome(str(path), "repaired", f"{problem}; ingested again",
+                               clips=len(bundle.clips), windows=len(bundle.windows),
+                               duration_s=bundle.source.decoded_s,
+                               warnings=bundle.source.warnings)
+        return FileOutcome(str(path), "ingested", "replaced an older version" if old_id else "",
                            clips=len(bundle.clips), windows=len(bundle.windows),
                            duration_s=bundle.source.decoded_s, warnings=bundle.source.warnings)
+
+    def _recorded_options(self) -> dict:
+        """The options a later `library check --repair` needs to ingest a file the same way."""
+        opt = self.options
+        return {"vision": opt.vision, "audio": opt.audio, "text": opt.text, "asr": opt.asr,
+                "max_shot_s": opt.max_shot_s, "min_shot_s": opt.min_shot_s,
+                "cut_threshold": opt.cut_threshold}
+
+    def _store(self, rel: str, data: bytes) -> None:
+        self._written.append(write_library_file(self.folder, rel, data))
+
+    def _store_array(self, rel: str, vectors: np.ndarray) -> None:
+        self._written.append(save_embeddings(self.folder, rel, vectors))
+
+    def _discard_written(self, catalog: Catalog, source_id: str) -> None:
+        """Remove what the failed file wrote, except files the catalog still refers to (the
+        files of a source being repaired in place)."""
+        try:
+            keep = {self.folder / r["path"] for r in catalog.embeddings(source_id)}
+            keep |= {self.folder / r["thumb"] for r in catalog.thumbs(source_id)}
+        except AdcutError:
+            keep = set()
+        for path in self._written:
+            if path not in keep:
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError:
+                    pass
 
     # -- footage ----------------------------------------------------------------------------
     def _footage_bundle(self, path: Path, st, info, source_id: str, content_hash: str):
@@ -455,7 +564,7 @@ class Ingester:
             mid_f = (sf + ef - 1) / 2
             thumb_key = int(cache_keys[np.argmin(np.abs(cache_keys - mid_f))])
             thumb_rel = f"{THUMB_DIR}/{clip_id}.jpg"
-            write_atomic(self.folder / thumb_rel, cache[thumb_key])
+            self._store(thumb_rel, cache[thumb_key])
             caption = captions_for_range(captions, start_s, end_s)
             if opt.captioner is not None:
                 generated = opt.captioner.caption(cache[thumb_key])
@@ -479,8 +588,8 @@ class Ingester:
 
         frames_rel = f"{EMB_DIR}/{source_id}.frames.npy"
         clips_rel = f"{EMB_DIR}/{source_id}.clips.npy"
-        save_embeddings(self.folder, frames_rel, all_emb[order])
-        save_embeddings(self.folder, clips_rel, clip_vecs)
+        self._store_array(frames_rel, all_emb[order])
+        self._store_array(clips_rel, clip_vecs)
         name, version = _encoder_id(vision)
         embeddings = [
             EmbeddingRecord("frames", name, version, vision.dim, len(order), frames_rel),
@@ -490,7 +599,7 @@ class Ingester:
             vectors = self.text.encode_texts([clip_text(c.caption, c.transcript,
                                                         [n for n, _ in c.labels])
                                               for c in clips])
-            save_embeddings(self.folder, texts_rel, vectors)
+            self._store_array(texts_rel, vectors)
             embeddings.append(EmbeddingRecord("texts", *_encoder_id(self.text), self.text.dim,
                                               len(clips), texts_rel))
         source = self._source_record(path, st, info, source_id, content_hash, "footage",
@@ -574,7 +683,7 @@ class Ingester:
             true_peak_dbtp=loud.true_peak_dbtp if loud else None,
             tags=top_k(result.class_scores.mean(axis=0), names, opt.tags_per_track))
         rel = f"{EMB_DIR}/{source_id}.windows.npy"
-        save_embeddings(self.folder, rel, np.stack(vecs))
+        self._store_array(rel, np.stack(vecs))
         source = self._source_record(path, st, info, source_id, content_hash, "music",
                                      duration_s, [], None)
         return SourceBundle(
@@ -616,18 +725,67 @@ def _one_line(exc: AdcutError, path: Path) -> str:
     return f"{message} ({exc.hint})" if exc.hint else message
 
 
-def remove_source_files(folder: Path, source_id: str) -> None:
-    """Delete the arrays and thumbnails of a source that is no longer in the catalog."""
-    for p in (folder / EMB_DIR).glob(f"{source_id}.*.npy"):
-        p.unlink(missing_ok=True)
-    for p in (folder / THUMB_DIR).glob(f"{source_id}-*.jpg"):
-        p.unlink(missing_ok=True)
+def remove_source_files(folder: Path, source_id: str, keep: set[Path] = frozenset()) -> None:
+    """Delete the arrays and thumbnails of a source (those not in `keep`): when it is no longer
+    in the catalog, or what a killed run left of a file not yet in it."""
+    for p in [*(folder / EMB_DIR).glob(f"{source_id}.*.npy"),
+              *(folder / THUMB_DIR).glob(f"{source_id}-*.jpg")]:
+        if p not in keep:
+            try:
+                p.unlink(missing_ok=True)
+            except OSError:
+                pass
+
+
+class StoredFiles:
+    """What the catalog says each source stored (arrays with their shapes, thumbnails), and
+    which thumbnails are on disk: read once per run, so verifying an unchanged file costs a
+    header read per array and no query."""
+
+    def __init__(self, folder: Path, arrays: dict[str, list], thumbs: dict[str, list[str]],
+                 thumbs_present: set[str]):
+        self.folder = folder
+        self.arrays = arrays
+        self.thumbs = thumbs
+        self.thumbs_present = thumbs_present
+
+    @classmethod
+    def read(cls, catalog: Catalog) -> StoredFiles:
+        arrays: dict[str, list] = {}
+        for r in catalog.embeddings():
+            arrays.setdefault(r["source_id"], []).append((r["path"], r["rows"], r["dim"]))
+        thumbs: dict[str, list[str]] = {}
+        for r in catalog.thumbs():
+            thumbs.setdefault(r["source_id"], []).append(r["thumb"])
+        try:
+            present = {f"{THUMB_DIR}/{name}" for name in os.listdir(catalog.folder / THUMB_DIR)}
+        except OSError:
+            present = set()
+        return cls(catalog.folder, arrays, thumbs, present)
+
+    def problem(self, source_id: str) -> str | None:
+        """What is wrong with a source's stored files, in a few words (None: all there)."""
+        for rel, rows, dim in self.arrays.get(source_id, []):
+            problem = array_problem(self.folder, rel, rows, dim)
+            if problem is not None:
+                return f"{rel} was {problem}"
+        thumbs = self.thumbs.get(source_id, [])
+        missing = [t for t in thumbs if t and t not in self.thumbs_present]
+        if missing:
+            return f"{len(missing)} of {len(thumbs)} thumbnails were missing"
+        return None
+
+    def forget(self, source_id: str) -> None:
+        self.arrays.pop(source_id, None)
+        self.thumbs.pop(source_id, None)
 
 
 def ingest(paths: Iterable[Path], library: Path, options: IngestOptions | None = None,
-           progress: ProgressSink | None = None) -> IngestReport:
-    """Ingest footage (or music with options.music) into the library folder."""
+           progress: ProgressSink | None = None,
+           on_wait: Callable[[str], None] | None = None) -> IngestReport:
+    """Ingest footage (or music with options.music) into the library folder. `on_wait(line)`
+    is called once when another adcut is writing to the library and this run waits for it."""
     paths = list(paths)
     if not paths:
         raise BadInputError("no paths to ingest", hint="give files or folders of footage")
-    return Ingester(Path(library), options or IngestOptions(), progress).run(paths)
+    return Ingester(Path(library), options or IngestOptions(), progress, on_wait).run(paths)

@@ -1,27 +1,45 @@
-"""What is in a library, as plain data for `adcut library info|ls`."""
+"""What is in a library, as plain data for `adcut library info|ls`.
+
+`library_info` also runs the cheap checks of `adcut.library.check` (SQLite's integrity check,
+array headers, index headers, the thumbnails' folder listing), so a damaged library is never
+reported as a healthy one; the full check is `adcut library check`.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from adcut.library.catalog import Catalog
-from adcut.library.index import INDEXES, load_index
+from adcut.library.catalog import CATALOG_NAME, Catalog
+from adcut.library.check import find_problems
+from adcut.library.index import INDEXES, check_index_file
+from adcut.library.store import DamagedFileError
 
 
 def library_info(catalog: Catalog) -> dict:
+    folder = catalog.folder
+    found = find_problems(catalog, deep=False)
+    # A source file moved or edited since ingest is news for the user, not damage.
+    problems = [p.line for p in found if p.what != "source"]
+    if found and found[0].what == "catalog":
+        return {"library": str(folder), "healthy": False, "problems": problems}
     meta = catalog.meta()
     indexes = {}
     for name in INDEXES:
-        index, info = load_index(catalog.folder, name)
-        indexes[name] = {"vectors": 0 if index is None else int(index.ntotal),
-                         "dim": None if info is None else info.get("dim")}
+        try:
+            header, info = check_index_file(folder, name)
+        except DamagedFileError:
+            header, info = None, None
+        indexes[name] = {"vectors": 0 if header is None else header.count,
+                         "dim": None if header is None else header.dim}
     sources = catalog.sources()
     missing = [s["path"] for s in sources if not Path(s["path"]).exists()]
     warned = [{"path": s["path"], "warnings": json.loads(s["warnings"])}
               for s in sources if json.loads(s["warnings"])]
     return {
-        "library": str(catalog.folder),
+        "library": str(folder),
+        "healthy": not problems,
+        "problems": problems,
         "schema_version": int(meta.get("schema_version", 0)),
         "created_by": meta.get("created_by"),
         "created_at": meta.get("created_at"),
@@ -33,6 +51,12 @@ def library_info(catalog: Catalog) -> dict:
         "missing_files": missing,
         "files_with_warnings": warned,
     }
+
+
+def damaged_catalog_info(folder: Path, message: str) -> dict:
+    """The info of a library whose catalog cannot even be opened."""
+    return {"library": str(folder), "healthy": False,
+            "problems": [f"{'catalog':<9} {Path(folder) / CATALOG_NAME}: damaged: {message}"]}
 
 
 def list_footage(catalog: Catalog) -> list[dict]:

@@ -74,10 +74,17 @@ class Explanation:
 
 
 def load_library(folder: Path) -> tuple[list[LibraryClip], list[LibraryTrack]]:
-    """Every clip and track of a library, as the planner needs them (read-only)."""
+    """Every clip and track of a library, as the planner needs them (read-only).
+
+    A damaged catalog, or an array that is missing or not the shape the catalog records, is a
+    LibraryError naming it (with the `adcut library check` command that repairs it)."""
+    from adcut.core.errors import LibraryError
     from adcut.library.catalog import Catalog
     from adcut.library.ingest import clip_text
-    from adcut.library.store import load_embeddings
+    from adcut.library.store import load_embeddings, repair_hint
+
+    def load(emb) -> np.ndarray:
+        return load_embeddings(folder, emb["path"], emb["rows"], emb["dim"])
 
     with Catalog(folder, readonly=True) as catalog:
         clips: list[LibraryClip] = []
@@ -86,14 +93,17 @@ def load_library(folder: Path) -> tuple[list[LibraryClip], list[LibraryTrack]]:
         for row in catalog.clips():
             if row["source_id"] not in vectors:
                 emb = catalog.embedding(row["source_id"], "clips")
-                vectors[row["source_id"]] = (load_embeddings(folder, emb["path"])
-                                             if emb is not None else None)
+                vectors[row["source_id"]] = load(emb) if emb is not None else None
             vec = vectors[row["source_id"]]
             if row["source_id"] not in text_vectors:
                 emb = catalog.embedding(row["source_id"], "texts")
                 text_vectors[row["source_id"]] = (
-                    (emb["encoder"], load_embeddings(folder, emb["path"])) if emb is not None
-                    else ("", None))
+                    (emb["encoder"], load(emb)) if emb is not None else ("", None))
+            arrays = [a for a in (vec, text_vectors[row["source_id"]][1]) if a is not None]
+            if any(not 0 <= row["emb_row"] < len(a) for a in arrays):
+                raise LibraryError(f"clip {row['id']} of library {folder} points at row "
+                                   f"{row['emb_row']}, past the end of its arrays",
+                                   hint=repair_hint(folder))
             labels = [name for name, _ in json.loads(row["labels"])][:3]
             encoder, texts = text_vectors[row["source_id"]]
             if texts is not None:  # the planner reuses what ingest embedded

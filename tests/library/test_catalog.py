@@ -66,8 +66,9 @@ def test_bundle_is_all_or_nothing(tmp_path):
         # A clip id that collides makes the second bundle fail half way: nothing of it may stay.
         bad = SourceBundle(source=source("fdef", "/x/b.mp4"),
                            clips=[clip("fdef", 0), clip("fabc", 0)])
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(LibraryError, match="refused a write") as caught:
             cat.write_bundle(bad)
+        assert isinstance(caught.value.__cause__, sqlite3.IntegrityError)
         assert [s["id"] for s in cat.sources()] == ["fabc"]
         assert len(cat.clips()) == 2
         assert cat.encoders_in_use("clips") == {("enc", "1")}
