@@ -236,6 +236,8 @@ def _thumbnails(catalog: Catalog, deep: bool, checked: dict[str, int]) -> list[P
     rows = catalog.thumbs()
     checked["thumbnails"] = len(rows)
     for r in rows:
+        if not r["thumb"]:  # a clip stored without a thumbnail (none was expected)
+            continue
         by_source.setdefault(r["source_id"], []).append(r["thumb"])
         ok = r["thumb"] in present
         if ok and deep:
