@@ -82,3 +82,34 @@ def test_replacing_a_source_cascades(tmp_path):
         assert [c["id"] for c in cat.clips()] == ["fnew-0000"]
         # vec ids are never reused, so a stale index entry cannot alias a new clip
         assert cat.clips()[0]["vec_id"] == 2
+
+
+@pytest.mark.hostile("message")
+def test_a_write_to_a_read_only_catalog_is_one_library_error(tmp_path):
+    Catalog(tmp_path / "lib").close()
+    with Catalog(tmp_path / "lib", readonly=True) as cat:
+        with pytest.raises(LibraryError, match="cannot be written .attempt to write a readonly "
+                                               "database") as caught:
+            with cat.transaction() as con:
+                con.execute("INSERT INTO meta(key, value) VALUES ('x', 'y')")
+    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+
+
+@pytest.mark.hostile("half-written")
+def test_a_full_disk_under_the_catalog_is_one_library_error_and_rolls_back(tmp_path):
+    from tests import faults
+
+    with faults.small_disk(tmp_path / "disk", 1024) as disk:
+        with Catalog(disk / "lib") as cat:
+            cat.write_bundle(SourceBundle(source=source(), clips=[clip("fabc", 0)]))
+            faults.fill(disk / "lib")
+            big = [ClipRecord(**{**clip("fdef", i).__dict__, "caption": "x" * 20_000})
+                   for i in range(10)]
+            with pytest.raises(LibraryError, match="no space left to write the catalog"):
+                cat.write_bundle(SourceBundle(source=source("fdef", "/x/b.mp4"), clips=big))
+            assert [s["id"] for s in cat.sources()] == ["fabc"]
+            assert cat.integrity_problems() == []
+        (disk / "lib" / ".filler").unlink()
+        with Catalog(disk / "lib") as cat:
+            cat.write_bundle(SourceBundle(source=source("fdef", "/x/b.mp4"), clips=big))
+            assert len(cat.clips()) == 11
