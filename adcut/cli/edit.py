@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -82,15 +82,18 @@ def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | Non
              script_file: Path | None, as_json: bool) -> int:
     import contextlib
 
-    from adcut.core.brief import load_brief
+    from adcut.core.brief import brief_with_overrides, load_brief
     from adcut.planner.edit import load_library, plan_variants
     from adcut.planner.registry import load_planner
+    from adcut.planner.script import load_script
     from adcut.render.pipeline import render_document
+    from adcut.voice.tts import check_voice
 
-    brief = load_brief(brief_value)
-    updates = {k: v for k, v in (("aspect", aspect), ("duration_s", duration)) if v is not None}
-    if updates:
-        brief = brief.model_validate({**brief.model_dump(), **updates})
+    # Every input is checked before any work, each refusal one line naming what was wrong.
+    brief = brief_with_overrides(load_brief(brief_value), aspect=aspect, duration_s=duration)
+    script = load_script(script_file) if script_file is not None else None
+    if voice is not None:
+        check_voice("hibari", None if voice == "none" else voice)
     outputs = variant_paths(output, variants)
     plan_paths = edit_plan_paths(output, variants, plan_only)
     for group in edit_groups(output, variants, plan_only, force=force, sources=[]):
@@ -99,13 +102,6 @@ def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | Non
         raise BadInputError(f"{library} is not an adcut library",
                             hint=f"build one: adcut ingest FOOTAGE... --library {library}")
     clips, tracks = load_library(library)
-    script = None
-    if script_file is not None:
-        if not script_file.is_file():
-            raise BadInputError(f"script file {script_file} does not exist")
-        script = [ln.strip() for ln in script_file.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        if not script:
-            raise BadInputError(f"script file {script_file} has no lines")
     # Never written over, even with --force: the footage, the music, the brief, the script.
     sources = [Path(c.source) for c in clips] + [Path(t.path) for t in tracks]
     sources += [p for p in (_existing_file(brief_value), _existing_file(script_file)) if p]
@@ -161,13 +157,13 @@ def edit(
     library: Annotated[Path, typer.Option("--library", "-l", help="Library folder built by adcut ingest.")],
     brief: Annotated[str, typer.Option("--brief", "-b", help="Brief file (YAML/JSON) or free text.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The MP4 to write (OUT-1.mp4... with --variants).")] = Path("ad.mp4"),
-    aspect: Annotated[Optional[str], typer.Option(help="9:16 | 1:1 | 16:9 | 4:5 (default: the brief's).")] = None,
-    duration: Annotated[Optional[float], typer.Option(help="Target length in seconds (default: the brief's).")] = None,
+    aspect: Annotated[Optional[Literal["9:16", "1:1", "16:9", "4:5"]], typer.Option(help="Format of the ad (default: the brief's).")] = None,
+    duration: Annotated[Optional[float], typer.Option(help="Target length in seconds, 5 to 180 (default: the brief's).")] = None,
     planner: Annotated[str, typer.Option(help="zero-shot | openai URL | hf PATH | model PATH.")] = "zero-shot",
     model: Annotated[Optional[str], typer.Option(help="Model name for --planner openai.")] = None,
     voice: Annotated[Optional[str], typer.Option(help="Voice name, or none for no voice-over.")] = None,
     plan_only: Annotated[Optional[Path], typer.Option("--plan-only", help="Write the plan here and stop before rendering.")] = None,
-    seed: Annotated[int, typer.Option(help="Makes every choice reproducible.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Makes every choice reproducible.")] = 0,
     variants: Annotated[int, typer.Option(min=1, max=20, help="Make N ads that differ in hook, order and music.")] = 1,
     explain: Annotated[bool, typer.Option("--explain", help="Show every candidate clip with its score and why.")] = False,
     script: Annotated[Optional[Path], typer.Option(help="Use this script (one line per shot) instead of writing one.")] = None,

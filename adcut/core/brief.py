@@ -2,30 +2,45 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
 from adcut.core.errors import BadInputError
-from adcut.core.plan import Strict
-from adcut.core.validation import problems_of
+from adcut.core.plan import LANGUAGE_PATTERN, Strict
+from adcut.core.validation import (echo, parse_json_text, parse_yaml_text, problems_of,
+                                   read_text_file, shorten)
 
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
+MIN_DURATION_S, MAX_DURATION_S = 5.0, 180.0
+# Field lengths: a brief is read by people and spoken in a short ad; far longer text is a
+# mistake (a wrong file, a paste gone wrong), refused with one line.
+MAX_PRODUCT_CHARS = 120
+MAX_POINTS, MAX_POINT_CHARS = 20, 200
+MAX_DESCRIPTION_CHARS = 4000
+FREE_TEXT_EXAMPLE = 'adcut edit --brief "Spark running shoe, light and fast" ...'
+
+
 class Brief(Strict):
-    product: str = Field(min_length=1, description="what is advertised")
-    brand: str = ""
-    selling_points: list[str] = Field(default_factory=list)
-    description: str = Field("", description="free text: audience, setting, anything else")
-    language: str = Field("auto", description="en, zh, ... or auto (from the text)")
-    duration_s: float = Field(30.0, ge=5, le=180, description="target length of the ad")
+    product: str = Field(min_length=1, max_length=MAX_PRODUCT_CHARS, description="what is advertised")
+    brand: str = Field("", max_length=80)
+    selling_points: list[Annotated[str, Field(max_length=MAX_POINT_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_POINTS)
+    description: str = Field("", max_length=MAX_DESCRIPTION_CHARS,
+                             description="free text: audience, setting, anything else")
+    language: str = Field("auto", max_length=35, pattern=f"^auto$|{LANGUAGE_PATTERN}",
+                          description="en, zh, ... or auto (from the text)")
+    duration_s: float = Field(30.0, ge=MIN_DURATION_S, le=MAX_DURATION_S,
+                              description="target length of the ad")
     aspect: Literal["9:16", "1:1", "16:9", "4:5"] = "9:16"
-    tone: str = Field("energetic", description="energetic, calm, playful, premium, warm, ...")
-    call_to_action: str | None = Field(None, description="the last line, e.g. 'Order today'")
+    tone: str = Field("energetic", max_length=60,
+                      description="energetic, calm, playful, premium, warm, ...")
+    call_to_action: str | None = Field(None, max_length=200,
+                                       description="the last line, e.g. 'Order today'")
 
     @field_validator("product")
     @classmethod
@@ -48,37 +63,80 @@ def brief_from_text(text: str) -> Brief:
     text = " ".join(text.split())
     if not text:
         raise BadInputError("the brief is empty", hint="say what the ad is for")
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        raise BadInputError(f"the brief is {len(text)} characters long; a free-text brief may "
+                            f"have at most {MAX_DESCRIPTION_CHARS}",
+                            hint="shorten it, or write a brief file (YAML) with its fields")
     head = re.split(r"[.!?。！？:：,，;；\-–—]", text, maxsplit=1)[0].strip()
     product = head if 0 < len(head) <= 60 else text[:60].strip()
     return Brief(product=product, description=text)
 
 
-def load_brief(value: str) -> Brief:
-    """`--brief`: a YAML/JSON file, or free text."""
-    path = Path(value).expanduser()
-    looks_like_file = path.suffix.lower() in (".yaml", ".yml", ".json", ".txt")
-    if looks_like_file and not path.is_file():
-        raise BadInputError(f"brief file {value} does not exist")
-    if not path.is_file():
-        return brief_from_text(value)
-    raw = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".txt":
-        return brief_from_text(raw)
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(raw)
-        else:
-            import yaml
-
-            data = yaml.safe_load(raw)
-    except Exception as exc:  # yaml and json raise many kinds
-        raise BadInputError(f"{path}: cannot be read as {path.suffix[1:].upper()} ({exc})") from None
+def validate_brief(data: object, where: str) -> Brief:
+    """A brief from parsed data; every problem in one line, each with its field."""
     if not isinstance(data, dict):
-        raise BadInputError(f"{path}: expected a mapping of fields (product, brand, ...)")
+        raise BadInputError(f"{where}: expected a mapping of fields (product, brand, ...)",
+                            hint="start with a line such as  product: Spark running shoe")
     if not str(data.get("product") or "").strip():
-        raise BadInputError(f"{path}: the brief names no product",
+        raise BadInputError(f"{where}: the brief names no product",
                             hint="add a line such as  product: Spark running shoe")
     try:
         return Brief.model_validate(data)
     except ValidationError as exc:
-        raise BadInputError(f"{path}: " + "; ".join(problems_of(exc))) from None
+        raise BadInputError(f"{where}: " + "; ".join(problems_of(exc))) from None
+
+
+def load_brief(value: str) -> Brief:
+    """`--brief`: a YAML/JSON file, or free text.
+
+    Files must be UTF-8 text (UTF-16/32 with a byte-order mark are read too); a mistake in one
+    is said in one line with its line and column."""
+    if "\x00" in value:
+        raise BadInputError("the brief contains a NUL character", hint="check the --brief value")
+    path = Path(value).expanduser() if len(value) < 4096 else None
+    suffix = path.suffix.lower() if path is not None else ""
+    try:
+        is_dir, is_file = (path.is_dir(), path.is_file()) if path is not None else (False, False)
+    except OSError:  # e.g. a name longer than the file system allows: it is text
+        is_dir = is_file = False
+    if is_dir:
+        raise BadInputError(f"brief {shorten(value, 120)} is a folder",
+                            hint="give a brief file (YAML, JSON or text) or the brief as text")
+    if suffix in (".yaml", ".yml", ".json", ".txt") and not is_file:
+        raise BadInputError(f"brief file {echo(value, 120)} does not exist",
+                            hint=f"check the path, or give the brief as text: {FREE_TEXT_EXAMPLE}")
+    if not is_file:
+        return brief_from_text(value)
+    text = read_text_file(path, "brief file")
+    where = shorten(value, 120)
+    if suffix == ".json":
+        return validate_brief(parse_json_text(text, where), where)
+    if suffix in (".yaml", ".yml"):
+        return validate_brief(parse_yaml_text(text, where), where)
+    if suffix == ".txt":
+        return brief_from_text(text)
+    # Another name: YAML when it reads as a mapping of fields, else free text.
+    try:
+        data = parse_yaml_text(text, where)
+    except BadInputError:
+        data = None
+    return validate_brief(data, where) if isinstance(data, dict) else brief_from_text(text)
+
+
+def brief_with_overrides(brief: Brief, *, aspect: str | None = None,
+                         duration_s: float | None = None) -> Brief:
+    """The brief with the command line's --aspect / --duration, each checked and refused in
+    the words of the option the user typed."""
+    import math
+
+    if duration_s is not None and not (
+            math.isfinite(duration_s) and MIN_DURATION_S <= duration_s <= MAX_DURATION_S):
+        raise BadInputError(f"--duration {duration_s:g}: the ad must be {MIN_DURATION_S:g} to "
+                            f"{MAX_DURATION_S:g} s long", hint="e.g. --duration 30")
+    updates = {k: v for k, v in (("aspect", aspect), ("duration_s", duration_s)) if v is not None}
+    if not updates:
+        return brief
+    try:
+        return Brief.model_validate({**brief.model_dump(), **updates})
+    except ValidationError as exc:
+        raise BadInputError("; ".join(problems_of(exc))) from None

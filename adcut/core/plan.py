@@ -11,7 +11,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from adcut.core.validation import echo
+
 PLAN_VERSION = 1
+
+# Lengths a hand-edited document may not exceed: generous for real use, and small enough that
+# a runaway value (a 100,000-character line) is refused with one line instead of reaching the
+# voice model or the subtitle renderer.
+MAX_LINE_CHARS = 500  # one script line, spoken over one shot (about 30 s of speech)
+MAX_PATH_CHARS = 4096  # PATH_MAX on Linux
+MAX_NAME_CHARS = 200  # ids, names of planners, voices and fonts
+MAX_SHOTS = 200  # an ad of at most 180 s
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$"  # BCP 47: en, zh, pt-BR, zh-Hant
 
 # Output sizes per aspect (the platforms' native sizes).
 ASPECTS: dict[str, tuple[int, int]] = {
@@ -36,9 +47,11 @@ ClipAudio = Literal["mute", "mix", "keep"]
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors: a typo in a hand-edited file must not be silently ignored."""
+    """Unknown keys are errors: a typo in a hand-edited file must not be silently ignored.
+    NaN and infinity are errors too: every comparison with NaN is false, so a bound such as
+    `le=180` would otherwise be reported as the problem, or not caught at all."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class Reframe(Strict):
@@ -54,15 +67,19 @@ class Reframe(Strict):
 
 
 class PlanShot(Strict):
-    clip_id: str | None = Field(None, description="library clip id, if the shot came from one")
-    source: str = Field(description="path of the footage file")
+    clip_id: str | None = Field(None, max_length=MAX_NAME_CHARS,
+                                description="library clip id, if the shot came from one")
+    source: str = Field(min_length=1, max_length=MAX_PATH_CHARS,
+                        description="path of the footage file")
     in_s: float = Field(ge=0, description="first second of the source used")
     out_s: float = Field(gt=0, description="end of the range used; the rendered shot is fitted "
                                            "to its voice line, trimming or holding the range")
-    line: str | None = Field(None, description="script line spoken and subtitled over this "
-                                               "shot; leave it out for a shot without voice")
-    transition: str = Field("cut", description="transition into the next shot: cut or an "
-                                               "xfade name (fade, slideleft, wipeup, zoomin...)")
+    line: str | None = Field(None, max_length=MAX_LINE_CHARS,
+                             description="script line spoken and subtitled over this shot; "
+                                         "leave it out for a shot without voice")
+    transition: str = Field("cut", max_length=MAX_NAME_CHARS,
+                            description="transition into the next shot: cut or an xfade name "
+                                        "(fade, slideleft, wipeup, zoomin...)")
     transition_s: float = Field(0.4, gt=0, le=2.0)
     reframe: Reframe = Field(default_factory=Reframe)
     clip_audio: ClipAudio | None = Field(None, description="original sound of this shot; "
@@ -76,7 +93,7 @@ class PlanShot(Strict):
 
             close = difflib.get_close_matches(value, sorted(TRANSITIONS), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"unknown transition {value!r}{hint}")
+            raise ValueError(f"unknown transition {echo(value)}{hint}")
         return value
 
     @field_validator("line")
@@ -94,9 +111,11 @@ class PlanShot(Strict):
 
 
 class PlanMusic(Strict):
-    source: str = Field(description="path of the music file")
-    track_id: str | None = None
-    start_s: float = Field(0.0, ge=0, description="where in the track the ad's music starts")
+    source: str = Field(min_length=1, max_length=MAX_PATH_CHARS, description="path of the music file")
+    track_id: str | None = Field(None, max_length=MAX_NAME_CHARS)
+    start_s: float = Field(0.0, ge=0, description="where in the track the ad's music starts; "
+                                                   "a track that ends before the ad loops back "
+                                                   "at a bar boundary")
     gain_db: float = Field(-6.0, ge=-40, le=12, description="music level relative to the voice "
                                                            "before ducking and normalisation")
     fade_in_s: float = Field(0.5, ge=0, le=10)
@@ -106,15 +125,19 @@ class PlanMusic(Strict):
 
 
 class PlanVoice(Strict):
-    engine: str = Field("hibari", description="TTS engine: hibari | piper | none")
-    voice: str | None = Field(None, description="engine-specific voice name or model path")
+    engine: str = Field("hibari", max_length=MAX_NAME_CHARS,
+                        description="TTS engine: hibari | piper | none")
+    voice: str | None = Field(None, max_length=MAX_PATH_CHARS,
+                              description="engine-specific voice name or model path")
     speed: float = Field(1.0, ge=0.5, le=2.0)
 
 
 class SubtitleStyle(Strict):
     enabled: bool = True
-    font_file: str | None = Field(None, description="font file; empty = Noto Sans CJK (bundled)")
-    font_name: str | None = Field(None, description="family name inside font_file")
+    font_file: str | None = Field(None, max_length=MAX_PATH_CHARS,
+                                  description="font file; empty = Noto Sans CJK (bundled)")
+    font_name: str | None = Field(None, max_length=MAX_NAME_CHARS,
+                                  description="family name inside font_file")
     size_pct: float = Field(4.2, ge=1.5, le=12, description="font size, % of the frame height")
     position: Literal["bottom", "middle", "top"] = "bottom"
     max_lines: int = Field(2, ge=1, le=4)
@@ -127,8 +150,9 @@ class EditPlan(Strict):
     version: Literal[1] = PLAN_VERSION
     aspect: Literal["9:16", "1:1", "16:9", "4:5"] = "9:16"
     fps: int = Field(30, ge=1, le=120)
-    language: str = Field("en", description="language of the script lines (BCP 47, e.g. en, zh)")
-    shots: list[PlanShot] = Field(min_length=1)
+    language: str = Field("en", max_length=35, pattern=LANGUAGE_PATTERN,
+                          description="language of the script lines (BCP 47, e.g. en, zh)")
+    shots: list[PlanShot] = Field(min_length=1, max_length=MAX_SHOTS)
     music: PlanMusic | None = None
     voice: PlanVoice = Field(default_factory=PlanVoice)
     subtitles: SubtitleStyle = Field(default_factory=SubtitleStyle)
@@ -136,9 +160,10 @@ class EditPlan(Strict):
                                                        "mix (under the voice) or keep")
     loudness_lufs: float = Field(-14.0, ge=-40, le=-5)
     true_peak_dbtp: float = Field(-1.0, ge=-9, le=0)
-    planner: str = Field("manual", description="what made this plan")
-    brief: str | None = Field(None, description="the brief it answers, for the record")
-    seed: int | None = None
+    planner: str = Field("manual", max_length=MAX_NAME_CHARS, description="what made this plan")
+    brief: str | None = Field(None, max_length=20000,
+                              description="the brief it answers, for the record")
+    seed: int | None = Field(None, ge=0)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -319,3 +319,34 @@ def write_lines(product: Product, slots: list[ScriptSlot], language: str,
         used.add(line)
         lines.append(line)
     return lines
+
+
+def load_script(path) -> list[str]:
+    """`--script FILE`: one voice-over line per shot, blank lines skipped. The file must be
+    UTF-8 text; a line too long to be spoken over one shot, or more lines than an ad has
+    shots, is refused naming the line."""
+    from pathlib import Path
+
+    from adcut.core.errors import BadInputError
+    from adcut.core.plan import MAX_LINE_CHARS, MAX_SHOTS
+    from adcut.core.validation import read_text_file
+
+    path = Path(path)
+    text = read_text_file(path, "script file")
+    lines = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = " ".join(raw.split())
+        if not line:
+            continue
+        if len(line) > MAX_LINE_CHARS:
+            raise BadInputError(f"script file {path} line {number}: {len(line)} characters is "
+                                f"too long for one shot (at most {MAX_LINE_CHARS})",
+                                hint="split it over several lines")
+        lines.append(line)
+    if not lines:
+        raise BadInputError(f"script file {path} has no lines",
+                            hint="write one voice-over line per shot")
+    if len(lines) > MAX_SHOTS:
+        raise BadInputError(f"script file {path} has {len(lines)} lines; an ad has at most "
+                            f"{MAX_SHOTS} shots", hint="one line per shot")
+    return lines

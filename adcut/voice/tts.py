@@ -555,6 +555,40 @@ def _load_tts(engine: str, voice: str | None) -> TTSEngine:
                         hint=f"use one of {', '.join(ENGINES)}, or 'none' for no voice-over")
 
 
+def check_voice(engine: str, voice: str | None) -> None:
+    """Refuse a voice the engine cannot load, without loading it (for `--voice`, before any
+    work): an unknown name, a missing model file, or a hibari voice that is not on this
+    machine when there is no network."""
+    from adcut.core.validation import echo
+
+    if engine == "none" or voice is None:
+        return
+    if engine not in ENGINES:
+        raise BadInputError(f"unknown TTS engine {echo(engine)}",
+                            hint=f"use one of {', '.join(ENGINES)}, or 'none' for no voice-over")
+    if voice.endswith(".onnx") or os.sep in voice:
+        if not Path(voice).expanduser().is_file():
+            raise BadInputError(f"voice model {echo(voice, 120)} does not exist",
+                                hint="give a voice name or an existing .onnx file")
+        return
+    if engine == "piper":
+        raise BadInputError(f"unknown piper voice {echo(voice)}",
+                            hint="leave --voice out for the bundled voice, or give a Piper .onnx path")
+    try:
+        from hibari.voices import DEFAULT, VOICES, voice_path
+    except ImportError:
+        return  # loading the engine says what is missing
+    if voice not in VOICES:
+        raise BadInputError(f"unknown voice {echo(voice)}",
+                            hint=f"use one of {', '.join(VOICES)}, or none for no voice-over")
+    if os.environ.get("HF_HUB_OFFLINE"):
+        try:
+            voice_path(voice, download_missing=False)
+        except (FileNotFoundError, RuntimeError):
+            raise DependencyError(f"voice {voice!r} is not available offline",
+                                  hint=f"use the bundled voice {DEFAULT!r}") from None
+
+
 def primary_language(language: str) -> str:
     return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0]
 

@@ -1,0 +1,145 @@
+"""Briefs from files and text: every mistake is one line naming the file, the field or the
+place in the file; nothing a user can type or save gives a traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adcut.core.brief import Brief, brief_with_overrides, load_brief
+from adcut.core.errors import BadInputError
+
+
+def refused(value: str) -> str:
+    with pytest.raises(BadInputError) as err:
+        load_brief(value)
+    return str(err.value)
+
+
+def test_yaml_json_and_text_briefs(tmp_path):
+    (tmp_path / "b.yaml").write_text("product: Spark shoe\nduration_s: 20\n")
+    (tmp_path / "b.json").write_text(json.dumps({"product": "Spark shoe", "tone": "calm"}))
+    assert load_brief(str(tmp_path / "b.yaml")).duration_s == 20
+    assert load_brief(str(tmp_path / "b.json")).tone == "calm"
+    assert load_brief("Spark running shoe, light and fast").product == "Spark running shoe"
+
+
+@pytest.mark.hostile("traceback")
+def test_a_latin1_brief_is_refused_with_the_byte_and_its_place(tmp_path):
+    path = tmp_path / "brief.yaml"
+    path.write_bytes("product: Crème\n".encode("latin-1"))
+    line = refused(str(path))
+    assert "brief.yaml is not UTF-8 text (byte 0xe8 at line 1, column 12)" in line
+    assert "save it as UTF-8" in line
+
+
+@pytest.mark.hostile("traceback")
+def test_a_utf16_brief_with_its_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "brief.yaml"
+    path.write_bytes("product: Crème brûlée\nbrand: Café\n".encode("utf-16"))
+    brief = load_brief(str(path))
+    assert (brief.product, brief.brand) == ("Crème brûlée", "Café")
+
+
+@pytest.mark.hostile("message")
+def test_invalid_yaml_is_one_line_with_line_and_column(tmp_path):
+    path = tmp_path / "brief.yaml"
+    path.write_text("product: Shoe\nbrand: X\ntone:  a: b\n")
+    line = refused(str(path))
+    assert "brief.yaml line 3, column 9: mapping values are not allowed here" in line
+    assert "\n" not in line and "<unicode string>" not in line
+
+
+@pytest.mark.hostile("message")
+def test_invalid_json_is_one_line_with_line_and_column(tmp_path):
+    path = tmp_path / "brief.json"
+    path.write_text('{"product": "Shoe",\n  "brand": }\n')
+    assert "brief.json line 2, column 12: Expecting value" in refused(str(path))
+
+
+@pytest.mark.hostile("message")
+@pytest.mark.parametrize("text", ["duration_s: .nan", "duration_s: .inf", "duration_s: -.inf"])
+def test_nan_in_a_brief_is_said_to_be_not_a_number(tmp_path, text):
+    path = tmp_path / "brief.yaml"
+    path.write_text(f"product: Shoe\n{text}\n")
+    line = refused(str(path))
+    assert "duration_s:" in line and "is not a number" in line and "180" not in line
+
+
+@pytest.mark.hostile("message")
+@pytest.mark.parametrize("field, value, needle", [
+    ("product", "x" * 100000, "product: 100000 characters is too long; at most 120"),
+    ("description", "y " * 50000, "description: 100000 characters is too long; at most 4000"),
+    ("selling_points", ["fast"] * 500, "selling_points: 500 items are too many; at most 20"),
+    ("call_to_action", "z" * 5000, "call_to_action: 5000 characters is too long"),
+])
+def test_overlong_fields_are_refused_with_a_short_line(tmp_path, field, value, needle):
+    path = tmp_path / "brief.json"
+    data = {"product": "Shoe", field: value}
+    path.write_text(json.dumps(data))
+    line = refused(str(path))
+    assert needle in line and len(line) < 300
+
+
+@pytest.mark.hostile("message")
+def test_an_overlong_free_text_brief_is_refused():
+    line = refused("Spark shoe " * 10000)
+    assert "the brief is 109999 characters long; a free-text brief may have at most 4000" in line
+
+
+@pytest.mark.hostile("message")
+def test_a_yaml_alias_bomb_is_refused_in_one_short_line(tmp_path):
+    rows = ["a: &a [x, x, x, x, x, x, x, x, x]"] + [
+        f"{n}: &{n} [{', '.join(['*' + p] * 9)}]" for p, n in zip("abcdef", "bcdefg")]
+    path = tmp_path / "brief.yaml"
+    path.write_text("\n".join(rows + ["product: Shoe", "selling_points: *g"]) + "\n")
+    line = refused(str(path))
+    assert len(line) < 600 and "more problems" in line
+
+
+@pytest.mark.hostile("traceback")
+@pytest.mark.parametrize("content, needle", [
+    (b"", "expected a mapping of fields"),
+    (b"- a\n- b\n", "expected a mapping of fields"),
+    (b"product: [a, b]\n", "product: should be a valid string"),
+    (b"product: Shoe\nduration_s: soon\n", "duration_s: 'soon': should be a valid number"),
+    (b"product: Shoe\naspect: 21:9\n", "aspect: '21:9' is not allowed"),
+    (b"product: Shoe\nlanguage: ../../etc\n", "language:"),
+    (b"product: Shoe\nfoo: 1\n", "foo: unknown field"),
+    (b"product: !!python/object:os.system ls\n", "brief.yaml line 1, column 10"),
+])
+def test_odd_brief_files_get_one_line(tmp_path, content, needle):
+    path = tmp_path / "brief.yaml"
+    path.write_bytes(content)
+    assert needle in refused(str(path))
+
+
+def test_a_folder_or_missing_file_as_the_brief(tmp_path):
+    assert "is a folder" in refused(str(tmp_path))
+    assert "brief file" in refused(str(tmp_path / "nope.yaml"))
+    assert "NUL" in refused("Spark\x00shoe")
+
+
+@pytest.mark.hostile("traceback")
+@pytest.mark.parametrize("duration", [-5.0, 0.0, float("nan"), float("inf"), 10000.0])
+def test_duration_override_out_of_range_is_one_line(duration):
+    with pytest.raises(BadInputError) as err:
+        brief_with_overrides(Brief(product="Shoe"), duration_s=duration)
+    assert err.value.message == f"--duration {duration:g}: the ad must be 5 to 180 s long"
+
+
+def test_overrides_apply():
+    brief = brief_with_overrides(Brief(product="Shoe"), aspect="1:1", duration_s=45)
+    assert (brief.aspect, brief.duration_s) == ("1:1", 45)
+    with pytest.raises(BadInputError, match="aspect: '21:9' is not allowed"):
+        brief_with_overrides(Brief(product="Shoe"), aspect="21:9")
+
+
+@pytest.mark.hostile("bug")
+@pytest.mark.parametrize("aspect", ["9:16", "1:1", "16:9", "4:5"])
+def test_an_unquoted_aspect_in_yaml_is_the_aspect(tmp_path, aspect):
+    """YAML 1.1 reads 9:16 as the base-60 number 556: the brief was refused."""
+    path = tmp_path / "brief.yaml"
+    path.write_text(f"product: Shoe\naspect: {aspect}\n")
+    assert load_brief(str(path)).aspect == aspect
