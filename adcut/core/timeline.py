@@ -12,11 +12,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from adcut.core.plan import TRANSITIONS, ClipAudio, Strict
+from adcut.core.plan import (LANGUAGE_PATTERN, MAX_LINE_CHARS, MAX_NAME_CHARS, MAX_PATH_CHARS,
+                             TRANSITIONS, ClipAudio, Strict)
+from adcut.core.validation import MAX_PROBLEMS, echo
 
 TIMELINE_VERSION = 1
+# Output sizes the renderer makes: x264 refuses sides over 16384 here and needs 6 GB of memory
+# for 8192x8192; 4096 covers 4K in both orientations (2160x3840 renders in about 0.9 GB).
+# Below 16 px the scaler and the blurred fit background have nothing left to work with.
+MIN_SIDE_PX = 16
+MAX_SIDE_PX = 4096
+# Output aspects within 1:4..4:1 (every ad format, 9:16 to 32:9): cropping a source to a
+# thinner frame would leave less than a pixel of it.
+MAX_ASPECT = 4.0
 
 
 class ResolvedReframe(Strict):
@@ -26,7 +36,7 @@ class ResolvedReframe(Strict):
 
 
 class TimelineClip(Strict):
-    source: str
+    source: str = Field(min_length=1, max_length=MAX_PATH_CHARS)
     source_width: int = Field(gt=0, description="display size of the source (after rotation)")
     source_height: int = Field(gt=0)
     source_has_audio: bool = False
@@ -38,7 +48,7 @@ class TimelineClip(Strict):
     duration_f: int = Field(gt=0)
     reframe: ResolvedReframe
     audio: ClipAudio = "mute"
-    clip_id: str | None = None
+    clip_id: str | None = Field(None, max_length=MAX_NAME_CHARS)
 
     @property
     def end_f(self) -> int:
@@ -46,7 +56,7 @@ class TimelineClip(Strict):
 
 
 class Transition(Strict):
-    kind: str
+    kind: str = Field(max_length=MAX_NAME_CHARS)
     after_clip: int = Field(ge=0, description="between clips[after_clip] and the next one")
     duration_f: int = Field(ge=2)
 
@@ -62,62 +72,113 @@ class Transition(Strict):
 
 
 class Word(Strict):
-    text: str
+    text: str = Field(max_length=MAX_LINE_CHARS)
     start_f: int = Field(ge=0)
     end_f: int = Field(ge=0)
 
 
 class VoiceCue(Strict):
-    path: str = Field(description="the synthesised line (WAV)")
+    path: str = Field(min_length=1, max_length=MAX_PATH_CHARS, description="the synthesised line (WAV)")
     start_f: int = Field(ge=0)
     duration_f: int = Field(gt=0)
-    text: str
+    text: str = Field(max_length=MAX_LINE_CHARS)
     clip: int = Field(ge=0, description="the clip this line is spoken over")
 
 
 class CaptionCue(Strict):
     start_f: int = Field(ge=0)
     end_f: int = Field(gt=0)
-    text: str = Field(min_length=1)
-    lines: list[str] = Field(default_factory=list, description="the text as wrapped on screen")
+    text: str = Field(min_length=1, max_length=MAX_LINE_CHARS)
+    lines: list[str] = Field(default_factory=list, max_length=20,
+                             description="the text as wrapped on screen")
     words: list[Word] = Field(default_factory=list)
 
 
 class Duck(Strict):
     depth_db: float = Field(12.0, ge=0, le=40)
-    attack_ms: float = Field(30.0, gt=0)
-    release_ms: float = Field(400.0, gt=0)
+    attack_ms: float = Field(30.0, ge=0.01, le=2000, description="sidechaincompress's range")
+    release_ms: float = Field(400.0, ge=0.01, le=9000)
+
+
+class MusicLoop(Strict):
+    """A track shorter than the ad is looped: on reaching `end_s` the music goes on from
+    `start_s` (a whole number of bars earlier when the beats are known, so the beat never
+    stumbles), crossfading over the `crossfade_s` before each of those two points."""
+
+    start_s: float = Field(gt=0, description="where each repeat lands in the track")
+    end_s: float = Field(gt=0, description="where the track is left for the repeat")
+    crossfade_s: float = Field(gt=0, le=2.0)
+
+    @model_validator(mode="after")
+    def _order(self) -> MusicLoop:
+        if self.end_s - self.start_s < 2 * self.crossfade_s:
+            raise ValueError(f"the loop {self.start_s}..{self.end_s} s is shorter than twice its "
+                             f"crossfade ({self.crossfade_s} s)")
+        if self.start_s < self.crossfade_s:
+            raise ValueError(f"start_s {self.start_s} leaves no room before it for the "
+                             f"crossfade ({self.crossfade_s} s)")
+        return self
 
 
 class MusicCue(Strict):
-    path: str
+    path: str = Field(min_length=1, max_length=MAX_PATH_CHARS)
     source_start_s: float = Field(ge=0)
     start_f: int = Field(0, ge=0)
     duration_f: int = Field(gt=0)
-    gain_db: float = -6.0
+    gain_db: float = Field(-6.0, ge=-60, le=24)
     fade_in_f: int = Field(0, ge=0)
     fade_out_f: int = Field(0, ge=0)
     duck: Duck | None = Field(default_factory=Duck)
-    track_id: str | None = None
+    track_id: str | None = Field(None, max_length=MAX_NAME_CHARS)
+    loop: MusicLoop | None = Field(None, description="how a track shorter than the ad repeats; "
+                                                     "empty = played once")
+
+    @model_validator(mode="after")
+    def _loop_after_start(self) -> MusicCue:
+        if self.loop is not None and self.loop.end_s - self.source_start_s < self.loop.crossfade_s:
+            raise ValueError(f"loop.end_s {self.loop.end_s} is not after source_start_s "
+                             f"{self.source_start_s} by its crossfade at least")
+        return self
+
+    def pieces_s(self, fps: int) -> list[tuple[float, float]]:
+        """The stretches of the track heard one after the other, as (source in, source out)
+        seconds, adding up to the cue: one when the music plays once; with a loop, the first
+        from source_start_s to loop.end_s, each repeat from loop.start_s to loop.end_s, the last
+        cut where the cue ends. A repeat fades in over the loop.crossfade_s of track before its
+        start while the stretch before it fades out over its last crossfade_s, so each seam lies
+        exactly on loop.start_s and the repeats keep the track's beat."""
+        need_s = self.duration_f / fps
+        if self.loop is None:
+            return [(self.source_start_s, self.source_start_s + need_s)]
+        pieces: list[tuple[float, float]] = []
+        at_s, heard_s = self.source_start_s, 0.0
+        while need_s - heard_s > 1e-9:
+            take_s = min(self.loop.end_s - at_s, need_s - heard_s)
+            pieces.append((at_s, at_s + take_s))
+            heard_s += take_s
+            at_s = self.loop.start_s
+        return pieces
 
 
 class SubtitleLayout(Strict):
-    font_file: str
-    font_name: str
-    size_px: int = Field(gt=0)
-    margin_v_px: int = Field(ge=0, description="distance from the frame edge (safe zone)")
-    margin_h_px: int = Field(ge=0)
+    font_file: str = Field(min_length=1, max_length=MAX_PATH_CHARS)
+    font_name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=r"^[^,\n\r]*$",
+                           description="family name (no commas: ASS style lines are comma-separated)")
+    size_px: int = Field(gt=0, le=MAX_SIDE_PX)
+    margin_v_px: int = Field(ge=0, le=MAX_SIDE_PX, description="distance from the frame edge (safe zone)")
+    margin_h_px: int = Field(ge=0, le=MAX_SIDE_PX)
     alignment: Literal["bottom", "middle", "top"] = "bottom"
-    color: str = "FFFFFF"
-    outline_color: str = "000000"
+    color: str = Field("FFFFFF", pattern=r"^[0-9A-Fa-f]{6}$")
+    outline_color: str = Field("000000", pattern=r"^[0-9A-Fa-f]{6}$")
 
 
 class Timeline(Strict):
     kind: Literal["adcut.Timeline"] = "adcut.Timeline"
     version: Literal[1] = TIMELINE_VERSION
     fps: int = Field(ge=1, le=120, description="the timebase: every *_f field counts 1/fps s")
-    width: int = Field(gt=0, multiple_of=2)
-    height: int = Field(gt=0, multiple_of=2)
+    width: int = Field(ge=MIN_SIDE_PX, le=MAX_SIDE_PX, multiple_of=2,
+                       description="output size in pixels: even, 16..4096")
+    height: int = Field(ge=MIN_SIDE_PX, le=MAX_SIDE_PX, multiple_of=2)
     duration_f: int = Field(gt=0)
     clips: list[TimelineClip] = Field(min_length=1)
     transitions: list[Transition] = Field(default_factory=list)
@@ -125,16 +186,30 @@ class Timeline(Strict):
     captions: list[CaptionCue] = Field(default_factory=list)
     subtitles: SubtitleLayout | None = None
     music: MusicCue | None = None
-    clip_audio_mix_db: float = Field(-14.0, description="level of original sound in 'mix' mode")
-    loudness_lufs: float = -14.0
-    true_peak_dbtp: float = -1.0
-    language: str = "en"
+    clip_audio_mix_db: float = Field(-14.0, ge=-60, le=12,
+                                     description="level of original sound in 'mix' mode")
+    loudness_lufs: float = Field(-14.0, ge=-40, le=-5)
+    true_peak_dbtp: float = Field(-1.0, ge=-9, le=0)
+    language: str = Field("en", max_length=35, pattern=LANGUAGE_PATTERN)
     notes: list[str] = Field(default_factory=list, description="what the compiler decided and why")
     metadata: dict = Field(default_factory=dict, description="free-form: planner, brief, plan hash")
+
+    @field_validator("width", "height", mode="before")
+    @classmethod
+    def _side(cls, value: object) -> object:
+        """One message with the whole rule (pydantic would report one bound at a time)."""
+        if isinstance(value, int) and not isinstance(value, bool) and not (
+                MIN_SIDE_PX <= value <= MAX_SIDE_PX and value % 2 == 0):
+            raise ValueError(f"{value} px: must be an even number of pixels from {MIN_SIDE_PX} "
+                             f"to {MAX_SIDE_PX}")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Timeline:
         problems: list[str] = []
+        if max(self.width, self.height) > MAX_ASPECT * min(self.width, self.height):
+            problems.append(f"width x height: {self.width}x{self.height} is thinner than 1:4; "
+                            "the renderer makes aspects from 1:4 to 4:1")
         expected = 0
         for i, clip in enumerate(self.clips):
             if clip.start_f != expected:
@@ -147,7 +222,7 @@ class Timeline(Strict):
         for i, t in enumerate(self.transitions):
             where = f"transitions[{i}]"
             if t.kind not in TRANSITIONS or t.kind == "cut":
-                problems.append(f"{where}.kind {t.kind!r} is not an xfade transition")
+                problems.append(f"{where}.kind {echo(t.kind)} is not an xfade transition")
             if t.after_clip >= len(self.clips) - 1:
                 problems.append(f"{where}.after_clip {t.after_clip} has no next clip")
                 continue
@@ -166,7 +241,9 @@ class Timeline(Strict):
         if self.music is not None and self.music.start_f + self.music.duration_f > self.duration_f:
             problems.append("music ends after the timeline")
         if problems:
-            raise ValueError("; ".join(problems))
+            more = len(problems) - MAX_PROBLEMS
+            raise ValueError("; ".join(problems[:MAX_PROBLEMS])
+                             + (f"; and {more} more problems" if more > 0 else ""))
         return self
 
     @property

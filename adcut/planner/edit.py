@@ -267,8 +267,10 @@ def choose_music(tracks: list[LibraryTrack], brief: Brief, lines: list[str], ref
     need_s = est_s * 1.3 + 2.0
     fits = [t for t in tracks if t.duration_s >= need_s] or \
         sorted(tracks, key=lambda t: -t.duration_s)[:1]
-    if fits[0].duration_s < need_s:
-        explanation.music.append(f"no track is {need_s:.0f} s long; using the longest")
+    if fits[0].duration_s < need_s:  # the render loops it (see render.compile.choose_music_loop)
+        explanation.music.append(
+            f"the longest track ({fits[0].title}, {fits[0].duration_s:.0f} s) is shorter than "
+            f"this ad (about {est_s:.0f} s): the render loops it on whole bars")
     candidates = [t for t in fits if t.id not in avoid] or fits
     product = Product(brief.product, brief.brand, list(brief.selling_points))
     audio = [AudioCandidate(number=i + 1, description=describe_track(t))

@@ -8,6 +8,12 @@ Fitting rule: a voiced shot lasts lead-in + its line's measured voice + a short 
 picture never runs ahead of or behind the narration. A clip longer than that is trimmed (the
 plan's in point is kept); a shorter one is slowed down to at most MIN_SPEED and then held on its
 last frame.
+
+Music: a track that ends before the ad is looped, not refused: the edge measures its beats
+and level only when it must loop, and `choose_music_loop` (pure) picks a stretch of whole bars
+inside the track's body (not its quiet intro or outro) to repeat, joined by a short crossfade
+just before the bar line. A timeline, which bypasses all of this, is checked against its
+sources by `check_timeline_sources` before a render starts.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from pathlib import Path
 from adcut.core.errors import BadInputError, DependencyError, MediaError
 from adcut.core.plan import ASPECTS, EditPlan
 from adcut.core.timeline import (
+    MIN_SIDE_PX,
     CaptionCue,
     Duck,
     MusicCue,
+    MusicLoop,
     ResolvedReframe,
     SubtitleLayout,
     Timeline,
@@ -29,6 +37,7 @@ from adcut.core.timeline import (
     Transition,
     VoiceCue,
 )
+from adcut.core.validation import MAX_PROBLEMS, echo_path, shorten
 
 LEAD_IN_S = 0.15  # picture first, then the voice
 BREATH_S = 0.35  # after each line, before the next shot
@@ -37,16 +46,26 @@ READ_CHARS_PER_S = {"zh": 5.0, "ja": 6.0, "ko": 6.0}  # subtitle-only reading sp
 READ_CHARS_PER_S_DEFAULT = 15.0
 MIN_SHOT_S = 1.0
 RANGE_SLACK_S = 0.05  # container durations are rounded; allow this much past the end
+# Looping music (see choose_music_loop).
+BEATS_PER_BAR = 4  # the loop spans whole bars of 4 beats (the meter of nearly all ad music)
+BEAT_CROSSFADE_S = 0.1  # on a bar line: short, so the downbeat lands clean
+FREE_CROSSFADE_S = 1.0  # no steady beat: a longer blend hides the seam
+MIN_LOOP_S = 2.0  # a shorter stretch repeated sounds like a stuck record
+BODY_DROP_DB = 6.0  # an intro or outro this much below the track's median level is not looped
+MUSIC_ANALYSIS_RATE = 16000  # the rate ingest measures beats at
 
 
 class PlanProblems(BadInputError):
-    """Every problem of a plan at once, each naming its field."""
+    """Every problem of a plan at once, each naming its field (the first MAX_PROBLEMS; the
+    rest are counted)."""
 
     def __init__(self, source: str, problems: list[str]):
         self.problems = problems
-        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(f"{source}: " + "; ".join(problems),
-                         hint="fix these fields and run again" if more else None)
+        shown = [shorten(p) for p in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            shown.append(f"and {len(problems) - MAX_PROBLEMS} more problems")
+        super().__init__(f"{source}: " + "; ".join(shown),
+                         hint="fix these fields and run again" if len(problems) > 1 else None)
 
 
 @dataclass(frozen=True)
@@ -65,9 +84,19 @@ class LineVoice:
     words: list[tuple[str, float, float]]  # (word, start_s, end_s) within the file
 
 
+@dataclass(frozen=True)
+class MusicRhythm:
+    """What a looped track needs measured: its beats and its level over time."""
+
+    beats_s: tuple[float, ...]
+    level_times_s: tuple[float, ...]  # centres of consecutive windows
+    level_db: tuple[float, ...]
+
+
 @dataclass
 class PlanFacts:
     sources: dict[str, SourceFacts | str] = field(default_factory=dict)  # str: what is wrong
+    music_rhythm: MusicRhythm | None = None  # measured only when the music must loop
     voices: list[LineVoice | None] = field(default_factory=list)  # per shot
     reframes: list[tuple[str, float, float] | None] = field(default_factory=list)  # per shot
     subtitle_layout: SubtitleLayout | None = None
@@ -124,7 +153,7 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
 
         font_file = plan.subtitles.font_file
         if font_file is not None and not resolve(font_file, base_dir).is_file():
-            facts.problems.append(f"subtitles.font_file: {font_file} does not exist")
+            facts.problems.append(f"subtitles.font_file: {echo_path(font_file)} does not exist")
         else:
             style = plan.subtitles
             if font_file is not None:
@@ -164,7 +193,116 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
                     continue
                 facts.voices[i] = LineVoice(str(speech.path), speech.duration_s,
                                             list(speech.words))
+
+    # Music that ends before the ad: measured here, looped by compile_plan.
+    music_src = facts.sources.get(plan.music.source) if plan.music else None
+    if isinstance(music_src, SourceFacts) and music_src.has_audio:
+        total_s = sum(shot_frames(plan, facts, i) for i in range(len(plan.shots))) / plan.fps
+        if plan.music.start_s + total_s > music_src.duration_s + RANGE_SLACK_S:
+            facts.music_rhythm = measure_music_rhythm(resolve(plan.music.source, base_dir))
     return facts
+
+
+def measure_music_rhythm(path: Path) -> MusicRhythm:
+    """Beats and level over time of a track (decoded once, like ingest measures music)."""
+    from adcut.media.audio import decode_audio
+    from adcut.media.rhythm import analyze_rhythm, energy_curve
+
+    audio = decode_audio(path, sample_rate=MUSIC_ANALYSIS_RATE)
+    rhythm = analyze_rhythm(audio.samples, audio.sample_rate)
+    times_s, level_db = energy_curve(audio.samples, audio.sample_rate, hop_s=0.5)
+    return MusicRhythm(beats_s=tuple(round(float(b), 4) for b in rhythm.beat_times_s),
+                       level_times_s=tuple(float(t) for t in times_s),
+                       level_db=tuple(float(d) for d in level_db))
+
+
+def check_timeline_sources(timeline: Timeline, *, label: str = "timeline") -> None:
+    """Probe every file a timeline names and raise PlanProblems listing every mismatch with
+    its JSON path, before any rendering: a missing or undecodable file, a clip without video
+    or smaller than MIN_SIDE_PX, a source size other than the file's, a source_in_s past the
+    end of its source, clip sound asked of a file without any, a voice line or music without
+    audio, music that runs out before its cue ends (and has no loop), a missing subtitle font.
+    A plan is checked the same way by compile_plan; a timeline, hand-edited or not, comes
+    here. Paths are probed as ffmpeg will open them (relative ones from the current folder)."""
+    from adcut.media.probe import probe_media
+
+    probed: dict[str, SourceFacts | str] = {}
+
+    def facts_of(path: str) -> SourceFacts | str:
+        if path not in probed:
+            try:
+                info = probe_media(Path(path))
+            except MediaError as exc:
+                probed[path] = exc.message.removeprefix(f"{path}: ")
+            else:
+                v = info.video
+                probed[path] = SourceFacts(
+                    duration_s=info.duration_s, width=v.width if v else 0,
+                    height=v.height if v else 0, has_audio=info.audio is not None,
+                    has_video=v is not None)
+        return probed[path]
+
+    problems: list[str] = []
+    for i, clip in enumerate(timeline.clips):
+        where = f"clips[{i}]"
+        src = facts_of(clip.source)
+        problems += video_source_problems(f"{where}.source", clip.source, src)
+        if not isinstance(src, SourceFacts) or not src.has_video:
+            continue
+        if clip.source_in_s >= src.duration_s:
+            problems.append(f"{where}.source_in_s: {clip.source_in_s:g} s is beyond the end of "
+                            f"{echo_path(clip.source)} ({src.duration_s:.2f} s)")
+        if (clip.source_width, clip.source_height) != (src.width, src.height) \
+                and min(src.width, src.height) >= MIN_SIDE_PX:
+            problems.append(f"{where}.source_width: {clip.source_width}x{clip.source_height} "
+                            f"but {echo_path(clip.source)} is {src.width}x{src.height}")
+        if clip.audio != "mute" and clip.source_has_audio and not src.has_audio:
+            problems.append(f"{where}.source_has_audio: true but {echo_path(clip.source)} has no "
+                            "audio stream")
+    for i, cue in enumerate(timeline.voice):
+        src = facts_of(cue.path)
+        if isinstance(src, str):
+            problems.append(f"voice[{i}].path: {echo_path(cue.path)}: {src}")
+        elif not src.has_audio:
+            problems.append(f"voice[{i}].path: {echo_path(cue.path)} has no audio stream")
+    m = timeline.music
+    if m is not None:
+        src = facts_of(m.path)
+        if isinstance(src, str):
+            problems.append(f"music.path: {echo_path(m.path)}: {src}")
+        elif not src.has_audio:
+            problems.append(f"music.path: {echo_path(m.path)} has no audio stream")
+        elif m.source_start_s >= src.duration_s:
+            problems.append(f"music.source_start_s: {m.source_start_s:g} s is beyond the end of "
+                            f"{echo_path(m.path)} ({src.duration_s:.2f} s)")
+        elif m.loop is not None and m.loop.end_s > src.duration_s + RANGE_SLACK_S:
+            problems.append(f"music.loop.end_s: {m.loop.end_s:g} s is beyond the end of "
+                            f"{echo_path(m.path)} ({src.duration_s:.2f} s)")
+        elif m.loop is None and m.source_start_s + m.duration_f / timeline.fps \
+                > src.duration_s + RANGE_SLACK_S:
+            problems.append(f"music.duration_f: the cue needs {m.duration_f / timeline.fps:.2f} s "
+                            f"from {m.source_start_s:g} s but {echo_path(m.path)} ends at "
+                            f"{src.duration_s:.2f} s; add a music.loop or shorten the cue")
+    if timeline.captions and timeline.subtitles is not None \
+            and not Path(timeline.subtitles.font_file).is_file():
+        problems.append(f"subtitles.font_file: {echo_path(timeline.subtitles.font_file)} does not exist")
+    if problems:
+        raise PlanProblems(label, problems)
+
+
+def video_source_problems(where: str, raw: str, src: SourceFacts | str | None) -> list[str]:
+    """What makes a file unusable as footage (PURE): unreadable, no video, or too small for
+    the renderer (its scaler and the blurred fit background need MIN_SIDE_PX a side)."""
+    if isinstance(src, str):
+        return [f"{where}: {echo_path(raw)}: {src}"]
+    if src is None:
+        return [f"{where}: {echo_path(raw)} was not probed"]
+    if not src.has_video:
+        return [f"{where}: {echo_path(raw)} has no video stream"]
+    if min(src.width, src.height) < MIN_SIDE_PX:
+        return [f"{where}: {echo_path(raw)} is {src.width}x{src.height} pixels; footage must be at "
+                f"least {MIN_SIDE_PX}x{MIN_SIDE_PX}"]
+    return []
 
 
 def resolve(raw: str, base_dir: Path | None) -> Path:
@@ -188,29 +326,25 @@ def compile_plan(plan: EditPlan, facts: PlanFacts, *, base_dir: Path | None = No
     # Check every source and range first, so all problems are reported together.
     for i, shot in enumerate(plan.shots):
         src = facts.sources.get(shot.source)
-        if isinstance(src, str):
-            problems.append(f"shots[{i}].source: {shot.source}: {src}")
-        elif src is None:
-            problems.append(f"shots[{i}].source: {shot.source} was not probed")
-        elif not src.has_video:
-            problems.append(f"shots[{i}].source: {shot.source} has no video stream")
-        else:
+        found = video_source_problems(f"shots[{i}].source", shot.source, src)
+        problems += found
+        if not found:
             if shot.in_s >= src.duration_s:
                 problems.append(f"shots[{i}].in_s: {shot.in_s} s is beyond the end of "
-                                f"{shot.source} ({src.duration_s:.2f} s)")
+                                f"{echo_path(shot.source)} ({src.duration_s:.2f} s)")
             elif shot.out_s > src.duration_s + RANGE_SLACK_S:
                 problems.append(f"shots[{i}].out_s: {shot.out_s} s is beyond the end of "
-                                f"{shot.source} ({src.duration_s:.2f} s)")
+                                f"{echo_path(shot.source)} ({src.duration_s:.2f} s)")
     music_src = None
     if plan.music is not None:
         music_src = facts.sources.get(plan.music.source)
         if isinstance(music_src, str):
-            problems.append(f"music.source: {plan.music.source}: {music_src}")
+            problems.append(f"music.source: {echo_path(plan.music.source)}: {music_src}")
         elif music_src is not None and not music_src.has_audio:
-            problems.append(f"music.source: {plan.music.source} has no audio stream")
+            problems.append(f"music.source: {echo_path(plan.music.source)} has no audio stream")
         elif music_src is not None and plan.music.start_s >= music_src.duration_s:
             problems.append(f"music.start_s: {plan.music.start_s} s is beyond the end of "
-                            f"{plan.music.source} ({music_src.duration_s:.2f} s)")
+                            f"{echo_path(plan.music.source)} ({music_src.duration_s:.2f} s)")
     if problems:
         raise PlanProblems(label, problems)
 
@@ -225,14 +359,7 @@ def compile_plan(plan: EditPlan, facts: PlanFacts, *, base_dir: Path | None = No
         assert isinstance(src, SourceFacts)
         available_s = min(shot.out_s, src.duration_s) - shot.in_s
         spoken = facts.voices[i] if i < len(facts.voices) else None
-        if spoken is not None:
-            wanted_s = LEAD_IN_S + spoken.duration_s + BREATH_S
-        elif shot.line:  # subtitles only: time to read it
-            rate = READ_CHARS_PER_S.get(plan.language.split("-")[0], READ_CHARS_PER_S_DEFAULT)
-            wanted_s = max(MIN_SHOT_S, len(shot.line) / rate + BREATH_S)
-        else:
-            wanted_s = available_s
-        duration_f = max(1, sec_to_f(wanted_s))
+        duration_f = shot_frames(plan, facts, i)
         speed, hold_f = fit_speed(available_s, duration_f, fps)
         if hold_f:
             notes.append(f"shots[{i}]: the clip ({available_s:.2f} s) is shorter than its line "
@@ -292,19 +419,30 @@ def compile_plan(plan: EditPlan, facts: PlanFacts, *, base_dir: Path | None = No
     if plan.music is not None and music_src is not None:
         m = plan.music
         end_s = m.start_s + total_f / fps
+        loop = None
         if end_s > music_src.duration_s + RANGE_SLACK_S:
-            problems.append(
-                f"music.start_s: the ad needs {total_f / fps:.2f} s of music from {m.start_s} s "
-                f"but {m.source} ends at {music_src.duration_s:.2f} s; start at or before "
-                f"{max(0.0, music_src.duration_s - total_f / fps):.2f} s")
-        else:
+            loop = choose_music_loop(music_src.duration_s, m.start_s, facts.music_rhythm)
+            if loop is None:
+                problems.append(
+                    f"music.source: {echo_path(m.source)} is {music_src.duration_s:.2f} s long from "
+                    f"{m.start_s} s, too short to loop under a {total_f / fps:.1f} s ad; "
+                    "choose a longer track, or leave music out")
+            else:
+                bars = facts.music_rhythm is not None and loop.crossfade_s == BEAT_CROSSFADE_S
+                notes.append(
+                    f"music: the track ({music_src.duration_s:.1f} s from {m.start_s:g} s) is "
+                    f"shorter than the ad ({total_f / fps:.1f} s): it loops from "
+                    f"{loop.end_s:.2f} s back to {loop.start_s:.2f} s"
+                    + (" (whole bars" if bars else " (no steady beat found")
+                    + f", {loop.crossfade_s:g} s crossfade)")
+        if loop is not None or end_s <= music_src.duration_s + RANGE_SLACK_S:
             music = MusicCue(
                 path=str(resolve(m.source, base_dir)), source_start_s=m.start_s, start_f=0,
                 duration_f=total_f, gain_db=m.gain_db,
                 fade_in_f=min(sec_to_f(m.fade_in_s), total_f // 2),
                 fade_out_f=min(sec_to_f(m.fade_out_s), total_f // 2),
                 duck=Duck(depth_db=m.duck_db) if m.duck and voice else None,
-                track_id=m.track_id)
+                track_id=m.track_id, loop=loop)
     if problems:
         raise PlanProblems(label, problems)
 
@@ -316,6 +454,66 @@ def compile_plan(plan: EditPlan, facts: PlanFacts, *, base_dir: Path | None = No
         language=plan.language, notes=notes,
         metadata={"planner": plan.planner, "brief": plan.brief, "seed": plan.seed,
                   "voice_engine": facts.voice_engine, "aspect": plan.aspect})
+
+
+def shot_frames(plan: EditPlan, facts: PlanFacts, i: int) -> int:
+    """How many frames shot i lasts (PURE): lead-in + its measured voice + a breath; a line
+    without voice the time to read it; a shot without a line its whole range."""
+    shot = plan.shots[i]
+    src = facts.sources.get(shot.source)
+    spoken = facts.voices[i] if i < len(facts.voices) else None
+    if spoken is not None:
+        wanted_s = LEAD_IN_S + spoken.duration_s + BREATH_S
+    elif shot.line:  # subtitles only: time to read it
+        rate = READ_CHARS_PER_S.get(plan.language.split("-")[0], READ_CHARS_PER_S_DEFAULT)
+        wanted_s = max(MIN_SHOT_S, len(shot.line) / rate + BREATH_S)
+    else:
+        end_s = min(shot.out_s, src.duration_s) if isinstance(src, SourceFacts) else shot.out_s
+        wanted_s = end_s - shot.in_s
+    return max(1, int(round(max(0.0, wanted_s) * plan.fps)))
+
+
+def choose_music_loop(duration_s: float, start_s: float,
+                      rhythm: MusicRhythm | None) -> MusicLoop | None:
+    """Where a track that ends before the ad loops (PURE); None when it is too short to.
+
+    The loop repeats the track's body: the stretch where its level stays within BODY_DROP_DB
+    of its median, so a fade-in intro or a fading ending is never what repeats (a plan that
+    starts after the body loops over the whole track instead). With a steady beat (8 or more
+    beats in the body) the loop runs between two beats a whole number of bars apart, as long
+    as possible, so the meter carries on across the seam, and its crossfade (BEAT_CROSSFADE_S)
+    ends on the bar line. Without one the whole body loops with a longer crossfade
+    (FREE_CROSSFADE_S). A loop spans at least MIN_LOOP_S and ends after `start_s`, where the
+    music starts, by at least its crossfade."""
+    body_lo, body_hi = 0.0, duration_s
+    if rhythm is not None and rhythm.level_db:
+        levels = sorted(d for d in rhythm.level_db if d > -90)
+        if levels:
+            floor = levels[len(levels) // 2] - BODY_DROP_DB
+            loud = [t for t, d in zip(rhythm.level_times_s, rhythm.level_db) if d >= floor]
+            half_hop = (rhythm.level_times_s[1] - rhythm.level_times_s[0]) / 2 \
+                if len(rhythm.level_times_s) > 1 else 0.0
+            body_lo = max(0.0, loud[0] - half_hop)
+            body_hi = min(duration_s, loud[-1] + half_hop)
+    if body_hi < start_s + MIN_LOOP_S or body_hi - body_lo < MIN_LOOP_S:
+        body_lo, body_hi = 0.0, duration_s  # the music starts in the outro: loop it all
+
+    beats = [b for b in (rhythm.beats_s if rhythm is not None else ())
+             if max(body_lo, BEAT_CROSSFADE_S) <= b <= body_hi]
+    if len(beats) >= 2 * BEATS_PER_BAR:
+        last = (len(beats) - 1) // BEATS_PER_BAR * BEATS_PER_BAR  # whole bars after beats[0]
+        loop_start, loop_end = beats[0], beats[last]
+        if loop_end - loop_start >= MIN_LOOP_S and loop_end >= start_s + BEAT_CROSSFADE_S:
+            return MusicLoop(start_s=round(loop_start, 4), end_s=round(loop_end, 4),
+                             crossfade_s=BEAT_CROSSFADE_S)
+    loop_start = max(body_lo, min(FREE_CROSSFADE_S, (body_hi - body_lo) / 4))
+    loop_end = body_hi
+    crossfade_s = round(min(FREE_CROSSFADE_S, (loop_end - loop_start) / 4, loop_start,
+                            loop_end - start_s), 4)
+    if loop_end - loop_start < MIN_LOOP_S or crossfade_s < 0.01:
+        return None
+    return MusicLoop(start_s=round(loop_start, 4), end_s=round(loop_end, 4),
+                     crossfade_s=crossfade_s)
 
 
 def fit_speed(available_s: float, duration_f: int, fps: int) -> tuple[float, int]:

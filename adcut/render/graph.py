@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass
 
 from adcut.core.errors import BadInputError
-from adcut.core.timeline import Timeline, TimelineClip, Transition
+from adcut.core.timeline import MusicCue, Timeline, TimelineClip, Transition
 
 SAMPLE_RATE = 48000
 AFORMAT = f"aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo"
@@ -270,12 +270,15 @@ def _reframe_chain(clip: TimelineClip, label: str, out_w: int, out_h: int,
     fg_h = min(out_h, _even(clip.source_height * fit))
     if (fg_w, fg_h) == (out_w, out_h):
         return scale, []
-    bg_w, bg_h = _even(out_w / BLUR_DOWNSCALE), _even(out_h / BLUR_DOWNSCALE)
+    # A tiny output (16 px a side, 8 in a preview) keeps its background at full size: boxblur
+    # needs a radius below half of every plane's side, and 4:2:0 chroma planes are half size.
+    bg_w = max(_even(out_w / BLUR_DOWNSCALE), min(out_w, 16))
+    bg_h = max(_even(out_h / BLUR_DOWNSCALE), min(out_h, 16))
     radius = max(1, min(bg_w, bg_h) // 16)
+    blur = f"boxblur=luma_radius={radius}:luma_power=2"
     cover = _crop_filter(clip, out_w, out_h, (0.5, 0.5))
     bg = ",".join(f for f in (
-        cover, f"scale={bg_w}:{bg_h}:flags=fast_bilinear",
-        f"boxblur=luma_radius={radius}:luma_power=2",
+        cover, f"scale={bg_w}:{bg_h}:flags=fast_bilinear", blur,
         f"scale={out_w}:{out_h}:flags=bilinear,setsar=1") if f)
     extra = [
         f"[{label}bg]{bg}[{label}b]",
@@ -428,6 +431,42 @@ def _clip_audio_chains(timeline: Timeline, segments: list[Segment],
     return chains, current
 
 
+def music_segments(music: MusicCue, fps: int) -> tuple[list[tuple[int, int]], int]:
+    """The samples of the track (at SAMPLE_RATE, from its first sample) that a looped cue
+    joins, and the crossfade in samples: each piece of `MusicCue.pieces_s`, every one after
+    the first starting a crossfade earlier (acrossfade overlaps the crossfade's samples), the
+    last one cut so the joined length is exactly the cue's."""
+    assert music.loop is not None
+    xf = max(1, round(music.loop.crossfade_s * SAMPLE_RATE))
+    length = samples_at(music.start_f + music.duration_f, fps) - samples_at(music.start_f, fps)
+    segments: list[tuple[int, int]] = []
+    heard = 0
+    for k, (in_s, out_s) in enumerate(music.pieces_s(fps)):
+        a = round(in_s * SAMPLE_RATE)
+        take = max(1, min(round(out_s * SAMPLE_RATE) - a, length - heard))
+        heard += take
+        segments.append((a, a + take) if k == 0 else (a - xf, a + take))
+        if heard >= length:
+            break
+    return segments, xf
+
+
+def _music_loop_chains(music: MusicCue, music_input: int, fps: int) -> tuple[list[str], str]:
+    """The looped track as one stream: the input split into its segments (see
+    music_segments), joined by acrossfade. Returns chains and the joined label."""
+    segments, xf = music_segments(music, fps)
+    n = len(segments)
+    chains = [f"[{music_input}:a]{AFORMAT},asetpts=PTS-STARTPTS"
+              + (f",asplit={n}" + "".join(f"[ml{k}]" for k in range(n)) if n > 1 else "[ml0]")]
+    for k, (a, b) in enumerate(segments):
+        chains.append(f"[ml{k}]atrim=start_sample={a}:end_sample={b},asetpts=PTS-STARTPTS[ms{k}]")
+    current = "ms0"
+    for k in range(1, n):
+        chains.append(f"[{current}][ms{k}]acrossfade=ns={xf}:c1=tri:c2=tri[mj{k}]")
+        current = f"mj{k}"
+    return chains, current
+
+
 def _mix_chains(timeline: Timeline, input_of_clip: dict[int, int], first_voice_input: int,
                 music_input: int | None) -> tuple[list[str], str | None]:
     """Every audio bus summed: voice, ducked music, clip sound. Returns chains and the label of
@@ -455,8 +494,13 @@ def _mix_chains(timeline: Timeline, input_of_clip: dict[int, int], first_voice_i
     music = timeline.music
     if music is not None and music_input is not None:
         length = samples_at(music.start_f + music.duration_f, fps) - samples_at(music.start_f, fps)
-        parts = [f"[{music_input}:a]{AFORMAT}", "asetpts=PTS-STARTPTS",
-                 f"atrim=end_sample={length}"]
+        if music.loop is None:
+            parts = [f"[{music_input}:a]{AFORMAT}", "asetpts=PTS-STARTPTS",
+                     f"atrim=end_sample={length}"]
+        else:
+            loop_chains, looped = _music_loop_chains(music, music_input, fps)
+            chains += loop_chains
+            parts = [f"[{looped}]asetpts=PTS-STARTPTS", f"atrim=end_sample={length}"]
         if music.fade_in_f:
             fade_in = min(length, samples_at(music.fade_in_f, fps))
             parts.append(f"afade=t=in:ss=0:ns={fade_in}")
@@ -526,8 +570,11 @@ def _audio_inputs(timeline: Timeline,
     music_input = None
     if timeline.music is not None:
         m = timeline.music
-        args += ["-ss", _num(m.source_start_s), "-t", _num(m.duration_f / timeline.fps),
-                 "-i", m.path]
+        if m.loop is None:
+            args += ["-ss", _num(m.source_start_s), "-t", _num(m.duration_f / timeline.fps),
+                     "-i", m.path]
+        else:  # segments from anywhere in the track: read it whole (see music_segments)
+            args += ["-i", m.path]
         music_input = index
     return args, input_of_clip, first_voice, music_input
 

@@ -117,6 +117,9 @@ def render_group(output: Path, document: EditPlan | Timeline, *, force: bool,
 
 def to_timeline(document: EditPlan | Timeline, *, base_dir: Path, label: str) -> Timeline:
     if isinstance(document, Timeline):
+        from adcut.render.compile import check_timeline_sources
+
+        check_timeline_sources(document, label=label)  # as compile_plan checks a plan's
         return document
     from adcut.render.compile import compile_plan, gather_facts
 

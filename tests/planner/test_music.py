@@ -113,3 +113,22 @@ def test_music_from_descriptions_only():
                           AudioCandidate(number=2, description="exciting electronic dance music, 128 BPM")],
     )
     assert ZeroShotPlanner(text_encoder=None).music(task, Hints(tone="energetic")).value == 2
+
+
+@pytest.mark.hostile("bug")
+def test_the_only_track_shorter_than_the_ad_is_chosen_from_its_start_and_said_to_loop():
+    from adcut.core.brief import Brief
+    from adcut.planner.edit import Explanation, LibraryTrack, choose_music
+
+    track = LibraryTrack(id="t1", path="/music/bed.wav", title="bed", duration_s=30.0,
+                         tempo_bpm=120.0, lufs=-14.0, tags=[("Music", 0.9)],
+                         beats_s=[0.5 * k for k in range(60)],
+                         windows=[(0.0, 10.0, -12.0), (5.0, 15.0, -12.0), (10.0, 20.0, -12.0),
+                                  (15.0, 25.0, -12.0), (20.0, 30.0, -12.0)])
+    why = Explanation()
+    music = choose_music([track], Brief(product="Shoe", duration_s=45), ["Go."],
+                         [ClipRef(number=1, caption="x")], ZeroShotPlanner(text_encoder=None),
+                         45.0, 0, why)
+    assert music.source == "/music/bed.wav" and music.start_s == 0.0
+    assert why.music[0] == ("the longest track (bed, 30 s) is shorter than this ad (about 45 s): "
+                            "the render loops it on whole bars")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -10,8 +11,10 @@ import pytest
 from adcut.core.errors import BadInputError
 from adcut.core.plan import EditPlan
 from adcut.core.timeline import Timeline
-from adcut.render.compile import (BREATH_S, LEAD_IN_S, MIN_SPEED, LineVoice, PlanFacts,
-                                  PlanProblems, SourceFacts, compile_plan, fit_speed)
+from adcut.core.validation import problems_of
+from adcut.render.compile import (BEAT_CROSSFADE_S, BREATH_S, FREE_CROSSFADE_S, LEAD_IN_S,
+                                  MIN_SPEED, LineVoice, MusicRhythm, PlanFacts, PlanProblems,
+                                  SourceFacts, choose_music_loop, compile_plan, fit_speed)
 from adcut.render.export import build_otio, json_path, load_document
 from adcut.render.reframe import choose_reframe, crop_window, saliency_map
 
@@ -78,11 +81,7 @@ def test_every_problem_is_reported_at_once_with_its_field():
     assert err.value.message.startswith("plan.json: shots[1].out_s")
 
 
-def test_music_window_beyond_the_track():
-    short = SourceFacts(duration_s=12.0, width=0, height=0, has_audio=True, has_video=False)
-    with pytest.raises(PlanProblems, match=r"music.start_s: the ad needs .* ends at 12.00 s; "
-                                           r"start at or before"):
-        compile_plan(plan(), facts(**{"song.mp3": short}))
+def test_music_start_beyond_the_track_is_refused():
     with pytest.raises(PlanProblems, match="music.start_s: 70.0 s is beyond the end"):
         compile_plan(plan(music={"source": "song.mp3", "start_s": 70}), facts())
 
@@ -112,9 +111,10 @@ def test_plan_validation_names_every_field(tmp_path):
     with pytest.raises(BadInputError) as err:
         load_document(path)
     msg = err.value.message
-    for needle in ("aspect: Input should be", "shots[0].line: empty script line",
+    for needle in ("aspect: '4:3' is not allowed; use '9:16', '1:1', '16:9' or '4:5'",
+                   "shots[0].line: empty script line",
                    "shots[0].transition: unknown transition 'fdae'; did you mean 'fade'?",
-                   "shots[0].bogus: Extra inputs are not permitted"):
+                   "shots[0].bogus: unknown field"):
         assert needle in msg
     assert json_path(("shots", 2, "out_s")) == "shots[2].out_s"
 
@@ -164,3 +164,137 @@ def test_saliency_finds_the_subject_and_refuses_to_cut_it():
     assert choose_reframe(saliency_map([f]), w, h, 1080, 1920)[0] == "fit-blur"
     flat = saliency_map([np.zeros((h, w, 3), np.uint8)])
     assert (flat.center_x, flat.center_y) == (0.5, 0.5)
+
+
+# -- music shorter than the ad: looped, not refused -----------------------------------------------
+
+def rhythm(duration_s: float, *, bpm: float = 120.0, first_beat_s: float = 0.5,
+           intro_s: float = 0.0, outro_s: float = 0.0) -> MusicRhythm:
+    """Steady beats, and a level that is 20 dB lower during a quiet intro and outro."""
+    period = 60.0 / bpm
+    beats = tuple(first_beat_s + k * period
+                  for k in range(int((duration_s - first_beat_s) / period) + 1))
+    times = tuple(0.25 + 0.5 * k for k in range(int(duration_s * 2)))
+    level = tuple(-40.0 if t < intro_s or t > duration_s - outro_s else -20.0 for t in times)
+    return MusicRhythm(beats_s=beats, level_times_s=times, level_db=level)
+
+
+@pytest.mark.hostile("bug")
+def test_a_track_shorter_than_the_ad_loops_on_whole_bars_inside_its_body():
+    """The 45 s brief over a 30 s track: exit 2 with a hint that could not be followed. Now
+    the track loops: between two beats a whole number of bars apart, both inside the body."""
+    song = SourceFacts(duration_s=5.0, width=0, height=0, has_audio=True, has_video=False)
+    f = facts(**{"song.mp3": song})
+    f.music_rhythm = rhythm(5.0, intro_s=0.5, outro_s=0.6)
+    tl = compile_plan(plan(music={"source": "song.mp3", "start_s": 0}), f)
+    loop = tl.music.loop
+    beats = f.music_rhythm.beats_s
+    assert loop is not None and loop.crossfade_s == BEAT_CROSSFADE_S
+    i, j = beats.index(loop.start_s), beats.index(loop.end_s)
+    assert (j - i) % 4 == 0 and j > i  # whole bars of 4 beats
+    assert loop.start_s >= 0.5 and loop.end_s <= 5.0 - 0.5  # neither the intro nor the outro
+    assert tl.duration_s > 5.0
+    assert tl.music.duration_f == tl.duration_f  # the music covers the whole ad
+    pieces = tl.music.pieces_s(tl.fps)
+    assert sum(b - a for a, b in pieces) == pytest.approx(tl.duration_s)
+    assert pieces[0][0] == 0 and all(a == loop.start_s for a, _ in pieces[1:])
+    assert any("loops from" in n and "whole bars" in n for n in tl.notes)
+
+
+def test_choose_music_loop_cases():
+    # no beat: the whole body with a longer crossfade
+    free = choose_music_loop(12.0, 0.0, None)
+    assert (free.start_s, free.end_s, free.crossfade_s) == (FREE_CROSSFADE_S, 12.0, FREE_CROSSFADE_S)
+    # the plan starts late in the track: the loop still ends after the start
+    late = choose_music_loop(30.0, 20.0, rhythm(30.0))
+    assert late.end_s - 20.0 >= 2.0
+    # a 1 s jingle cannot be looped under an ad
+    assert choose_music_loop(1.0, 0.0, None) is None
+
+
+def test_a_track_too_short_to_loop_is_refused_with_a_line():
+    jingle = SourceFacts(duration_s=1.2, width=0, height=0, has_audio=True, has_video=False)
+    with pytest.raises(PlanProblems, match=r"music.source: song.mp3 is 1.20 s long from 0.0 s, "
+                                           r"too short to loop"):
+        compile_plan(plan(music={"source": "song.mp3", "start_s": 0}),
+                     facts(**{"song.mp3": jingle}))
+
+
+# -- sources and values at the edges ---------------------------------------------------------------
+
+@pytest.mark.hostile("message")
+def test_footage_smaller_than_16_pixels_is_refused_naming_file_and_size():
+    f = facts(**{"b.mp4": SourceFacts(duration_s=10.0, width=8, height=8, has_audio=False)})
+    with pytest.raises(PlanProblems) as err:
+        compile_plan(plan(), f)
+    assert err.value.problems == [
+        "shots[2].source: b.mp4 is 8x8 pixels; footage must be at least 16x16"]
+
+
+@pytest.mark.hostile("message")
+@pytest.mark.parametrize("field, value", [("line", "word " * 20000), ("line", "x" * 100000),
+                                          ("transition", "x" * 100000),
+                                          ("source", "x" * 100000 + ".mp4")])
+def test_a_100k_character_value_gets_a_short_message(tmp_path, field, value):
+    """A 100,000-character line gave a 100 KB error (and a 115 GB allocation in the voice
+    model): plan fields have a maximum length, and every quoted value is cut."""
+    data = {"shots": [{"source": "a.mp4", "in_s": 0, "out_s": 2, field: value}]}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BadInputError) as err:
+        load_document(path)
+    assert f"shots[0].{field}:" in err.value.message
+    assert len(str(err.value)) < 300
+
+
+@pytest.mark.hostile("message")
+@pytest.mark.parametrize("doc, where", [
+    ({"shots": [{"source": "a.mp4", "in_s": float("nan"), "out_s": 2}]}, "shots[0].in_s"),
+    ({"shots": [{"source": "a.mp4", "in_s": 0, "out_s": float("inf")}]}, "shots[0].out_s"),
+    ({"shots": [{"source": "a.mp4", "in_s": 0, "out_s": 2}],
+      "music": {"source": "m.wav", "gain_db": float("nan")}}, "music.gain_db"),
+])
+def test_nan_and_infinity_are_refused_as_not_a_number(tmp_path, doc, where):
+    """NaN was reported as 'should be <= 180' or slipped through every bound."""
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(doc))  # json writes NaN / Infinity, and reads them back
+    with pytest.raises(BadInputError, match=rf"{re.escape(where)}: (nan|inf) is not a number"):
+        load_document(path)
+
+
+@pytest.mark.hostile("message")
+def test_a_timeline_with_nan_or_a_100k_caption_is_refused_in_one_short_line(tmp_path):
+    tl = compile_plan(plan(), facts()).model_dump()
+    tl["clips"][0]["source_in_s"] = float("nan")
+    tl["captions"] = [{"start_f": 0, "end_f": 10, "text": "x" * 100000}]
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(tl))
+    with pytest.raises(BadInputError) as err:
+        load_document(path)
+    assert "clips[0].source_in_s: nan is not a number" in err.value.message
+    assert "captions[0].text: 100000 characters is too long" in err.value.message
+    assert len(str(err.value)) < 500
+
+
+@pytest.mark.hostile("message")
+@pytest.mark.parametrize("width, height, needle", [
+    (100000, 100000, "width: 100000 px: must be an even number of pixels from 16 to 4096"),
+    (1, 1, "height: 1 px: must be an even number of pixels from 16 to 4096"),
+    (321, 240, "width: 321 px: must be an even number"),
+    (16, 4096, "16x4096 is thinner than 1:4"),
+])
+def test_timeline_sizes_the_renderer_cannot_make_are_refused(width, height, needle):
+    """A 100000x100000 (or 1x1) timeline reached ffmpeg: 'Error reinitializing filters!'."""
+    tl = compile_plan(plan(), facts()).model_dump()
+    tl.update(width=width, height=height)
+    with pytest.raises(ValueError) as err:
+        Timeline.model_validate(tl)
+    assert needle in " ".join(problems_of(err.value))
+
+
+def test_many_problems_are_listed_up_to_a_limit_and_counted():
+    shots = [{"source": "a.mp4", "in_s": 0, "out_s": 2, "transition": f"bad{i}"} for i in range(50)]
+    with pytest.raises(ValueError) as err:
+        EditPlan.model_validate({"shots": shots})
+    problems = problems_of(err.value)
+    assert len(problems) == 9 and problems[-1] == "and 42 more problems"

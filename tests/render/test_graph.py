@@ -25,6 +25,7 @@ from adcut.render.graph import (
     escape_filter_path,
     limiter_level,
     loudness_gain_db,
+    music_segments,
     output_size,
     pass_timeline,
     plan_passes,
@@ -346,3 +347,30 @@ def test_pass_commands_picture_sound_and_join():
     assert join[join.index("-c") + 1] == "copy" and join[-1] == "/out/ad.mp4"
     assert concat_list(["/a/part 1.mp4", "/b/it's.mp4"]) == (
         "ffconcat version 1.0\nfile '/a/part 1.mp4'\nfile '/b/it'\\''s.mp4'\n")
+
+
+def test_looped_music_is_split_trimmed_and_crossfaded_to_exactly_the_cue():
+    data = golden_timeline().model_dump()
+    data["music"].update(source_start_s=2.0, loop={"start_s": 1.0, "end_s": 4.0,
+                                                   "crossfade_s": 0.1})
+    tl = Timeline.model_validate(data)  # 9 s of music from a 4 s track
+    segments, xf = music_segments(tl.music, tl.fps)
+    assert xf == 4800
+    assert segments == [(96000, 192000), (43200, 192000), (43200, 192000), (43200, 96000)]
+    joined = sum(b - a for a, b in segments) - xf * (len(segments) - 1)
+    assert joined == samples_at(tl.duration_f, tl.fps)
+    graph = build_filtergraph(tl, RenderOptions())
+    assert "asplit=4[ml0][ml1][ml2][ml3]" in graph
+    assert "[ml1]atrim=start_sample=43200:end_sample=192000,asetpts=PTS-STARTPTS[ms1]" in graph
+    assert "[mj2][ms3]acrossfade=ns=4800:c1=tri:c2=tri[mj3]" in graph
+    args = build_ffmpeg_args(tl, "out.mp4", RenderOptions())
+    music_input = args[args.index(tl.music.path) - 1]
+    assert music_input == "-i"  # the whole track is read: segments come from anywhere in it
+    assert tl.music.pieces_s(tl.fps) == [(2.0, 4.0), (1.0, 4.0), (1.0, 4.0), (1.0, 2.0)]
+
+
+def test_a_tiny_fit_blur_output_keeps_a_background_boxblur_accepts():
+    data = golden_timeline().model_dump()
+    data.update(width=16, height=32)  # the preview is 8x16: the background stays 8x16
+    graph = build_filtergraph(Timeline.model_validate(data), RenderOptions(preview=True))
+    assert "scale=8:16:flags=fast_bilinear,boxblur=luma_radius=1:luma_power=2," in graph

@@ -124,7 +124,7 @@ def test_print_ffmpeg_shows_the_commands_and_renders_nothing(media, tmp_path):
     ({"shots": [{"source": "red.mp4", "in_s": 0, "out_s": 9}]}, "shots[0].out_s: 9.0 s is beyond the end"),
     ({"shots": [{"source": "red.mp4", "in_s": 0, "out_s": 2, "line": ""}]}, "shots[0].line: empty script line"),
     ({"shots": [{"source": "red.mp4", "in_s": 0, "out_s": 2, "transition": "swirl"}]}, "shots[0].transition: unknown transition"),
-    ({"music": {"source": "music.wav", "start_s": 29}}, "music.start_s: the ad needs"),
+    ({"music": {"source": "music.wav", "start_s": 31}}, "music.start_s: 31.0 s is beyond the end"),
     ({"shots": [{"source": "red.mp4", "in_s": 0, "out_s": 2, "line": "Tap ✈ now"}]}, "cannot draw"),
 ])
 def test_bad_plans_get_one_line_naming_the_field(media, tmp_path, change, needle):
