@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import json
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -31,20 +30,19 @@ def load_document(path: Path) -> EditPlan | Timeline:
     if Path(path).is_dir():
         raise BadInputError(f"{path} is a folder, not a plan or timeline",
                             hint="give a plan or timeline JSON file, e.g. ad.plan.json")
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInputError(f"{path} does not exist", hint="give a plan or timeline JSON file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise BadInputError(f"{path}{where}: not valid JSON ({exc})") from None
+    from adcut.core.validation import echo, parse_json_text, read_text_file
+
+    if not Path(path).exists():
+        raise BadInputError(f"{path} does not exist", hint="give a plan or timeline JSON file")
+    # UTF-8 (or UTF-16/32 with a byte-order mark); a mistake is 'FILE line L, column C: ...'.
+    data = parse_json_text(read_text_file(Path(path), "document", max_bytes=64 << 20), str(path))
     if not isinstance(data, dict):
         raise BadInputError(f"{path}: expected a JSON object (an EditPlan or a Timeline)")
     kind = data.get("kind", "adcut.EditPlan")
     model = {"adcut.EditPlan": EditPlan, "adcut.Timeline": Timeline}.get(kind) \
         if isinstance(kind, str) else None
     if model is None:
-        raise BadInputError(f"{path}: kind {kind!r} is neither adcut.EditPlan nor adcut.Timeline")
+        raise BadInputError(f"{path}: kind {echo(kind)} is neither adcut.EditPlan nor adcut.Timeline")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -149,12 +147,19 @@ def build_otio(timeline: Timeline):
         music = otio.schema.Track(name="MUSIC", kind=otio.schema.TrackKind.Audio)
         if m.start_f:
             music.append(otio.schema.Gap(source_range=tr(0, m.start_f)))
-        music.append(otio.schema.Clip(
-            name=Path(m.path).name, source_range=tr(m.source_start_s * rate, m.duration_f),
-            media_reference=otio.schema.ExternalReference(
-                target_url=Path(m.path).resolve().as_uri()),
-            metadata={"adcut": {"gain_db": m.gain_db,
-                                "duck": m.duck.model_dump() if m.duck else None}}))
+        # A looped track is one clip per pass through it, each repeat dissolving in over the
+        # crossfade before its cut (the handle before loop.start_s), as the render mixes it.
+        for k, (in_s, out_s) in enumerate(m.pieces_s(rate)):
+            if k:
+                music.append(otio.schema.Transition(
+                    name="loop", transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+                    in_offset=rt(m.loop.crossfade_s * rate), out_offset=rt(0)))
+            music.append(otio.schema.Clip(
+                name=Path(m.path).name, source_range=tr(in_s * rate, (out_s - in_s) * rate),
+                media_reference=otio.schema.ExternalReference(
+                    target_url=Path(m.path).resolve().as_uri()),
+                metadata={"adcut": {"gain_db": m.gain_db,
+                                    "duck": m.duck.model_dump() if m.duck else None}}))
         out.tracks.append(music)
     for cue in timeline.captions:
         video.markers.append(otio.schema.Marker(

@@ -199,6 +199,11 @@ def test_a_track_shorter_than_the_ad_loops_on_whole_bars_inside_its_body():
     assert sum(b - a for a, b in pieces) == pytest.approx(tl.duration_s)
     assert pieces[0][0] == 0 and all(a == loop.start_s for a, _ in pieces[1:])
     assert any("loops from" in n and "whole bars" in n for n in tl.notes)
+    music = build_otio(tl).tracks[-1]  # for an NLE: one clip per pass, never past the file's end
+    assert music.duration().value == pytest.approx(tl.duration_f)
+    assert [type(x).__name__ for x in music][:3] == ["Clip", "Transition", "Clip"]
+    assert all(c.source_range.end_time_exclusive().to_seconds() <= 5.0 + 1e-6
+               for c in music if type(c).__name__ == "Clip")
 
 
 def test_choose_music_loop_cases():
@@ -298,3 +303,25 @@ def test_many_problems_are_listed_up_to_a_limit_and_counted():
         EditPlan.model_validate({"shots": shots})
     problems = problems_of(err.value)
     assert len(problems) == 9 and problems[-1] == "and 42 more problems"
+
+
+@pytest.mark.hostile("message")
+@pytest.mark.parametrize("content, needle", [
+    ('{"shots": [\n  {"source": "a.mp4" "in_s": 0}]}', "plan.json line 2, column 22: Expecting ',' delimiter"),
+    ("[" * 100000 + "]" * 100000, "plan.json: nested too deeply"),
+    (json.dumps({"kind": "k" * 100000}), "(100000 characters) is neither adcut.EditPlan"),
+])
+def test_broken_documents_get_one_short_line(tmp_path, content, needle):
+    path = tmp_path / "plan.json"
+    path.write_text(content)
+    with pytest.raises(BadInputError) as err:
+        load_document(path)
+    assert needle in str(err.value) and len(str(err.value)) < 300
+
+
+@pytest.mark.hostile("traceback")
+def test_a_plan_saved_as_utf16_is_read(tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_bytes(json.dumps({"shots": [{"source": "é.mp4", "in_s": 0, "out_s": 2}]},
+                                ensure_ascii=False).encode("utf-16"))
+    assert load_document(path).shots[0].source == "é.mp4"
