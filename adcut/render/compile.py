@@ -51,7 +51,7 @@ BEATS_PER_BAR = 4  # the loop spans whole bars of 4 beats (the meter of nearly a
 BEAT_CROSSFADE_S = 0.1  # on a bar line: short, so the downbeat lands clean
 FREE_CROSSFADE_S = 1.0  # no steady beat: a longer blend hides the seam
 MIN_LOOP_S = 2.0  # a shorter stretch repeated sounds like a stuck record
-BODY_DROP_DB = 6.0  # an intro or outro this much below the track's median level is not looped
+BODY_DROP_DB = 3.0  # an intro or outro this much below the track's median level is not looped
 MUSIC_ANALYSIS_RATE = 16000  # the rate ingest measures beats at
 
 
@@ -493,8 +493,9 @@ def choose_music_loop(duration_s: float, start_s: float,
             loud = [t for t, d in zip(rhythm.level_times_s, rhythm.level_db) if d >= floor]
             half_hop = (rhythm.level_times_s[1] - rhythm.level_times_s[0]) / 2 \
                 if len(rhythm.level_times_s) > 1 else 0.0
-            body_lo = max(0.0, loud[0] - half_hop)
-            body_hi = min(duration_s, loud[-1] + half_hop)
+            # inside the first and last loud windows' ends: a fade never reaches the seam
+            body_lo = max(0.0, loud[0] + half_hop)
+            body_hi = min(duration_s, loud[-1] - half_hop)
     if body_hi < start_s + MIN_LOOP_S or body_hi - body_lo < MIN_LOOP_S:
         body_lo, body_hi = 0.0, duration_s  # the music starts in the outro: loop it all
 

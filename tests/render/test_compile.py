@@ -183,17 +183,17 @@ def rhythm(duration_s: float, *, bpm: float = 120.0, first_beat_s: float = 0.5,
 def test_a_track_shorter_than_the_ad_loops_on_whole_bars_inside_its_body():
     """The 45 s brief over a 30 s track: exit 2 with a hint that could not be followed. Now
     the track loops: between two beats a whole number of bars apart, both inside the body."""
-    song = SourceFacts(duration_s=5.0, width=0, height=0, has_audio=True, has_video=False)
+    song = SourceFacts(duration_s=6.0, width=0, height=0, has_audio=True, has_video=False)
     f = facts(**{"song.mp3": song})
-    f.music_rhythm = rhythm(5.0, intro_s=0.5, outro_s=0.6)
+    f.music_rhythm = rhythm(6.0, intro_s=0.5, outro_s=0.6)
     tl = compile_plan(plan(music={"source": "song.mp3", "start_s": 0}), f)
     loop = tl.music.loop
     beats = f.music_rhythm.beats_s
     assert loop is not None and loop.crossfade_s == BEAT_CROSSFADE_S
     i, j = beats.index(loop.start_s), beats.index(loop.end_s)
     assert (j - i) % 4 == 0 and j > i  # whole bars of 4 beats
-    assert loop.start_s >= 0.5 and loop.end_s <= 5.0 - 0.5  # neither the intro nor the outro
-    assert tl.duration_s > 5.0
+    assert loop.start_s >= 0.5 and loop.end_s <= 6.0 - 0.6  # neither the intro nor the outro
+    assert tl.duration_s > 6.0
     assert tl.music.duration_f == tl.duration_f  # the music covers the whole ad
     pieces = tl.music.pieces_s(tl.fps)
     assert sum(b - a for a, b in pieces) == pytest.approx(tl.duration_s)
@@ -202,7 +202,7 @@ def test_a_track_shorter_than_the_ad_loops_on_whole_bars_inside_its_body():
     music = build_otio(tl).tracks[-1]  # for an NLE: one clip per pass, never past the file's end
     assert music.duration().value == pytest.approx(tl.duration_f)
     assert [type(x).__name__ for x in music][:3] == ["Clip", "Transition", "Clip"]
-    assert all(c.source_range.end_time_exclusive().to_seconds() <= 5.0 + 1e-6
+    assert all(c.source_range.end_time_exclusive().to_seconds() <= 6.0 + 1e-6
                for c in music if type(c).__name__ == "Clip")
 
 

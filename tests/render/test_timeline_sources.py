@@ -23,8 +23,8 @@ def media(tmp_path_factory) -> dict[str, Path]:
     synth.color_shots(out["clip"], ["red", "blue"], [1.0, 1.0], size=(320, 180), audio="none")
     synth.color_shots(out["tiny"], ["red"], [1.0], size=(8, 8), audio="none")
     beats, pad = root / "beats.wav", root / "pad.wav"
-    synth.click_track(beats, bpm=120, duration_s=4.5, offset_s=0.25)
-    synth.tone(pad, freq_hz=220, duration_s=4.5, amplitude=0.1, sample_rate=22050, channels=1)
+    synth.click_track(beats, bpm=120, duration_s=6.0, offset_s=0.25)
+    synth.tone(pad, freq_hz=220, duration_s=6.0, amplitude=0.1, sample_rate=22050, channels=1)
     synth.ffmpeg("-i", str(beats), "-i", str(pad), "-filter_complex",
                  "amix=inputs=2:normalize=0", "-c:a", "pcm_s16le", str(out["song"]))
     return out
@@ -65,7 +65,7 @@ def test_every_source_problem_of_a_timeline_is_listed_with_its_path(media, tmp_p
                            source_has_audio=True)
     doc["voice"] = [{"path": str(tmp_path / "gone.wav"), "start_f": 0, "duration_f": 10,
                      "text": "Hi.", "clip": 0}]
-    doc["music"] = {"path": str(media["song"]), "source_start_s": 3.5, "duration_f": 50}
+    doc["music"] = {"path": str(media["song"]), "source_start_s": 5.0, "duration_f": 50}
     with pytest.raises(PlanProblems) as err:
         check_timeline_sources(Timeline.model_validate(doc))
     assert err.value.problems == [
@@ -73,7 +73,7 @@ def test_every_source_problem_of_a_timeline_is_listed_with_its_path(media, tmp_p
         f"clips[1].source_width: 1920x1080 but {media['clip']} is 320x180",
         f"clips[1].source_has_audio: true but {media['clip']} has no audio stream",
         f"voice[0].path: {tmp_path / 'gone.wav'}: does not exist",
-        f"music.duration_f: the cue needs 2.00 s from 3.5 s but {media['song']} ends at 4.50 s; "
+        f"music.duration_f: the cue needs 2.00 s from 5 s but {media['song']} ends at 6.00 s; "
         "add a music.loop or shorten the cue",
     ]
 
@@ -105,7 +105,7 @@ def levels_db(path: Path, window_s: float = 0.5) -> list[float]:
 @pytest.mark.hostile("bug")
 def test_a_plan_longer_than_its_music_renders_with_the_music_looped_throughout(media, tmp_path):
     """A brief longer than the library's only track exited 2 with a hint that could not be
-    followed. The track (4.5 s) now loops under the whole ad (8 s): every half second after
+    followed. The track (6 s) now loops under the whole ad (8 s): every half second after
     the fade-in and before the fade-out is at the music's level, with no gap at the seams."""
     plan = {"aspect": "16:9", "fps": 25, "shots": [
         {"source": str(media["clip"]), "in_s": 0, "out_s": 2},
@@ -126,5 +126,5 @@ def test_a_plan_longer_than_its_music_renders_with_the_music_looped_throughout(m
     assert tl["music"]["loop"]["crossfade_s"] == 0.1
     body = levels_db(out)[1:-1]  # without the fade-in and fade-out halves
     assert len(body) == 14
-    assert max(body) - min(body) < 3.0, body  # as loud at 4.5-7.5 s (looped) as at 0.5-4.5 s
+    assert max(body) - min(body) < 3.0, body  # as loud at 5-7.5 s (looped) as at 0.5-5 s
     assert min(body) > -30.0, body
