@@ -181,7 +181,8 @@ def _say(line: str) -> None:
 def _usage_line(exc) -> str:
     ctx = getattr(exc, "ctx", None)
     command = ctx.command_path if ctx is not None else "adcut"
-    return f"error: {one_line(exc.format_message())} (see: {command} --help)"
+    message = exc.format_message().replace("Value error, ", "")  # pydantic's prefix
+    return f"error: {one_line(message)} (see: {command} --help)"
 
 
 def run_boundary(group: TyperGroup, argv: list[str], prog_name: str, extra: dict) -> int:

@@ -204,8 +204,12 @@ def test_an_interrupted_wait_kills_and_reaps_ffmpeg():
 
     from tests.render.procs import children, wait_for
 
+    started: list[int] = []
+
     def interrupt_when_ffmpeg_runs():
-        if wait_for(lambda: children(os.getpid(), having="testsrc2"), 30):
+        found = wait_for(lambda: children(os.getpid(), having="testsrc2=s=160x120:r=25:d=60"), 30)
+        if found:
+            started.extend(found)
             os.kill(os.getpid(), signal.SIGINT)
 
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -218,7 +222,9 @@ def test_an_interrupted_wait_kills_and_reaps_ffmpeg():
     finally:
         watcher.join()
         signal.signal(signal.SIGINT, previous)
-    assert children(os.getpid(), zombies=True) == []  # killed, and reaped
+    assert started, "ffmpeg never started"
+    still_there = children(os.getpid(), having="testsrc2=s=160x120:r=25:d=60", zombies=True)
+    assert not set(started) & set(still_there)  # killed, and reaped
 
 
 @pytest.mark.hostile("signal")
