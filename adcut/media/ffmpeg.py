@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ REQUIRED_FILTERS = ("subtitles", "xfade", "sidechaincompress", "loudnorm", "ebur
 ENV_VAR = "ADCUT_FFMPEG"
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_WAIT_SLICE_S = 0.2  # how long a wait for ffmpeg may hold back a pending Ctrl-C or SIGTERM
 
 
 @functools.cache
@@ -96,8 +98,21 @@ def run_child(cmd: list[str], *, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     when the wait is interrupted (KeyboardInterrupt, SIGTERM turned into one, a timeout: the
     exception goes on). stdout/stderr are bytes when piped."""
     proc = spawn(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+    deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        out, err = proc.communicate(timeout=timeout)
+        # Waits in short slices: a signal sent to the process may be taken by another thread
+        # (rich's refresh, a decoder's worker), and Python runs its handler in the main thread
+        # only when that thread wakes up; a plain blocking read would hold Ctrl-C or SIGTERM
+        # back until ffmpeg ends on its own.
+        while True:
+            step = _WAIT_SLICE_S if deadline is None else min(
+                _WAIT_SLICE_S, max(0.0, deadline - time.monotonic()))
+            try:
+                out, err = proc.communicate(timeout=step)
+                break
+            except subprocess.TimeoutExpired:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
     except BaseException:
         reap(proc)
         raise

@@ -201,6 +201,7 @@ def test_an_interrupted_wait_kills_and_reaps_ffmpeg():
     import os
     import signal
     import threading
+    import time
 
     from tests.render.procs import children, wait_for
 
@@ -210,11 +211,14 @@ def test_an_interrupted_wait_kills_and_reaps_ffmpeg():
         found = wait_for(lambda: children(os.getpid(), having="testsrc2=s=160x120:r=25:d=60"), 30)
         if found:
             started.extend(found)
-            os.kill(os.getpid(), signal.SIGINT)
+            # Delivered to this thread, not the main one, as a terminal's Ctrl-C or a
+            # supervisor's SIGTERM may be: Python still raises it in the main thread.
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
 
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher = threading.Thread(target=interrupt_when_ffmpeg_runs)
     watcher.start()
+    started_s = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt):
             run_ffmpeg(["-re", "-f", "lavfi", "-i", "testsrc2=s=160x120:r=25:d=60", "-f", "null",
@@ -222,6 +226,7 @@ def test_an_interrupted_wait_kills_and_reaps_ffmpeg():
     finally:
         watcher.join()
         signal.signal(signal.SIGINT, previous)
+    assert time.monotonic() - started_s < 10  # not held back until ffmpeg's 60 s are over
     assert started, "ffmpeg never started"
     still_there = children(os.getpid(), having="testsrc2=s=160x120:r=25:d=60", zombies=True)
     assert not set(started) & set(still_there)  # killed, and reaped
