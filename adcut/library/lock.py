@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ from adcut.core.errors import Interrupted, LibraryError
 from adcut.library.store import folder_write_error
 
 LOCK_NAME = ".adcut-writer.lock"
+_POLL_S = 0.2  # a waiting writer tries the lock again this often
 
 
 def prepare_library_folder(folder: Path) -> Path:
@@ -95,7 +97,15 @@ def library_lock(folder: Path, *, purpose: str = "adcut",
                     holder = lock_holder(folder)
                     on_wait(f"waiting for another adcut writing to {folder}"
                             + (f" ({holder})" if holder else "") + " ... (Ctrl-C to stop)")
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                # Polled, not a blocking flock: a Ctrl-C or SIGTERM taken by another thread
+                # reaches Python only when the main thread wakes.
+                while True:
+                    time.sleep(_POLL_S)
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        continue
             except KeyboardInterrupt:
                 raise Interrupted(f"stopped while waiting for another adcut writing to "
                                   f"{folder}; nothing was written") from None
