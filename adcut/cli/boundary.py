@@ -182,7 +182,7 @@ def _usage_line(exc) -> str:
     ctx = getattr(exc, "ctx", None)
     command = ctx.command_path if ctx is not None else "adcut"
     message = exc.format_message().replace("Value error, ", "")  # pydantic's prefix
-    return f"error: {one_line(message)} (see: {command} --help)"
+    return f"error: {one_line(message, MAX_LINE_CHARS - 80)} (see: {one_line(command, 60)} --help)"
 
 
 def run_boundary(group: TyperGroup, argv: list[str], prog_name: str, extra: dict) -> int:
@@ -205,7 +205,7 @@ def run_boundary(group: TyperGroup, argv: list[str], prog_name: str, extra: dict
         _say(_usage_line(exc))
         return 2
     except PARSER_ERRORS as exc:  # a parameter type's own failure (e.g. a bad file)
-        _say(f"error: {one_line(exc.format_message())}")
+        _say(f"error: {one_line(exc.format_message(), MAX_LINE_CHARS - 10)}")
         return 2
     except ABORTS:
         _say("interrupted")

@@ -58,6 +58,9 @@ def test_usage_mistakes_are_one_line_with_exit_2():
     assert "adcut edit --help" in result.stderr
     result = invoke("no-such-command")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    result = invoke("edit", "--library", "lib", "--brief", "b", "x" * 5000)  # a stray argument
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert len(result.stderr) <= 420 and result.stderr.rstrip().endswith("--help)")
 
 
 @hostile("traceback")

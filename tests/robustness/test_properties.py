@@ -312,12 +312,11 @@ def test_eval_with_mutated_result_rows(work, data):
     folder = work()
     rows = [data.draw(mutated_tree(RELEASE_ROW)) if data.draw(st.booleans()) else RELEASE_ROW
             for _ in range(data.draw(st.integers(1, 4)))]
-    text = "\n".join(dumps(r) for r in rows)
+    raw = "\n".join(dumps(r) for r in rows).encode("utf-8", "surrogatepass")
     if data.draw(st.booleans()):
-        text = data.draw(mutated_bytes(text.encode("utf-8", "surrogatepass"))).decode(
-            "utf-8", "surrogateescape")
+        raw = data.draw(mutated_bytes(raw))
     path = folder / "F___vidsort_fuzz.jsonl"
-    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    path.write_bytes(raw)
     run_and_check(["eval", path], watch=[folder], may_write=set())
 
 
