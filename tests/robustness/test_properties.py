@@ -95,6 +95,7 @@ def world(tmp_path_factory):
     music = root / "music"
     music.mkdir()
     synth.tone(music / "bed.wav", freq_hz=330, duration_s=20, amplitude=0.2)
+    synth.tone(root / "short.wav", freq_hz=220, duration_s=3, amplitude=0.2)
     lib = root / "lib"
     runner = CliRunner()
     assert runner.invoke(app, ["ingest", str(footage), "--library", str(lib),
@@ -113,7 +114,8 @@ def world(tmp_path_factory):
     assert result.exit_code == 0, result.output
     timeline = json.loads((root / "ad.timeline.json").read_text())
     return World(root=root, lib=lib, footage=footage, music=music, brief=brief, plan=plan,
-                 timeline=timeline, mp4=(footage / "shoe.mp4").read_bytes())
+                 timeline=timeline, mp4=(footage / "shoe.mp4").read_bytes(),
+                 wav=(root / "short.wav").read_bytes())
 
 
 class World(dict):
@@ -374,3 +376,74 @@ def test_commands_with_random_arguments(world, work, data):
     argv = head + [a.replace("\x00", "") for a in data.draw(ARGV)]
     run_and_check(argv, watch=[folder, world["lib"], world["footage"]],
                   may_write={folder / "p.json"})
+
+
+# -- sidecar captions and music files (ingest) ------------------------------------------------
+
+CAPTION_ROW = {"file": "clip.mp4", "text": "a red running shoe", "start_s": 0.0, "end_s": 1.5}
+
+
+@pytest.mark.hostile("traceback")
+@examples(6)
+@given(data=st.data())
+def test_ingest_with_mutated_sidecar_captions(world, work, data):
+    folder = work()
+    footage = folder / "footage"
+    footage.mkdir()
+    (footage / "clip.mp4").write_bytes(world["mp4"])
+    rows = [data.draw(mutated_tree(CAPTION_ROW)) for _ in range(data.draw(st.integers(1, 3)))]
+    raw = "\n".join(dumps(r) for r in rows).encode("utf-8", "surrogatepass")
+    if data.draw(st.booleans()):
+        raw = data.draw(mutated_bytes(raw))
+    (footage / "captions.jsonl").write_bytes(raw)
+    (footage / "clip.txt").write_bytes(data.draw(st.one_of(
+        st.binary(max_size=200), WEIRD_STRINGS.map(lambda s: s.encode("utf-8", "surrogatepass")))))
+    run_and_check(["ingest", footage, "--library", folder / "lib", "--asr", "none"],
+                  watch=[folder], below=folder / "lib")
+
+
+@pytest.mark.hostile("traceback")
+@examples(8)
+@given(data=st.data())
+def test_ingest_a_mutated_music_file(world, work, data):
+    folder = work()
+    track = folder / data.draw(st.sampled_from(["bed.wav", "bed.mp3", "bed.m4a"]))
+    track.write_bytes(data.draw(mutated_bytes(world["wav"])))
+    run_and_check(["ingest", track, "--music", "--library", folder / "lib"],
+                  watch=[folder], below=folder / "lib")
+
+
+# -- benchmark folders (bench) -------------------------------------------------------------------
+
+def _bench_rows(kind: str) -> list[dict]:
+    """The first released rows of a caption-track file (the dev slice when present), else a
+    hand-made row of the same shape."""
+    from adcut.eval.bench import TRACK_FILES
+    from tests.eval import dev_dir
+
+    dev = dev_dir()
+    if dev is not None:
+        with open(dev / TRACK_FILES["caption"][kind], encoding="utf-8") as fh:
+            return [json.loads(next(fh)) for _ in range(2)]
+    return [dict(RELEASE_ROW, task={"select": "vid_select", "sort": "vid_sort",
+                                    "script": "vid2text"}[kind])]
+
+
+@pytest.mark.hostile("traceback")
+@examples(10)
+@given(data=st.data())
+def test_bench_on_a_folder_of_mutated_prompts(work, data):
+    from adcut.eval.bench import TRACK_FILES
+
+    folder = work()
+    inputs = folder / "autocut364"
+    inputs.mkdir()
+    for kind, name in TRACK_FILES["caption"].items():
+        rows = [data.draw(mutated_tree(r)) if data.draw(st.booleans()) else r
+                for r in _bench_rows(kind)]
+        raw = "\n".join(dumps(r) for r in rows).encode("utf-8", "surrogatepass")
+        if data.draw(st.booleans()):
+            raw = data.draw(mutated_bytes(raw))
+        (inputs / name).write_bytes(raw)
+    run_and_check(["bench", "autocut364", inputs, "--out", folder / "preds"],
+                  watch=[folder], below=folder / "preds")
