@@ -11,6 +11,7 @@ subclasses that translate errors on execute and fetch, so no query can leak a ra
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -89,59 +90,32 @@ def catalog_error(exc: sqlite3.Error, folder: Path) -> LibraryError:
                                hint=check_hint(folder))
 
 
+def _translating(method):
+    """`method` of a catalog connection or cursor, with its SQLite errors as LibraryErrors."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args):
+        try:
+            return method(self, *args)
+        except _MISUSE:
+            raise
+        except sqlite3.DatabaseError as exc:
+            folder = self.folder if isinstance(self, sqlite3.Connection) else self.connection.folder
+            raise catalog_error(exc, folder) from exc
+
+    return wrapper
+
+
 class _Cursor(sqlite3.Cursor):
     """A cursor whose SQLite errors are `LibraryError`s (see the module docstring)."""
 
-    def _fail(self, exc: sqlite3.DatabaseError) -> LibraryError:
-        return catalog_error(exc, self.connection.folder)
-
-    def execute(self, sql, parameters=(), /):
-        try:
-            return super().execute(sql, parameters)
-        except _MISUSE:
-            raise
-        except sqlite3.DatabaseError as exc:
-            raise self._fail(exc) from exc
-
-    def executemany(self, sql, seq_of_parameters, /):
-        try:
-            return super().executemany(sql, seq_of_parameters)
-        except _MISUSE:
-            raise
-        except sqlite3.DatabaseError as exc:
-            raise self._fail(exc) from exc
-
-    def fetchone(self):
-        try:
-            return super().fetchone()
-        except _MISUSE:
-            raise
-        except sqlite3.DatabaseError as exc:
-            raise self._fail(exc) from exc
-
-    def fetchmany(self, size=1):
-        try:
-            return super().fetchmany(size)
-        except _MISUSE:
-            raise
-        except sqlite3.DatabaseError as exc:
-            raise self._fail(exc) from exc
-
-    def fetchall(self):
-        try:
-            return super().fetchall()
-        except _MISUSE:
-            raise
-        except sqlite3.DatabaseError as exc:
-            raise self._fail(exc) from exc
-
-    def __next__(self):
-        try:
-            return super().__next__()
-        except _MISUSE:
-            raise
-        except sqlite3.DatabaseError as exc:
-            raise self._fail(exc) from exc
+    execute = _translating(sqlite3.Cursor.execute)
+    executemany = _translating(sqlite3.Cursor.executemany)
+    executescript = _translating(sqlite3.Cursor.executescript)
+    fetchone = _translating(sqlite3.Cursor.fetchone)
+    fetchmany = _translating(sqlite3.Cursor.fetchmany)
+    fetchall = _translating(sqlite3.Cursor.fetchall)
+    __next__ = _translating(sqlite3.Cursor.__next__)
 
 
 class _Connection(sqlite3.Connection):
@@ -161,21 +135,8 @@ class _Connection(sqlite3.Connection):
     def executescript(self, sql_script, /):
         return self.cursor().executescript(sql_script)
 
-    def commit(self):
-        try:
-            return super().commit()
-        except _MISUSE:
-            raise
-        except sqlite3.DatabaseError as exc:
-            raise catalog_error(exc, self.folder) from exc
-
-    def close(self):
-        try:
-            return super().close()
-        except _MISUSE:
-            raise
-        except sqlite3.DatabaseError as exc:
-            raise catalog_error(exc, self.folder) from exc
+    commit = _translating(sqlite3.Connection.commit)
+    close = _translating(sqlite3.Connection.close)
 
 
 def connect(folder: Path, target: str, *, uri: bool = False) -> _Connection:
