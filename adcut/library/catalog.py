@@ -25,7 +25,7 @@ from pathlib import Path
 from adcut import __version__
 from adcut.core.errors import LibraryError, SchemaTooNewError
 from adcut.library.schema import MIGRATIONS, SCHEMA_VERSION
-from adcut.library.store import folder_write_error
+from adcut.library.store import writing_into
 
 CATALOG_NAME = "catalog.sqlite"
 
@@ -345,10 +345,8 @@ class Catalog:
             mode = "mode=ro" if writable or _wal_has_frames(self.path) else "immutable=1"
             self.con = connect(self.folder, f"{self.path.resolve().as_uri()}?{mode}", uri=True)
         else:
-            try:
+            with writing_into(self.folder):
                 self.folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise folder_write_error(self.folder, exc) from exc
             # Autocommit mode: transactions are explicit (see transaction()).
             self.con = connect(self.folder, str(self.path))
         try:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from adcut.core.errors import Interrupted, LibraryError
-from adcut.library.store import folder_write_error
+from adcut.library.store import writing_into
 
 LOCK_NAME = ".adcut-writer.lock"
 _POLL_S = 0.2  # a waiting writer tries the lock again this often
@@ -35,13 +35,8 @@ def prepare_library_folder(folder: Path) -> Path:
     if folder.exists() and not folder.is_dir():
         raise LibraryError(f"library path {folder} is a file, not a folder",
                            hint="give --library a folder (new or existing)")
-    try:
+    with writing_into(folder):
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        error = folder_write_error(folder, exc)
-        if error is exc:
-            raise
-        raise error from exc
     return folder
 
 
@@ -81,13 +76,8 @@ def library_lock(folder: Path, *, purpose: str = "adcut",
     exist (see `prepare_library_folder`)."""
     folder = Path(folder)
     path = folder / LOCK_NAME
-    try:
+    with writing_into(folder):
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-    except OSError as exc:
-        error = folder_write_error(folder, exc)
-        if error is exc:
-            raise
-        raise error from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

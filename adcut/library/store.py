@@ -14,6 +14,8 @@ import io
 import math
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -64,16 +66,24 @@ def folder_write_error(folder: Path, exc: OSError) -> LibraryError | OSError:
     return LibraryError(f"cannot write to the library {folder}: {what}{where}", hint=todo)
 
 
-def write_library_file(folder: Path, rel: str, data: bytes) -> Path:
-    """Write `folder/rel` atomically; a full or read-only disk is a `LibraryError`."""
-    target = Path(folder) / rel
+@contextmanager
+def writing_into(folder: Path) -> Iterator[None]:
+    """An OSError of the disk or the folder inside the block becomes the `LibraryError` of
+    library `folder` (see `folder_write_error`); any other OSError goes on as it is."""
     try:
-        write_atomic(target, data)
+        yield
     except OSError as exc:
         error = folder_write_error(folder, exc)
         if error is exc:
             raise
         raise error from exc
+
+
+def write_library_file(folder: Path, rel: str, data: bytes) -> Path:
+    """Write `folder/rel` atomically; a full or read-only disk is a `LibraryError`."""
+    target = Path(folder) / rel
+    with writing_into(folder):
+        write_atomic(target, data)
     return target
 
 

@@ -224,6 +224,15 @@ def dumps(tree) -> str:
     return json.dumps(tree, ensure_ascii=False)
 
 
+@st.composite
+def jsonl_bytes(draw, rows: list) -> bytes:
+    """JSON Lines of `rows`, each row mutated or not, the whole file then maybe mutated as
+    bytes (lone surrogates are written as the invalid UTF-8 a broken tool would write)."""
+    rows = [draw(mutated_tree(r)) if draw(st.booleans()) else r for r in rows]
+    raw = "\n".join(dumps(r) for r in rows).encode("utf-8", "surrogatepass")
+    return draw(mutated_bytes(raw)) if draw(st.booleans()) else raw
+
+
 # -- briefs ------------------------------------------------------------------------------------
 
 def _brief_tree(world):
@@ -312,13 +321,8 @@ RELEASE_ROW = {"sample_id": 1, "task": "vid_sort", "ad_key": {"chunk_id": 9, "ad
 @given(data=st.data())
 def test_eval_with_mutated_result_rows(work, data):
     folder = work()
-    rows = [data.draw(mutated_tree(RELEASE_ROW)) if data.draw(st.booleans()) else RELEASE_ROW
-            for _ in range(data.draw(st.integers(1, 4)))]
-    raw = "\n".join(dumps(r) for r in rows).encode("utf-8", "surrogatepass")
-    if data.draw(st.booleans()):
-        raw = data.draw(mutated_bytes(raw))
     path = folder / "F___vidsort_fuzz.jsonl"
-    path.write_bytes(raw)
+    path.write_bytes(data.draw(jsonl_bytes([RELEASE_ROW] * data.draw(st.integers(1, 4)))))
     run_and_check(["eval", path], watch=[folder], may_write=set())
 
 
@@ -391,11 +395,8 @@ def test_ingest_with_mutated_sidecar_captions(world, work, data):
     footage = folder / "footage"
     footage.mkdir()
     (footage / "clip.mp4").write_bytes(world["mp4"])
-    rows = [data.draw(mutated_tree(CAPTION_ROW)) for _ in range(data.draw(st.integers(1, 3)))]
-    raw = "\n".join(dumps(r) for r in rows).encode("utf-8", "surrogatepass")
-    if data.draw(st.booleans()):
-        raw = data.draw(mutated_bytes(raw))
-    (footage / "captions.jsonl").write_bytes(raw)
+    captions = data.draw(jsonl_bytes([CAPTION_ROW] * data.draw(st.integers(1, 3))))
+    (footage / "captions.jsonl").write_bytes(captions)
     (footage / "clip.txt").write_bytes(data.draw(st.one_of(
         st.binary(max_size=200), WEIRD_STRINGS.map(lambda s: s.encode("utf-8", "surrogatepass")))))
     run_and_check(["ingest", footage, "--library", folder / "lib", "--asr", "none"],
@@ -439,11 +440,6 @@ def test_bench_on_a_folder_of_mutated_prompts(work, data):
     inputs = folder / "autocut364"
     inputs.mkdir()
     for kind, name in TRACK_FILES["caption"].items():
-        rows = [data.draw(mutated_tree(r)) if data.draw(st.booleans()) else r
-                for r in _bench_rows(kind)]
-        raw = "\n".join(dumps(r) for r in rows).encode("utf-8", "surrogatepass")
-        if data.draw(st.booleans()):
-            raw = data.draw(mutated_bytes(raw))
-        (inputs / name).write_bytes(raw)
+        (inputs / name).write_bytes(data.draw(jsonl_bytes(_bench_rows(kind))))
     run_and_check(["bench", "autocut364", inputs, "--out", folder / "preds"],
                   watch=[folder], below=folder / "preds")
