@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 
@@ -32,21 +31,6 @@ def write_atomic(path: Path, data: bytes) -> None:
             tmp.unlink(missing_ok=True)
         except OSError:
             pass
-
-
-def new_temp_file(folder: Path, prefix: str, suffix: str) -> Path:
-    """Create an empty file with a fresh name in `folder` and return its path. Unlike
-    tempfile.mkstemp (always mode 0600), the file gets the permissions any new file of the user
-    gets (0666 less the umask), so a finished render renamed from it can be shared like the
-    files written beside it. Raises OSError when the folder is not writable."""
-    for _ in range(100):
-        path = Path(folder) / f"{prefix}{secrets.token_hex(4)}{suffix}"
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        except FileExistsError:
-            continue
-        return path
-    raise FileExistsError(f"no free temporary name in {folder}")
 
 
 def cache_dir() -> Path:
