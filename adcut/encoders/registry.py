@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from adcut.core.errors import BadInputError
+from adcut.core.interrupts import interrupts_deferred
 from adcut.encoders.base import AudioEncoder, TextEncoder, VisionEncoder, package_dir
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ def _cached(kind: str, key: str, factory: Callable[[], T]) -> T:
         hit = _cache.get((kind, key))
         if hit is None:
             t0 = time.perf_counter()
-            hit = factory()
+            with interrupts_deferred():  # a Ctrl-C during the load is acted on after it
+                hit = factory()
             log.info("loaded %s encoder %s in %.2f s", kind, key, time.perf_counter() - t0)
             _cache[(kind, key)] = hit
         return hit  # type: ignore[return-value]

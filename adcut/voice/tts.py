@@ -16,7 +16,6 @@ Leading and trailing silence is trimmed, so a line's duration is its speech.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from adcut.core.errors import BadInputError, DependencyError
+from adcut.core.interrupts import import_deferred
 
 if TYPE_CHECKING:
     import numpy as np
@@ -243,49 +243,6 @@ def align_with_asr(samples: np.ndarray, sample_rate: int, text: str) -> list[Wor
                                 recognised[0].start_s, recognised[-1].end_s)
 
 
-# -- loading ------------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def interrupts_deferred():
-    """Ctrl-C (or SIGTERM) arriving inside the block takes effect when the block ends.
-
-    Some C extensions clear whatever Python exception is pending while they initialise. onnx
-    imports ml_dtypes, whose module init runs for about 0.6 s; a KeyboardInterrupt raised by
-    the signal handler in that time was dropped without a trace, and the render went on to the
-    end with exit 0. Inside the block a signal is only recorded; at its end the handler that
-    was in place gets it (and raises KeyboardInterrupt as usual). Outside the main thread, or
-    when no Python handler is installed, nothing changes."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    saved = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        handler = signal.getsignal(sig)
-        if callable(handler):
-            saved[sig] = handler
-            signal.signal(sig, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-        if caught:
-            saved[caught[0]](caught[0], None)
-
-
-def _import_runtime(*modules: str) -> None:
-    """Import the engine's native modules with interrupts deferred (see interrupts_deferred)."""
-    import importlib
-
-    with interrupts_deferred():
-        for name in modules:
-            importlib.import_module(name)
-
-
 # -- hibari -------------------------------------------------------------------------------------
 
 def _durations_output(model_bytes: bytes) -> tuple[bytes, str | None]:
@@ -313,13 +270,13 @@ class HibariEngine:
 
     def __init__(self, voice: str | None = None):
         try:
-            _import_runtime("hibari")
+            import_deferred("hibari")
             import hibari
             from hibari.voices import DEFAULT, VOICES, voice_path
         except ImportError as exc:
             raise DependencyError("hibari-tts is not installed",
                                   hint="pip install hibari-tts==0.2.1") from exc
-        _import_runtime("onnxruntime", "onnx")  # onnx: see _durations_output
+        import_deferred("onnxruntime", "onnx")  # onnx: see _durations_output
         import onnxruntime as ort
 
         model_file: str | None = None
@@ -486,7 +443,7 @@ class PiperEngine:
 
     def __init__(self, voice: str | None = None):
         try:
-            _import_runtime("onnxruntime", "piper")
+            import_deferred("onnxruntime", "piper")
             import piper
             from piper import PiperVoice
         except ImportError as exc:

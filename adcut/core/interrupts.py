@@ -1,0 +1,47 @@
+"""Keeping Ctrl-C and SIGTERM from being lost while native libraries load.
+
+Some C extensions clear whatever Python exception is pending while they initialise (onnx
+imports ml_dtypes, whose module init runs for about 0.6 s). A KeyboardInterrupt raised by the
+signal handler in that window was dropped without a trace and the command went on to the end
+with exit 0. Model loading therefore runs inside `interrupts_deferred()`: a signal arriving
+there is only recorded, and the handler that was in place gets it when the block ends (and
+raises KeyboardInterrupt as usual), so the stop is at most one model load late, never lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import signal
+import threading
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """SIGINT/SIGTERM arriving inside the block take effect when it ends. Outside the main
+    thread, or for a signal without a Python handler, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    saved = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if callable(handler):
+            saved[sig] = handler
+            signal.signal(sig, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        if caught:
+            saved[caught[0]](caught[0], None)
+
+
+def import_deferred(*modules: str) -> None:
+    """Import native modules with interrupts deferred (an ImportError goes on as usual)."""
+    with interrupts_deferred():
+        for name in modules:
+            importlib.import_module(name)
