@@ -78,8 +78,22 @@ def spawn(cmd: list[str], **popen_kwargs) -> subprocess.Popen:
     """Start `cmd` (subprocess.Popen arguments) as a child that dies with adcut.
 
     The kernel kills the child when the thread that called `spawn` ends, so call it from a
-    thread that waits for the child (every caller in adcut does). Raises OSError like Popen."""
-    return subprocess.Popen(cmd, preexec_fn=_die_with_parent_hook(), **popen_kwargs)
+    thread that waits for the child (every caller in adcut does). Raises OSError like Popen.
+
+    A Ctrl-C or SIGTERM arriving while Popen is still setting up (the child already runs)
+    would lose the Popen object and leave the child running to its end; it is deferred to
+    the moment the child is known here, which then kills and reaps it."""
+    from adcut.core.interrupts import interrupts_deferred
+
+    proc = None
+    try:
+        with interrupts_deferred():
+            proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent_hook(), **popen_kwargs)
+    except BaseException:
+        if proc is not None:
+            reap(proc)
+        raise
+    return proc
 
 
 def reap(proc: subprocess.Popen) -> None:
@@ -97,8 +111,8 @@ def run_child(cmd: list[str], *, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     """subprocess.run for ffmpeg/ffprobe children: started by `spawn`, and killed and reaped
     when the wait is interrupted (KeyboardInterrupt, SIGTERM turned into one, a timeout: the
     exception goes on). stdout/stderr are bytes when piped."""
-    proc = spawn(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
     deadline = None if timeout is None else time.monotonic() + timeout
+    proc = spawn(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
     try:
         # Waits in short slices: a signal sent to the process may be taken by another thread
         # (rich's refresh, a decoder's worker), and Python runs its handler in the main thread
