@@ -363,3 +363,14 @@ def test_video_too_small_to_render_is_refused_at_ingest(tmp_path):
         assert (f"skipped  {tmp_path / f'{n}px.mp4'}: the video is {n}x{n} pixels, smaller than "
                 "the 16x16 minimum") in result.stdout
     assert json.loads(run("library", "info", tmp_path / "lib", "--json").stdout)["footage_files"] == 1
+
+
+@pytest.mark.hostile("bug")
+def test_an_ingest_with_nothing_usable_leaves_no_empty_library(tmp_path):
+    """A typo in a path, or a file that is not media: exit 2, and no new library folder."""
+    (tmp_path / "notes.mp4").write_text("not a video")
+    for paths in ([tmp_path / "typo.mp4"], [tmp_path / "notes.mp4"]):
+        lib = tmp_path / "lib"
+        result = run("ingest", *paths, "--library", lib)
+        assert result.exit_code == 2 and result.stderr.startswith("error: nothing could be ingested")
+        assert not lib.exists()

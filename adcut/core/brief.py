@@ -93,6 +93,9 @@ def load_brief(value: str) -> Brief:
     is said in one line with its line and column."""
     if "\x00" in value:
         raise BadInputError("the brief contains a NUL character", hint="check the --brief value")
+    if not value.strip():
+        raise BadInputError("the brief is empty",
+                            hint=f"give a brief file or the brief as text: {FREE_TEXT_EXAMPLE}")
     path = Path(value).expanduser() if len(value) < 4096 else None
     suffix = path.suffix.lower() if path is not None else ""
     try:

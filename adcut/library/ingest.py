@@ -23,6 +23,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -275,6 +276,9 @@ class Ingester:
         started = time.perf_counter()
         kind = "music" if self.options.music else "footage"
         files, outcomes = discover(paths, music=self.options.music)
+        new_library = not self.folder.exists()
+        if not files and new_library:  # nothing to ingest: no empty library is left behind
+            return IngestReport(str(self.folder), outcomes, [], time.perf_counter() - started)
         try:  # a library from a newer adcut is refused before the lock file is made
             refuse_newer_schema(self.folder)
         except SchemaTooNewError:
@@ -308,6 +312,9 @@ class Ingester:
             indexes = [sync_index(catalog, name) for name in ("clips", "texts", "music")]
         order = {str(p): i for i, p in enumerate(files)}
         outcomes.sort(key=lambda o: order.get(o.path, -1))
+        if new_library and not any(o.ok for o in outcomes):
+            # Made by this run and holding nothing: a typo in a path leaves no empty library.
+            shutil.rmtree(self.folder, ignore_errors=True)
         return IngestReport(str(self.folder), outcomes, indexes, time.perf_counter() - started)
 
     def ingest_files(self, catalog: Catalog, kind: str,

@@ -143,3 +143,10 @@ def test_an_unquoted_aspect_in_yaml_is_the_aspect(tmp_path, aspect):
     path = tmp_path / "brief.yaml"
     path.write_text(f"product: Shoe\naspect: {aspect}\n")
     assert load_brief(str(path)).aspect == aspect
+
+
+@pytest.mark.hostile("message")
+@pytest.mark.parametrize("value", ["", "   ", "\n"])
+def test_an_empty_brief_is_said_to_be_empty(value):
+    """An empty --brief is the working folder as a path: it must not be called a folder."""
+    assert refused(value).startswith("the brief is empty")
