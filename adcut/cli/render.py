@@ -65,13 +65,14 @@ def render(
 
 @app.command()
 def schema(
-    document: Annotated[str, typer.Argument(help="plan | timeline")],
+    document: Annotated[str, typer.Argument(help="brief | plan | timeline")],
 ) -> None:
-    """Print the JSON Schema of an EditPlan or a Timeline (for editors and validators)."""
+    """Print the JSON Schema of a brief, an EditPlan or a Timeline (for editors and validators)."""
+    from adcut.core.brief import Brief
     from adcut.core.plan import EditPlan
     from adcut.core.timeline import Timeline
 
-    models = {"plan": EditPlan, "timeline": Timeline}
+    models = {"brief": Brief, "plan": EditPlan, "timeline": Timeline}
     if document not in models:
-        raise BadInputError(f"unknown document {document!r}", hint="use plan or timeline")
+        raise BadInputError(f"unknown document {document!r}", hint="use brief, plan or timeline")
     print(json.dumps(models[document].model_json_schema(), indent=2))

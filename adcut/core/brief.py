@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from adcut.core.errors import BadInputError
-from adcut.core.plan import LANGUAGE_PATTERN, Strict
+from adcut.core.plan import LANGUAGE_PATTERN, MAX_PATH_CHARS, Strict
 from adcut.core.validation import (echo, parse_json_text, parse_yaml_text, problems_of,
                                    read_text_file, shorten)
 
@@ -23,6 +23,9 @@ MAX_PRODUCT_CHARS = 120
 MAX_POINTS, MAX_POINT_CHARS = 20, 200
 MAX_DESCRIPTION_CHARS = 4000
 FREE_TEXT_EXAMPLE = 'adcut edit --brief "Spark running shoe, light and fast" ...'
+MAX_IMAGES = 20
+HEX_COLOR = r"^#[0-9A-Fa-f]{6}$"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 class Brief(Strict):
@@ -41,6 +44,26 @@ class Brief(Strict):
                       description="energetic, calm, playful, premium, warm, ...")
     call_to_action: str | None = Field(None, max_length=200,
                                        description="the last line, e.g. 'Order today'")
+    price: str | None = Field(None, max_length=60, description="as it may be said and shown, "
+                                                               "e.g. '$4.99'")
+    offer: str | None = Field(None, max_length=200,
+                              description="a time-limited deal, e.g. 'Buy one, get one free'")
+    url: str | None = Field(None, max_length=200, description="shown on the end card, e.g. "
+                                                              "'verde.coffee'")
+    product_images: list[Annotated[str, Field(min_length=1, max_length=MAX_PATH_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_IMAGES,
+        description="photos or packshots of the product (PNG/JPG): clips that look like them "
+                    "are the product shots; paths relative to the brief file")
+    logo: str | None = Field(None, min_length=1, max_length=MAX_PATH_CHARS,
+                             description="the brand's logo image (PNG/JPG), for the end card")
+    brand_colors: list[Annotated[str, Field(pattern=HEX_COLOR)]] = Field(
+        default_factory=list, max_length=3,
+        description="the brand's colours as #RRGGBB, main colour first (end card, captions)")
+    pronounce: dict[Annotated[str, Field(min_length=1, max_length=100)],
+                    Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=dict, max_length=100,
+        description="how the voice says words: {shown text: spoken text}, e.g. "
+                    "{'Verde': 'VER-day', 'verde.coffee': 'verde dot coffee'}")
 
     @field_validator("product")
     @classmethod
@@ -112,18 +135,39 @@ def load_brief(value: str) -> Brief:
         return brief_from_text(value)
     text = read_text_file(path, "brief file")
     where = shorten(value, 120)
-    if suffix == ".json":
-        return validate_brief(parse_json_text(text, where), where)
-    if suffix in (".yaml", ".yml"):
-        return validate_brief(parse_yaml_text(text, where), where)
     if suffix == ".txt":
         return brief_from_text(text)
-    # Another name: YAML when it reads as a mapping of fields, else free text.
-    try:
+    if suffix == ".json":
+        data = parse_json_text(text, where)
+    elif suffix in (".yaml", ".yml"):
         data = parse_yaml_text(text, where)
-    except BadInputError:
-        data = None
-    return validate_brief(data, where) if isinstance(data, dict) else brief_from_text(text)
+    else:  # another name: YAML when it reads as a mapping of fields, else free text
+        try:
+            data = parse_yaml_text(text, where)
+        except BadInputError:
+            data = None
+        if not isinstance(data, dict):
+            return brief_from_text(text)
+    return with_images_found(validate_brief(data, where), path.parent, where)
+
+
+def with_images_found(brief: Brief, base: Path, where: str) -> Brief:
+    """The brief with its product images and logo as absolute paths (relative ones are read
+    from the brief file's folder), each checked to be an image file that exists."""
+    def found(value: str, field: str) -> str:
+        image = Path(value).expanduser()
+        image = image if image.is_absolute() else base / image
+        if image.suffix.lower() not in IMAGE_SUFFIXES:
+            raise BadInputError(f"{where}: {field}: {echo(value, 120)} is not a PNG or JPG image",
+                                hint="give product photos or packshots as .png or .jpg files")
+        if not image.is_file():
+            raise BadInputError(f"{where}: {field}: {echo(value, 120)} does not exist",
+                                hint="paths are read from the brief file's folder")
+        return str(image.resolve())
+
+    images = [found(v, f"product_images[{i}]") for i, v in enumerate(brief.product_images)]
+    logo = found(brief.logo, "logo") if brief.logo else None
+    return brief.model_copy(update={"product_images": images, "logo": logo})
 
 
 def brief_with_overrides(brief: Brief, *, aspect: str | None = None,

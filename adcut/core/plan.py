@@ -77,6 +77,10 @@ class PlanShot(Strict):
     line: str | None = Field(None, max_length=MAX_LINE_CHARS,
                              description="script line spoken and subtitled over this shot; "
                                          "leave it out for a shot without voice")
+    spoken: str | None = Field(None, max_length=MAX_LINE_CHARS,
+                               description="what the voice says when it differs from the line "
+                                           "shown (a brand's pronunciation, a URL or a price "
+                                           "read out); empty = the line")
     transition: str = Field("cut", max_length=MAX_NAME_CHARS,
                             description="transition into the next shot: cut or an xfade name "
                                         "(fade, slideleft, wipeup, zoomin...)")
@@ -145,6 +149,20 @@ class SubtitleStyle(Strict):
     outline_color: str = Field("000000", pattern=r"^[0-9A-Fa-f]{6}$")
 
 
+class EndCard(Strict):
+    """The last seconds of the ad: the logo or product image, the call to action and the URL
+    on the brand's colours, drawn by the renderer."""
+
+    duration_s: float = Field(2.5, ge=1.0, le=10.0)
+    logo: str | None = Field(None, max_length=MAX_PATH_CHARS, description="logo image file")
+    image: str | None = Field(None, max_length=MAX_PATH_CHARS,
+                              description="product image file (packshot)")
+    text: str | None = Field(None, max_length=200, description="the call to action shown")
+    url: str | None = Field(None, max_length=200)
+    background: str = Field("#000000", pattern=r"^#[0-9A-Fa-f]{6}$")
+    color: str = Field("#FFFFFF", pattern=r"^#[0-9A-Fa-f]{6}$", description="text colour")
+
+
 class EditPlan(Strict):
     kind: Literal["adcut.EditPlan"] = "adcut.EditPlan"
     version: Literal[1] = PLAN_VERSION
@@ -156,6 +174,7 @@ class EditPlan(Strict):
     music: PlanMusic | None = None
     voice: PlanVoice = Field(default_factory=PlanVoice)
     subtitles: SubtitleStyle = Field(default_factory=SubtitleStyle)
+    end_card: EndCard | None = Field(None, description="drawn after the last shot; empty = none")
     clip_audio: ClipAudio = Field("mute", description="original sound of the footage: mute, "
                                                        "mix (under the voice) or keep")
     loudness_lufs: float = Field(-14.0, ge=-40, le=-5)

@@ -150,3 +150,33 @@ def test_an_unquoted_aspect_in_yaml_is_the_aspect(tmp_path, aspect):
 def test_an_empty_brief_is_said_to_be_empty(value):
     """An empty --brief is the working folder as a path: it must not be called a folder."""
     assert refused(value).startswith("the brief is empty")
+
+
+def test_product_images_and_logo_are_read_from_the_brief_files_folder(tmp_path, monkeypatch):
+    from PIL import Image
+
+    (tmp_path / "shots").mkdir()
+    Image.new("RGB", (64, 64), "green").save(tmp_path / "shots" / "bottle.png")
+    Image.new("RGB", (64, 64), "white").save(tmp_path / "logo.jpg")
+    (tmp_path / "brief.yaml").write_text(
+        "product: Verde cold brew\nprice: $4.99\nurl: verde.coffee\n"
+        "product_images: [shots/bottle.png]\nlogo: logo.jpg\nbrand_colors: ['#1E5B3A']\n"
+        "pronounce: {Verde: VER-day}\n")
+    monkeypatch.chdir("/")  # relative paths are the brief's, not the working folder's
+    brief = load_brief(str(tmp_path / "brief.yaml"))
+    assert brief.product_images == [str((tmp_path / "shots" / "bottle.png").resolve())]
+    assert brief.logo == str((tmp_path / "logo.jpg").resolve())
+    assert brief.price == "$4.99" and brief.pronounce == {"Verde": "VER-day"}
+
+
+@pytest.mark.hostile("message")
+@pytest.mark.parametrize("line, needle", [
+    ("product_images: [nowhere.png]", "product_images[0]: 'nowhere.png' does not exist"),
+    ("product_images: [brief.yaml]", "is not a PNG or JPG image"),
+    ("logo: gone.jpg", "logo: 'gone.jpg' does not exist"),
+    ("brand_colors: [green]", "brand_colors[0]"),
+])
+def test_bad_images_and_colours_in_a_brief_are_one_line(tmp_path, line, needle):
+    (tmp_path / "brief.yaml").write_text(f"product: Verde cold brew\n{line}\n")
+    message = refused(str(tmp_path / "brief.yaml"))
+    assert needle in message and "\n" not in message
