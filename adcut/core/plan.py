@@ -142,11 +142,21 @@ class SubtitleStyle(Strict):
                                   description="font file; empty = Noto Sans CJK (bundled)")
     font_name: str | None = Field(None, max_length=MAX_NAME_CHARS,
                                   description="family name inside font_file")
-    size_pct: float = Field(4.2, ge=1.5, le=12, description="font size, % of the frame height")
-    position: Literal["bottom", "middle", "top"] = "bottom"
+    preset: Literal["bold-outline", "boxed", "word-highlight"] = Field(
+        "bold-outline", description="bold-outline: bold white text with a dark outline; boxed: "
+                                    "bold text on a dark box; word-highlight: bold outlined "
+                                    "text, the word being spoken in highlight_color")
+    size_pct: float = Field(7.5, ge=1.5, le=12,
+                            description="font size, % of the frame's shorter side (the same "
+                                        "size on a phone at 9:16, 1:1 and 16:9)")
+    position: Literal["bottom", "middle", "top"] = Field(
+        "bottom", description="where captions go; a caption over on-screen text moves to the "
+                              "band it covers least")
     max_lines: int = Field(2, ge=1, le=4)
     color: str = Field("FFFFFF", pattern=r"^[0-9A-Fa-f]{6}$")
     outline_color: str = Field("000000", pattern=r"^[0-9A-Fa-f]{6}$")
+    highlight_color: str = Field("FFD23F", pattern=r"^[0-9A-Fa-f]{6}$",
+                                 description="word-highlight: the word being spoken")
 
 
 class EndCard(Strict):

@@ -19,6 +19,7 @@ from adcut.core.plan import (LANGUAGE_PATTERN, MAX_LINE_CHARS, MAX_NAME_CHARS, M
 from adcut.core.validation import MAX_PROBLEMS, echo
 
 TIMELINE_VERSION = 1
+CaptionPreset = Literal["bold-outline", "boxed", "word-highlight"]
 # Output sizes the renderer makes: x264 refuses sides over 16384 here and needs 6 GB of memory
 # for 8192x8192; 4096 covers 4K in both orientations (2160x3840 renders in about 0.9 GB).
 # Below 16 px the scaler and the blurred fit background have nothing left to work with.
@@ -92,6 +93,9 @@ class CaptionCue(Strict):
     lines: list[str] = Field(default_factory=list, max_length=20,
                              description="the text as wrapped on screen")
     words: list[Word] = Field(default_factory=list)
+    position: Literal["bottom", "middle", "top"] | None = Field(
+        None, description="where this cue sits when not where the layout says (moved off "
+                          "on-screen text); empty = subtitles.alignment")
 
 
 class Duck(Strict):
@@ -170,6 +174,39 @@ class SubtitleLayout(Strict):
     alignment: Literal["bottom", "middle", "top"] = "bottom"
     color: str = Field("FFFFFF", pattern=r"^[0-9A-Fa-f]{6}$")
     outline_color: str = Field("000000", pattern=r"^[0-9A-Fa-f]{6}$")
+    preset: CaptionPreset = "bold-outline"
+    highlight_color: str = Field("FFD23F", pattern=r"^[0-9A-Fa-f]{6}$",
+                                 description="word-highlight: the colour of the word being "
+                                             "spoken")
+    box_color: str = Field("000000", pattern=r"^[0-9A-Fa-f]{6}$",
+                           description="boxed: the colour of the box behind the text")
+
+
+class CardImage(Strict):
+    path: str = Field(min_length=1, max_length=MAX_PATH_CHARS)
+    width: int = Field(gt=0, description="size of the image file in pixels")
+    height: int = Field(gt=0)
+
+
+class TimelineEndCard(Strict):
+    """The ad's last seconds, drawn by the renderer after the last clip: the logo and/or the
+    product image scaled to fit, the call to action and the URL in the brand's colours."""
+
+    start_f: int = Field(ge=0, description="where the last clip ends")
+    duration_f: int = Field(gt=0)
+    fade_in_f: int = Field(0, ge=0, description="the images and text fade in over the colour")
+    logo: CardImage | None = None
+    image: CardImage | None = None
+    text: str | None = Field(None, max_length=200)
+    url: str | None = Field(None, max_length=200)
+    background: str = Field("#000000", pattern=r"^#[0-9A-Fa-f]{6}$")
+    color: str = Field("#FFFFFF", pattern=r"^#[0-9A-Fa-f]{6}$")
+    font_file: str = Field(min_length=1, max_length=MAX_PATH_CHARS)
+    font_name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=r"^[^,\n\r]*$")
+
+    @property
+    def end_f(self) -> int:
+        return self.start_f + self.duration_f
 
 
 class Timeline(Strict):
@@ -186,6 +223,7 @@ class Timeline(Strict):
     captions: list[CaptionCue] = Field(default_factory=list)
     subtitles: SubtitleLayout | None = None
     music: MusicCue | None = None
+    end_card: TimelineEndCard | None = Field(None, description="drawn after the last clip; empty = none")
     clip_audio_mix_db: float = Field(-14.0, ge=-60, le=12,
                                      description="level of original sound in 'mix' mode")
     loudness_lufs: float = Field(-14.0, ge=-40, le=-5)
@@ -216,7 +254,14 @@ class Timeline(Strict):
                 problems.append(f"clips[{i}].start_f is {clip.start_f}, expected {expected} "
                                 "(clips are back to back)")
             expected = clip.start_f + clip.duration_f
-        if expected != self.duration_f:
+        card = self.end_card
+        if card is not None and card.start_f != expected:
+            problems.append(f"end_card.start_f is {card.start_f}, expected {expected} (where "
+                            "the last clip ends)")
+        if card is not None and card.end_f != self.duration_f:
+            problems.append(f"duration_f is {self.duration_f} but the clips and the end card "
+                            f"add up to {card.end_f}")
+        elif card is None and expected != self.duration_f:
             problems.append(f"duration_f is {self.duration_f} but the clips add up to {expected}")
         seen: set[int] = set()
         for i, t in enumerate(self.transitions):

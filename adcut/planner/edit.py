@@ -240,8 +240,11 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
                 for c, ln in zip(ordered, lines))
     music = choose_music(tracks, brief, lines, sub_refs, planner, est_s, seed, explanation,
                          avoid=avoid_tracks)
+    from adcut.planner.finish import end_card_for
+
     plan = EditPlan(aspect=brief.aspect, language=language, shots=shots, music=music,
-                    planner=planner.name, brief=brief.model_dump_json(), seed=seed)
+                    planner=planner.name, brief=brief.model_dump_json(), seed=seed,
+                    end_card=end_card_for(brief))
     return plan, explanation
 
 

@@ -27,6 +27,7 @@ from adcut.core.plan import ASPECTS, EditPlan
 from adcut.core.timeline import (
     MIN_SIDE_PX,
     CaptionCue,
+    CardImage,
     Duck,
     MusicCue,
     MusicLoop,
@@ -34,6 +35,7 @@ from adcut.core.timeline import (
     SubtitleLayout,
     Timeline,
     TimelineClip,
+    TimelineEndCard,
     Transition,
     VoiceCue,
 )
@@ -103,6 +105,10 @@ class PlanFacts:
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     voice_engine: str | None = None
+    # The end card's images (key "logo" / "image": (path, width, height), or what is wrong)
+    # and the font its text is drawn in.
+    card_images: dict[str, tuple[str, int, int] | str] = field(default_factory=dict)
+    card_font: tuple[str, str] | None = None
 
 
 # -- the edge -------------------------------------------------------------------------------
@@ -167,6 +173,9 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
                         f"shots[{i}].line: the font {Path(layout.font_file).name} cannot draw "
                         f"{''.join(missing)!r}; choose subtitles.font_file that covers them")
 
+    if plan.end_card is not None:
+        gather_end_card_facts(plan, facts, base_dir)
+
     # Voice-over.
     facts.voices = [None] * len(plan.shots)
     if with_voice and lines and plan.voice.engine != "none":
@@ -198,9 +207,43 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
     music_src = facts.sources.get(plan.music.source) if plan.music else None
     if isinstance(music_src, SourceFacts) and music_src.has_audio:
         total_s = sum(shot_frames(plan, facts, i) for i in range(len(plan.shots))) / plan.fps
+        total_s += plan.end_card.duration_s if plan.end_card is not None else 0.0
         if plan.music.start_s + total_s > music_src.duration_s + RANGE_SLACK_S:
             facts.music_rhythm = measure_music_rhythm(resolve(plan.music.source, base_dir))
     return facts
+
+
+def gather_end_card_facts(plan: EditPlan, facts: PlanFacts, base_dir: Path | None) -> None:
+    """The size of each end-card image (read from its header) and the card's font: the
+    captions' font when the ad has captions, else the bundled Noto Sans CJK."""
+    from PIL import Image, UnidentifiedImageError
+
+    from adcut.render.subtitles import default_font, missing_glyphs
+
+    card = plan.end_card
+    for key in ("logo", "image"):
+        raw = getattr(card, key)
+        if raw is None:
+            continue
+        path = resolve(raw, base_dir)
+        try:
+            with Image.open(path) as im:
+                facts.card_images[key] = (str(path), *im.size)
+        except FileNotFoundError:
+            facts.card_images[key] = "does not exist"
+        except (UnidentifiedImageError, OSError, ValueError):
+            facts.card_images[key] = "is not an image readable here (PNG or JPG)"
+    if facts.subtitle_layout is not None:
+        facts.card_font = (facts.subtitle_layout.font_file, facts.subtitle_layout.font_name)
+    else:
+        font_file, font_name = default_font()
+        facts.card_font = (str(font_file), font_name)
+    for key in ("text", "url"):
+        value = getattr(card, key)
+        missing = missing_glyphs(value, Path(facts.card_font[0])) if value else []
+        if missing:
+            facts.problems.append(f"end_card.{key}: the font {Path(facts.card_font[0]).name} "
+                                  f"cannot draw {''.join(missing)!r}")
 
 
 def measure_music_rhythm(path: Path) -> MusicRhythm:
@@ -283,6 +326,27 @@ def check_timeline_sources(timeline: Timeline, *, label: str = "timeline") -> No
             problems.append(f"music.duration_f: the cue needs {m.duration_f / timeline.fps:.2f} s "
                             f"from {m.source_start_s:g} s but {echo_path(m.path)} ends at "
                             f"{src.duration_s:.2f} s; add a music.loop or shorten the cue")
+    card = timeline.end_card
+    for key, image in ((("logo", card.logo), ("image", card.image)) if card else ()):
+        if image is None:
+            continue
+        try:
+            from PIL import Image
+
+            with Image.open(image.path) as im:
+                size = im.size
+        except FileNotFoundError:
+            problems.append(f"end_card.{key}.path: {echo_path(image.path)} does not exist")
+            continue
+        except (OSError, ValueError):
+            problems.append(f"end_card.{key}.path: {echo_path(image.path)} is not an image "
+                            "readable here (PNG or JPG)")
+            continue
+        if size != (image.width, image.height):
+            problems.append(f"end_card.{key}.width: {image.width}x{image.height} but "
+                            f"{echo_path(image.path)} is {size[0]}x{size[1]}")
+    if card is not None and not Path(card.font_file).is_file():
+        problems.append(f"end_card.font_file: {echo_path(card.font_file)} does not exist")
     if timeline.captions and timeline.subtitles is not None \
             and not Path(timeline.subtitles.font_file).is_file():
         problems.append(f"subtitles.font_file: {echo_path(timeline.subtitles.font_file)} does not exist")
@@ -415,6 +479,11 @@ def compile_plan(plan: EditPlan, facts: PlanFacts, *, base_dir: Path | None = No
             notes.append(f"shots[{i}].transition_s shortened to {d / fps:.2f} s to fit the shots")
         transitions.append(Transition(kind=shot.transition, after_clip=i, duration_f=d))
 
+    end_card = None
+    if plan.end_card is not None:
+        end_card = compile_end_card(plan, facts, total_f, problems)
+        total_f = end_card.end_f if end_card is not None else total_f
+
     music = None
     if plan.music is not None and music_src is not None:
         m = plan.music
@@ -450,10 +519,36 @@ def compile_plan(plan: EditPlan, facts: PlanFacts, *, base_dir: Path | None = No
         fps=fps, width=out_w, height=out_h, duration_f=total_f, clips=clips,
         transitions=transitions, voice=voice, captions=captions,
         subtitles=facts.subtitle_layout if captions else None, music=music,
-        loudness_lufs=plan.loudness_lufs, true_peak_dbtp=plan.true_peak_dbtp,
+        end_card=end_card, loudness_lufs=plan.loudness_lufs, true_peak_dbtp=plan.true_peak_dbtp,
         language=plan.language, notes=notes,
         metadata={"planner": plan.planner, "brief": plan.brief, "seed": plan.seed,
                   "voice_engine": facts.voice_engine, "aspect": plan.aspect})
+
+
+def compile_end_card(plan: EditPlan, facts: PlanFacts, start_f: int,
+                     problems: list[str]) -> TimelineEndCard | None:
+    """The timeline's end card from the plan's (PURE): after the last clip, its images with
+    their measured sizes; an unreadable image is a problem of its field."""
+    card = plan.end_card
+    images: dict[str, CardImage] = {}
+    for key in ("logo", "image"):
+        got = facts.card_images.get(key)
+        if isinstance(got, str):
+            problems.append(f"end_card.{key}: {echo_path(getattr(card, key))} {got}")
+        elif got is not None:
+            images[key] = CardImage(path=got[0], width=got[1], height=got[2])
+    if facts.card_font is None:
+        problems.append("end_card: its font was not looked up")
+        return None
+    duration_f = max(1, int(round(card.duration_s * plan.fps)))
+    from adcut.render.end_card import FADE_IN_S
+
+    return TimelineEndCard(
+        start_f=start_f, duration_f=duration_f,
+        fade_in_f=min(int(round(FADE_IN_S * plan.fps)), duration_f // 3),
+        logo=images.get("logo"), image=images.get("image"), text=card.text, url=card.url,
+        background=card.background.upper(), color=card.color.upper(),
+        font_file=facts.card_font[0], font_name=facts.card_font[1])
 
 
 def shot_frames(plan: EditPlan, facts: PlanFacts, i: int) -> int:

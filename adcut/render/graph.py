@@ -353,6 +353,8 @@ def _join_video(timeline: Timeline, segments: list[Segment]) -> tuple[list[str],
         else:
             has_window = (i - 1) in after or i in after
             labels.append(f"v{i}body" if has_window else f"v{i}")
+    if timeline.end_card is not None:
+        labels.append("vcard")
     if len(labels) == 1:
         return chains, labels[0]
     ins = "".join(f"[{label}]" for label in labels)
@@ -591,6 +593,40 @@ def build_filtergraph(timeline: Timeline, options: RenderOptions) -> str:
     return _build(timeline, options)[1]
 
 
+def _end_card_chains(timeline: Timeline, first_input: int, out_w: int, out_h: int,
+                     scale_flags: str) -> tuple[list[str], list[str]]:
+    """Inputs (one looped still per image, numbered from `first_input`) and chains of the end
+    card, ending in [vcard]: exactly its frames, the brand colour with its images fading in
+    (the text is drawn by libass with the captions, see subtitles.build_ass)."""
+    from adcut.render.end_card import card_images, card_layout
+
+    card = timeline.end_card
+    fps = timeline.fps
+    seconds = _num(card.duration_f / fps)
+    # The layout is made for the timeline's frame; a preview draws it at its own size.
+    k = out_w / timeline.width
+    placed = card_images(card, card_layout(card, timeline.width, timeline.height))
+    inputs: list[str] = []
+    chains = [f"color=c=0x{card.background[1:]}:s={out_w}x{out_h}:r={fps}:d={seconds},"
+              f"format=yuv420p[cbg0]"]
+    fade = (f",fade=t=in:st=0:d={_num(card.fade_in_f / fps)}:alpha=1" if card.fade_in_f else "")
+    for j, (image, box) in enumerate(placed):
+        inputs += ["-loop", "1", "-framerate", str(fps), "-t", seconds, "-i", image.path]
+        chains.append(f"[{first_input + j}:v]scale={_even(box.w * k)}:{_even(box.h * k)}"
+                      f":flags={scale_flags},format=rgba{fade},setsar=1[cim{j}]")
+        chains.append(f"[cbg{j}][cim{j}]overlay=x={_even(box.x * k)}:y={_even(box.y * k)}"
+                      f":format=yuv420:eof_action=repeat[cbg{j + 1}]")
+    chains.append(f"[cbg{len(placed)}]setsar=1,format=yuv420p,trim=end_frame={card.duration_f},"
+                  "setpts=PTS-STARTPTS[vcard]")
+    return inputs, chains
+
+
+def end_card_input_count(timeline: Timeline) -> int:
+    """How many inputs the end card's images take (after the clips' video inputs)."""
+    card = timeline.end_card
+    return 0 if card is None else sum(im is not None for im in (card.logo, card.image))
+
+
 def _video_part(timeline: Timeline, options: RenderOptions,
                 subtitle_offset_s: float = 0.0) -> tuple[list[str], list[str]]:
     """Inputs and chains of the picture, ending in [vout]. `subtitle_offset_s`: where this
@@ -607,6 +643,11 @@ def _video_part(timeline: Timeline, options: RenderOptions,
     chains: list[str] = []
     for i, seg in enumerate(segments):
         chains += _video_clip_chains(timeline, i, i, seg, out_w, out_h, scale_flags)
+    if timeline.end_card is not None:
+        card_inputs, card_chains = _end_card_chains(timeline, len(timeline.clips), out_w, out_h,
+                                                    scale_flags)
+        inputs += card_inputs
+        chains += card_chains
     join, video = _join_video(timeline, segments)
     chains += join
     if options.ass_path:
@@ -647,7 +688,8 @@ def _audio_part(timeline: Timeline, first_index: int,
 
 def _build(timeline: Timeline, options: RenderOptions) -> tuple[list[str], str]:
     video_inputs, video_chains = _video_part(timeline, options)
-    audio_inputs, audio_chains = _audio_part(timeline, len(timeline.clips), options)
+    audio_inputs, audio_chains = _audio_part(
+        timeline, len(timeline.clips) + end_card_input_count(timeline), options)
     return video_inputs + audio_inputs, ";\n".join(video_chains + audio_chains)
 
 
@@ -741,6 +783,9 @@ def pass_timeline(timeline: Timeline, part: Pass) -> Timeline:
     data["clips"] = clips
     data["transitions"] = [{**t, "after_clip": t["after_clip"] - first}
                            for t in data["transitions"] if first <= t["after_clip"] < last]
+    card = timeline.end_card
+    data["end_card"] = ({**data["end_card"], "start_f": card.start_f - part.start_f}
+                        if card is not None and part.end_f == timeline.duration_f else None)
     data.update(duration_f=part.end_f - part.start_f, voice=[], captions=[], music=None)
     return Timeline.model_validate(data)
 

@@ -85,6 +85,8 @@ def document_sources(document: EditPlan | Timeline, *, base_dir: Path | None) ->
         raw.append(document.music.source)
     if document.subtitles.font_file:
         raw.append(document.subtitles.font_file)
+    if document.end_card is not None:
+        raw += [p for p in (document.end_card.logo, document.end_card.image) if p]
     return [resolve(r, base_dir) for r in dict.fromkeys(raw)]
 
 
@@ -131,16 +133,18 @@ def _write_captions(timeline: Timeline, folder: Path, output: Path) -> tuple[Pat
                                                                             Path | None]:
     """The burned-in captions as an ASS file in `folder`, and the fonts folder libass reads;
     (None, None) for an ad without captions."""
-    from adcut.render.subtitles import build_ass
+    from adcut.render.subtitles import build_ass, has_ass
 
-    if not (timeline.captions and timeline.subtitles is not None):
+    if not has_ass(timeline):
         return None, None
     ass_path = folder / "captions.ass"
     try:
         ass_path.write_text(build_ass(timeline), encoding="utf-8")
     except OSError as exc:
         raise write_error(output, exc) from None
-    return ass_path, Path(timeline.subtitles.font_file).parent
+    font_file = timeline.subtitles.font_file if timeline.captions and timeline.subtitles \
+        else timeline.end_card.font_file
+    return ass_path, Path(font_file).parent
 
 
 def render_document(document: EditPlan | Timeline, output: Path, *, base_dir: Path,

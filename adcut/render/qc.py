@@ -203,6 +203,10 @@ def _asked_for(timeline: Timeline, kind: str) -> list[Interval]:
         if t.kind == "fadeblack":
             start = timeline.clips[t.after_clip + 1].start_f - t.head_f
             out.append((start / fps, (start + t.duration_f) / fps))
+    card = timeline.end_card
+    if card is not None:  # a still card, on the brand's colour (which may be black)
+        out.append(((card.start_f + (card.fade_in_f if kind == "freeze" else 0) - 1) / fps,
+                    card.end_f / fps))
     return out
 
 

@@ -65,7 +65,13 @@ def timeline_sources(timeline: Timeline) -> list[Path]:
     paths = [c.source for c in timeline.clips] + [v.path for v in timeline.voice]
     if timeline.music is not None:
         paths.append(timeline.music.path)
+    paths += [im.path for im in _card_images(timeline)]
     return [Path(p) for p in dict.fromkeys(paths)]
+
+
+def _card_images(timeline: Timeline) -> list:
+    card = timeline.end_card
+    return [] if card is None else [im for im in (card.logo, card.image) if im is not None]
 
 
 def check_inputs(timeline: Timeline, *, ass_path: Path | None = None,
@@ -75,6 +81,9 @@ def check_inputs(timeline: Timeline, *, ass_path: Path | None = None,
     fields += [(f"voice[{i}].path", v.path) for i, v in enumerate(timeline.voice)]
     if timeline.music is not None:
         fields.append(("music.path", timeline.music.path))
+    if timeline.end_card is not None:
+        fields += [(f"end_card.{key}.path", im.path) for key, im in
+                   (("logo", timeline.end_card.logo), ("image", timeline.end_card.image)) if im]
     for name, path in fields:
         if not Path(path).is_file():
             raise MediaError(f"{name}: {path} does not exist",

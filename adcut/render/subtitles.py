@@ -33,9 +33,16 @@ DEFAULT_FONT_FILE = "NotoSansCJK-VF.otf.ttc"
 DEFAULT_FONT_NAME = "Noto Sans CJK SC"
 # The outline that keeps white text readable on any footage, as a share of the font size.
 OUTLINE_FRACTION = 0.07
-# Letter spacing, as a share of the font size: libass emboldens this font's thin default instance
-# without widening its advances, which crowds the letters; a little tracking restores the gaps.
-SPACING_FRACTION = 0.025
+# Bold: libass draws this variable font at one weight whatever the style's Bold flag says (its
+# default instance, emboldened once), so the text is thickened by drawing it a second time
+# with an outline in its own colour, this share of the font size, over the dark outline.
+BOLD_FRACTION = 0.03
+# Letter spacing, as a share of the font size: the bold stroke grows every glyph without
+# widening its advance, which crowds the letters; tracking restores the gaps.
+SPACING_FRACTION = 0.05
+# Boxed captions: the box's opacity (ASS alpha 0x30 = 81 % opaque): the footage shows through a
+# little, the text reads on any picture.
+BOX_ALPHA = 0x30
 # libass draws a little wider than FreeType via PIL measures: it emboldens this font (the
 # variable font's default instance is Thin, weight 100, and the style asks for 400) and rounds
 # advances. Measured over Latin and CJK lines at 2-10% of the frame height, its ink reaches up to
@@ -152,7 +159,20 @@ def safe_area(width: int, height: int) -> tuple[int, int, int, int]:
 
 
 def outline_px(size_px: int) -> int:
-    return max(1, round(size_px * OUTLINE_FRACTION))
+    """Everything drawn beyond a glyph's own ink on each side: the bold stroke and the dark
+    outline (or, boxed, the box's padding)."""
+    return max(1, round(size_px * (OUTLINE_FRACTION + BOLD_FRACTION)))
+
+
+def bold_px(size_px: int) -> int:
+    return max(1, round(size_px * BOLD_FRACTION))
+
+
+def margin_v_px(position: str, width: int, height: int, size_px: int) -> int:
+    """Distance of a caption at `position` from its frame edge: the safe area's margin plus
+    the outline (libass measures MarginV to the text; its outline must stay in the safe area)."""
+    _, top, _, bottom = safe_area(width, height)
+    return {"bottom": bottom, "top": top, "middle": 0}[position] + outline_px(size_px)
 
 
 def spacing_px(size_px: int) -> int:
@@ -188,9 +208,10 @@ def subtitle_layout(width: int, height: int, style: SubtitleStyle) -> SubtitleLa
                                     f"font", hint="use Noto Sans CJK SC, TC, JP or KR, or set font_file")
             font_name = style.font_name
     left, top, right, bottom = safe_area(width, height)
-    size_px = max(1, round(style.size_pct / 100 * height))
-    # libass measures MarginV to the text; its outline must stay in the safe area too.
-    margin_v = {"bottom": bottom, "top": top, "middle": 0}[style.position] + outline_px(size_px)
+    # Of the shorter side: a 9:16 ad watched upright and a 16:9 one watched sideways fill the
+    # phone's width the same way, so their captions look the same size.
+    size_px = max(1, round(style.size_pct / 100 * min(width, height)))
+    margin_v = margin_v_px(style.position, width, height, size_px)
     return SubtitleLayout(
         font_file=str(font_file),
         font_name=font_name,
@@ -200,6 +221,8 @@ def subtitle_layout(width: int, height: int, style: SubtitleStyle) -> SubtitleLa
         alignment=style.position,
         color=style.color.upper(),
         outline_color=style.outline_color.upper(),
+        preset=style.preset,
+        highlight_color=style.highlight_color.upper(),
     )
 
 
@@ -311,18 +334,29 @@ def _fill(units: list[_Unit], max_w: int, layout: SubtitleLayout) -> list[list[_
     return lines
 
 
-def _check_units_fit(units: list[_Unit], layout: SubtitleLayout, avail: int) -> None:
-    for text, _, _ in units:
-        if line_width_px(text, layout) > avail:
-            raise BadInputError(
-                f"{text!r} is wider than the subtitle area ({avail} px) at {layout.size_px} px",
-                hint="shorten or hyphenate that word, or lower subtitles.size_pct")
+def _split_wide_units(units: list[_Unit], layout: SubtitleLayout, avail: int) -> list[_Unit]:
+    """Units as they can be laid out: a word wider than the area (a long URL, big type on a
+    narrow frame) is broken between characters into pieces that each fit, the way a word
+    processor breaks an unbreakable word, instead of overflowing the frame."""
+    out: list[_Unit] = []
+    for text, space, offset in units:
+        if line_width_px(text, layout) <= avail:
+            out.append((text, space, offset))
+            continue
+        piece, start = "", 0
+        for k, ch in enumerate(text):
+            if piece and line_width_px(piece + ch, layout) > avail:
+                out.append((piece, space if not start else False, offset + start))
+                piece, start = "", k
+            piece += ch
+        out.append((piece, space if not start else False, offset + start))
+    return out
 
 
 def _wrap_units(units: list[_Unit], layout: SubtitleLayout, avail: int) -> list[list[_Unit]]:
     """Fewest lines that fit, then as even as possible: the narrowest width that still gives
     that many lines (so two lines read as a pair, not a full line and a straggler)."""
-    _check_units_fit(units, layout, avail)
+    units = _split_wide_units(units, layout, avail)
     lines = _fill(units, avail, layout)
     if len(lines) <= 1:
         return lines
@@ -344,8 +378,8 @@ def _normalise(text: str) -> str:
 def wrap_text(text: str, layout: SubtitleLayout, width: int) -> list[str]:
     """Lines of `text` that each fit between the horizontal margins of a `width`-px frame,
     measured with the layout's font at its size (outline included). Latin breaks at spaces,
-    CJK between characters (never before closing punctuation); mixed text works.
-    Raises BadInputError when a single word cannot fit."""
+    CJK between characters (never before closing punctuation); mixed text works; a word wider
+    than the frame breaks between its characters."""
     units = _units(_normalise(text))
     return [_join(line) for line in _wrap_units(units, layout, available_width_px(layout, width))]
 
@@ -492,18 +526,112 @@ def _require_layout(timeline: Timeline) -> SubtitleLayout:
     return timeline.subtitles
 
 
+_STYLE_FORMAT = ("Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
+                 "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
+                 "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding")
+
+
+def _style(name: str, font_name: str, size_px: int, fill: str, outline: str, back: str, *,
+           border_style: int, outline_w: int, alignment: int, margin_h: int,
+           margin_v: int) -> str:
+    return "Style: " + ",".join([
+        name, font_name, str(size_px), fill, fill, outline, back,
+        "0", "0", "0", "0", "100", "100", str(spacing_px(size_px)), "0", str(border_style),
+        str(outline_w), "0", str(alignment), str(margin_h), str(margin_h), str(margin_v), "1"])
+
+
+def _caption_styles(layout: SubtitleLayout) -> list[str]:
+    """Two styles drawn one over the other: "Under" carries the dark outline (or, boxed, the
+    box), "Over" the text thickened by an outline in its own colour (see BOLD_FRACTION)."""
+    size = layout.size_px
+    fill = _ass_colour(layout.color)
+    common = dict(alignment=_ALIGNMENT_ASS[layout.alignment], margin_h=layout.margin_h_px,
+                  margin_v=layout.margin_v_px)
+    if layout.preset == "boxed":
+        box = _ass_colour(layout.box_color, BOX_ALPHA)
+        under = _style("Under", layout.font_name, size, fill, box, box, border_style=3,
+                       outline_w=outline_px(size), **common)
+    else:
+        dark = _ass_colour(layout.outline_color)
+        under = _style("Under", layout.font_name, size, fill, dark,
+                       _ass_colour(layout.outline_color, 0x80), border_style=1,
+                       outline_w=outline_px(size), **common)
+    over = _style("Over", layout.font_name, size, fill, fill, fill, border_style=1,
+                  outline_w=bold_px(size), **common)
+    return [under, over]
+
+
+def _highlighted(cue: CaptionCue, layout: SubtitleLayout) -> list[tuple[int, int, int | None]]:
+    """(start_f, end_f, word index shown highlighted) spans tiling a cue: one per spoken word
+    for the word-highlight preset when the cue knows its words' times, else the whole cue."""
+    lines = _cue_lines(cue)
+    tokens = sum(len(line.split()) for line in lines)
+    if layout.preset != "word-highlight" or not cue.words or len(cue.words) != tokens:
+        return [(cue.start_f, cue.end_f, None)]
+    starts = [cue.start_f] + [min(max(w.start_f, cue.start_f), cue.end_f) for w in cue.words[1:]]
+    spans = []
+    for k, a in enumerate(starts):
+        b = starts[k + 1] if k + 1 < len(starts) else cue.end_f
+        if b > a:
+            spans.append((a, b, k))
+    return spans or [(cue.start_f, cue.end_f, None)]
+
+
+def _cue_text(cue: CaptionCue, word: int | None, colour: str) -> str:
+    """The cue's lines for a Dialogue, word number `word` (whitespace tokens across the lines)
+    in `colour` (fill and outline of the Over layer alike)."""
+    out, k = [], 0
+    for line in _cue_lines(cue):
+        parts = []
+        for token in line.split(" "):
+            text = escape_ass(token)
+            if k == word:
+                text = f"{{\\c{colour}\\3c{colour}}}{text}{{\\r}}"
+            parts.append(text)
+            k += 1
+        out.append(" ".join(parts))
+    return "\\N".join(out)
+
+
+def _position_tags(cue: CaptionCue, layout: SubtitleLayout, width: int, height: int) -> tuple[str, int]:
+    """Override tags and MarginV for a cue placed away from the layout's position."""
+    if cue.position is None or cue.position == layout.alignment:
+        return "", 0
+    return (f"{{\\an{_ALIGNMENT_ASS[cue.position]}}}",
+            margin_v_px(cue.position, width, height, layout.size_px))
+
+
+def _card_events(timeline: Timeline) -> tuple[list[str], list[str]]:
+    """The end card's text: styles and Dialogues (its call to action and URL, centred where
+    end_card.card_layout puts them, fading in with the card's images)."""
+    from adcut.render.end_card import card_layout
+
+    card = timeline.end_card
+    if card is None or not (card.text or card.url):
+        return [], []
+    layout = card_layout(card, timeline.width, timeline.height)
+    colour = _ass_colour(card.color[1:].upper())
+    styles, events = [], []
+    fade_ms = round(card.fade_in_f * 1000 / timeline.fps)
+    start, end = _ass_time(card.start_f, timeline.fps), _ass_time(card.end_f, timeline.fps)
+    for name, block in (("CardText", layout.cta), ("CardUrl", layout.url)):
+        if block is None:
+            continue
+        styles.append(_style(name, card.font_name, block.size_px, colour, colour, colour,
+                             border_style=1, outline_w=bold_px(block.size_px), alignment=8,
+                             margin_h=0, margin_v=0))
+        text = "\\N".join(escape_ass(line) for line in block.lines)
+        events.append(f"Dialogue: 2,{start},{end},{name},,0,0,0,,"
+                      f"{{\\pos({block.center_x},{block.top})\\fad({fade_ms},0)}}{text}")
+    return styles, events
+
+
 def build_ass(timeline: Timeline) -> str:
-    """The ASS v4+ script of the timeline's captions (deterministic: same timeline, same bytes)."""
-    layout = _require_layout(timeline)
-    border = outline_px(layout.size_px)
-    style = ",".join([
-        "Default", layout.font_name, str(layout.size_px),
-        _ass_colour(layout.color), _ass_colour(layout.color), _ass_colour(layout.outline_color),
-        _ass_colour(layout.outline_color, 0x80),
-        "0", "0", "0", "0", "100", "100", str(spacing_px(layout.size_px)), "0", "1", str(border), "0",
-        str(_ALIGNMENT_ASS[layout.alignment]),
-        str(layout.margin_h_px), str(layout.margin_h_px), str(layout.margin_v_px), "1",
-    ])
+    """The ASS v4+ script of the timeline's captions and end-card text (deterministic: same
+    timeline, same bytes)."""
+    layout = _require_layout(timeline) if timeline.captions else None
+    styles = _caption_styles(layout) if layout is not None else []
+    card_styles, card_events = _card_events(timeline)
     out = [
         "[Script Info]",
         "; written by adcut",
@@ -515,19 +643,33 @@ def build_ass(timeline: Timeline) -> str:
         "YCbCr Matrix: None",
         "",
         "[V4+ Styles]",
-        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
-        "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, "
-        "Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
-        f"Style: {style}",
+        _STYLE_FORMAT,
+        *styles,
+        *card_styles,
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
     ]
     for cue in timeline.captions:
-        text = "\\N".join(escape_ass(line) for line in _cue_lines(cue))
-        out.append(f"Dialogue: 0,{_ass_time(cue.start_f, timeline.fps)},"
-                   f"{_ass_time(cue.end_f, timeline.fps)},Default,,0,0,0,,{text}")
+        assert layout is not None
+        tags, margin_v = _position_tags(cue, layout, timeline.width, timeline.height)
+        h = layout.highlight_color.upper()
+        highlight = f"&H{h[4:6]}{h[2:4]}{h[0:2]}&"
+        for a, b, word in _highlighted(cue, layout):
+            times = f"{_ass_time(a, timeline.fps)},{_ass_time(b, timeline.fps)}"
+            # The highlight is the Over layer's: it covers the Under layer's fill exactly.
+            for layer, style, w in ((0, "Under", None), (1, "Over", word)):
+                out.append(f"Dialogue: {layer},{times},{style},,0,0,{margin_v},,"
+                           f"{tags}{_cue_text(cue, w, highlight)}")
+    out += card_events
     return "\n".join(out) + "\n"
+
+
+def has_ass(timeline: Timeline) -> bool:
+    """Whether the render burns an ASS file: captions, or an end card with text."""
+    card = timeline.end_card
+    return bool(timeline.captions and timeline.subtitles is not None) or bool(
+        card is not None and (card.text or card.url))
 
 
 def build_srt(timeline: Timeline) -> str:
@@ -539,26 +681,65 @@ def build_srt(timeline: Timeline) -> str:
     return "\n".join(blocks)
 
 
+def caption_box(lines: list[str], position: str, layout: SubtitleLayout, width: int,
+                height: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) px of a caption of `lines` at `position` as libass places it (outline
+    included; x1, y1 exclusive): centred between the horizontal margins, stacked from the
+    vertical margin (the layout's own for its alignment, the safe area's for another)."""
+    border = outline_px(layout.size_px)
+    w = max(line_width_px(line, layout) for line in lines)
+    h = len(lines) * layout.size_px + 2 * border
+    cx = layout.margin_h_px + (width - 2 * layout.margin_h_px) / 2
+    margin_v = layout.margin_v_px if position == layout.alignment else \
+        margin_v_px(position, width, height, layout.size_px)
+    if position == "bottom":
+        y1 = height - margin_v + border
+        y0 = y1 - h
+    elif position == "top":
+        y0 = margin_v - border
+        y1 = y0 + h
+    else:
+        y0 = round((height - h) / 2)
+        y1 = y0 + h
+    return math.floor(cx - w / 2), int(y0), math.ceil(cx + w / 2), int(y1)
+
+
 def caption_boxes(timeline: Timeline) -> list[tuple[int, int, int, int]]:
-    """(x0, y0, x1, y1) px of every caption cue as libass places it (outline included; x1, y1
-    exclusive): centred between the horizontal margins, stacked from the vertical margin."""
+    """(x0, y0, x1, y1) px of every caption cue as libass places it (see caption_box)."""
     layout = _require_layout(timeline) if timeline.captions else None
     boxes = []
     for cue in timeline.captions:
         assert layout is not None
-        lines = _cue_lines(cue)
-        border = outline_px(layout.size_px)
-        w = max(line_width_px(line, layout) for line in lines)
-        h = len(lines) * layout.size_px + 2 * border
-        cx = layout.margin_h_px + (timeline.width - 2 * layout.margin_h_px) / 2
-        if layout.alignment == "bottom":
-            y1 = timeline.height - layout.margin_v_px + border
-            y0 = y1 - h
-        elif layout.alignment == "top":
-            y0 = layout.margin_v_px - border
-            y1 = y0 + h
-        else:
-            y0 = round((timeline.height - h) / 2)
-            y1 = y0 + h
-        boxes.append((math.floor(cx - w / 2), int(y0), math.ceil(cx + w / 2), int(y1)))
+        boxes.append(caption_box(_cue_lines(cue), cue.position or layout.alignment, layout,
+                                 timeline.width, timeline.height))
     return boxes
+
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in frame px
+
+
+def _overlap_area(a: Box, b: Box) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def place_captions(cues: list[CaptionCue], layout: SubtitleLayout, width: int, height: int,
+                   keep_clear: list[tuple[int, int, list[Box]]]) -> list[CaptionCue]:
+    """The cues, each moved to the band (the layout's position first, then bottom, top,
+    middle) where it covers the least of what must stay visible while it is on screen:
+    `keep_clear` lists (start_f, end_f, boxes in frame px) such as on-screen text in a clip.
+    A cue that covers nothing where it is stays there; ties keep the earlier band (PURE)."""
+    order = [layout.alignment] + [p for p in ("bottom", "top", "middle") if p != layout.alignment]
+    placed = []
+    for cue in cues:
+        boxes = [b for start, end, bs in keep_clear if start < cue.end_f and cue.start_f < end
+                 for b in bs]
+        if not boxes:
+            placed.append(cue)
+            continue
+        lines = _cue_lines(cue)
+        cover = {p: sum(_overlap_area(caption_box(lines, p, layout, width, height), b)
+                        for b in boxes) for p in order}
+        best = min(order, key=lambda p: cover[p])  # min keeps the first of equal ones
+        placed.append(cue if best == layout.alignment
+                      else cue.model_copy(update={"position": best}))
+    return placed

@@ -101,7 +101,7 @@ def test_safe_area_keeps_clear_of_the_vertical_platforms_ui():
 def test_layout_from_style():
     lay = layout_for("9:16")
     assert lay.font_name == "Noto Sans CJK SC" and Path(lay.font_file) == default_font()[0]
-    assert lay.size_px == round(0.042 * 1920)
+    assert lay.size_px == round(0.075 * 1080) and lay.preset == "bold-outline"
     left, top, right, bottom = safe_area(1080, 1920)
     assert lay.margin_h_px == max(left, right) and lay.margin_v_px >= bottom
     assert layout_for("9:16", position="top").margin_v_px >= top
@@ -137,17 +137,33 @@ def test_no_line_starts_with_cjk_closing_punctuation():
     assert not any(line[-1] in "（「『【《" for line in lines), lines
 
 
+def test_captions_are_the_same_size_on_a_phone_at_every_aspect():
+    """Of the shorter side: a 9:16 ad watched upright and a 16:9 one watched sideways show
+    their captions at the same size (45 px at 16:9 and 1:1 before, 81 px at 9:16)."""
+    sizes = {a: subtitle_layout(*wh, SubtitleStyle()).size_px
+             for a, wh in {"9:16": (1080, 1920), "1:1": (1080, 1080), "16:9": (1920, 1080),
+                           "4:5": (1080, 1350)}.items()}
+    assert set(sizes.values()) == {81}, sizes
+
+
 def test_balanced_two_lines():
-    lay = layout_for("16:9")
+    lay = layout_for("16:9", size_pct=4.2)
     lines = wrap_text(LONG_EN, lay, 1920)
     assert len(lines) == 2
     widths = [pil_width(line, lay) for line in lines]
     assert min(widths) > 0.8 * max(widths)  # a pair, not a full line and a straggler
 
 
-def test_a_word_wider_than_the_frame_is_bad_input():
-    with pytest.raises(BadInputError, match="wider than the subtitle area"):
-        wrap_text("Buy " + "x" * 80, layout_for("9:16"), 1080)
+@pytest.mark.parametrize("size_pct", [7.5, 12])
+def test_a_word_wider_than_the_frame_wraps_between_its_characters(size_pct):
+    """A long URL or big type on a narrow frame: the word breaks, nothing leaves the frame."""
+    lay = layout_for("9:16", size_pct=size_pct)
+    text = "Visit verde.coffee/cold-brew-subscriptions-and-gift-cards now"
+    lines = wrap_text(text, lay, 1080)
+    avail = available_width_px(lay, 1080)
+    assert len(lines) >= 3
+    assert all(pil_width(line, lay) <= avail for line in lines), lines
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
 
 
 # -- caption cues -------------------------------------------------------------------------------
@@ -157,7 +173,7 @@ PARAGRAPH = ("Introducing the new Spark running shoe, lighter, faster, stronger 
 
 
 def test_a_four_line_paragraph_becomes_two_cues_that_tile_the_line():
-    lay = layout_for("9:16")
+    lay = layout_for("9:16", size_pct=6.5)
     assert len(wrap_text(PARAGRAPH, lay, 1080)) == 4
     cues = caption_cues(PARAGRAPH, 30, 150, [], lay, 1080, 2, field="shots[0].line")
     assert [len(c.lines) for c in cues] == [2, 2]
@@ -191,7 +207,6 @@ def test_one_line_cjk_cue_by_characters():
 @pytest.mark.parametrize("text, match", [
     ("   ", r"shots\[3\]\.line: the line is empty"),
     ("Run 😀 now", r"shots\[3\]\.line: .*Noto Sans CJK SC.*cannot draw '😀'"),
-    ("Visit " + "W" * 60, r"shots\[3\]\.line: 'W+' is wider than the subtitle area"),
 ])
 def test_bad_lines_name_the_field(text, match):
     with pytest.raises(BadInputError, match=match):
@@ -235,12 +250,55 @@ def test_golden_files(name, build):
 
 def test_ass_times_never_overlap_and_escape_text():
     ass = build_ass(golden_timeline())
-    events = [line for line in ass.splitlines() if line.startswith("Dialogue:")]
+    # every cue twice: the dark outline under, the bold text over it
+    under = [line for line in ass.splitlines() if line.startswith("Dialogue: 0,")]
+    events = [line for line in ass.splitlines() if line.startswith("Dialogue: 1,")]
+    assert [e.split(",", 1)[1].replace(",Over,", "") for e in events] == \
+        [e.split(",", 1)[1].replace(",Under,", "") for e in under]
     spans = [tuple(e.split(",")[1:3]) for e in events]
     assert spans[0][1] == spans[1][0] == "0:00:01.23"  # frame 37 at 30 fps = 1.2333 s, floored
     assert spans[2] == ("0:00:02.36", "0:02:04.16")
     assert events[2].endswith("Save \\{50%\\} at C:\\\u2060new \\\u2060N now")
     assert "\\NSpark running shoe," in events[0]
+
+
+def test_word_highlight_colours_each_spoken_word_in_turn_and_cues_move_off_text():
+    from adcut.core.timeline import Word
+    from adcut.render.subtitles import caption_box, place_captions
+
+    lay = layout_for("9:16", preset="word-highlight", highlight_color="00FF00")
+    words = [Word(text=w, start_f=10 + 10 * i, end_f=18 + 10 * i)
+             for i, w in enumerate(["Order", "your", "cold", "brew"])]
+    cue = CaptionCue(start_f=5, end_f=60, text="Order your cold brew",
+                     lines=["Order your", "cold brew"], words=words)
+    ass = build_ass(timeline_with([cue], lay, (1080, 1920)))
+    over = [line for line in ass.splitlines() if line.startswith("Dialogue: 1,")]
+    # one event per word, tiling the cue: the first from the cue's start, each next from its word
+    assert [e.split(",")[1:3] for e in over] == [
+        ["0:00:00.16", "0:00:00.66"], ["0:00:00.66", "0:00:01.00"],
+        ["0:00:01.00", "0:00:01.33"], ["0:00:01.33", "0:00:02.00"]]
+    green = "{\\c&H00FF00&\\3c&H00FF00&}"
+    assert over[0].endswith(f"{green}Order{{\\r}} your\\Ncold brew")
+    assert over[3].endswith(f"Order your\\Ncold {green}brew{{\\r}}")
+    assert not any("&H00FF00&" in line for line in ass.splitlines()
+                   if line.startswith("Dialogue: 0,"))  # the outline stays dark
+    # boxed: the Under style draws an opaque box (BorderStyle 3)
+    boxed = build_ass(timeline_with([cue], layout_for("9:16", preset="boxed"), (1080, 1920)))
+    assert next(line for line in boxed.splitlines()
+                if line.startswith("Style: Under")).split(",")[15] == "3"
+
+    # on-screen text where the caption would go: the cue moves to the band it covers least
+    plain = layout_for("9:16")
+    bottom = caption_box(cue.lines, "bottom", plain, 1080, 1920)
+    price_card = [(0, 90, [(100.0, bottom[1] - 40.0, 980.0, bottom[3] + 10.0)])]
+    moved = place_captions([cue], plain, 1080, 1920, price_card)[0]
+    assert moved.position == "top"
+    top = caption_box(cue.lines, "top", plain, 1080, 1920)
+    assert top[1] >= safe_area(1080, 1920)[1]  # still inside the safe area
+    assert f"{{\\an8}}" in build_ass(timeline_with([moved], plain, (1080, 1920)))
+    assert caption_boxes(timeline_with([moved], plain, (1080, 1920))) == [top]
+    # text elsewhere, or at another time, leaves it where it was
+    assert place_captions([cue], plain, 1080, 1920, [(60, 90, price_card[0][2])])[0] is cue
 
 
 # -- pixels: libass draws what we measured, with the bundled font -------------------------------
@@ -267,10 +325,11 @@ def ink(frame: np.ndarray) -> np.ndarray:
     return np.abs(frame - 128).max(axis=2) > 24
 
 
-@pytest.mark.parametrize("size", list(SIZES))
-def test_libass_draws_inside_the_boxes_and_the_safe_area(size, tmp_path):
+@pytest.mark.parametrize("size, preset", [("9:16", "bold-outline"), ("16:9", "bold-outline"),
+                                          ("9:16", "boxed")])
+def test_libass_draws_inside_the_boxes_and_the_safe_area(size, preset, tmp_path):
     w, h = SIZES[size]
-    lay = layout_for(size)
+    lay = layout_for(size, preset=preset)
     cues = caption_cues(LONG_EN, 0, 30, [], lay, w, 2, field="a")
     cues += caption_cues(LONG_ZH, 30, 60, [], lay, w, 2, field="b")
     timeline = timeline_with(cues, lay, (w, h))
@@ -307,6 +366,12 @@ def test_cjk_is_drawn_with_the_bundled_font_not_boxes(tmp_path):
     for ch in text:  # with the style's letter spacing
         ImageDraw.Draw(ref).text((x, 100), ch, font=font, fill=255)
         x += font.getlength(ch) + spacing_px(lay.size_px)
+    # the bold stroke: the glyphs grown by bold_px on every side
+    from PIL import ImageFilter
+
+    from adcut.render.subtitles import bold_px
+
+    ref = ref.filter(ImageFilter.MaxFilter(2 * bold_px(lay.size_px) + 1))
     ref_mask = np.asarray(ref) > 100
 
     def crop(mask: np.ndarray) -> np.ndarray:
