@@ -76,6 +76,25 @@ def _existing_file(value: str | Path | None) -> Path | None:
         return None
 
 
+LANGUAGE_NAMES = {"zh": "Chinese", "ja": "Japanese", "ko": "Korean", "es": "Spanish",
+                  "fr": "French", "de": "German", "it": "Italian", "pt": "Portuguese",
+                  "ru": "Russian", "ar": "Arabic", "hi": "Hindi"}
+
+
+def missing_voice_warning(language: str, engine: str = "hibari") -> str | None:
+    """The warning for a brief in a language no installed voice of `engine` speaks (the plan
+    then asks for no voice-over), or None."""
+    from adcut.voice.tts import languages_spoken, primary_language
+
+    lang = primary_language(language)
+    if lang in languages_spoken(engine):
+        return None
+    name = LANGUAGE_NAMES.get(lang, language)
+    return (f"no offline voice speaks {name} ({language}): the ad has subtitles only, no "
+            "voice-over (no neural voice for it ships in a package; `adcut voices` lists the "
+            "voices)")
+
+
 def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | None,
              duration: float | None, planner_spec: str, model: str | None, voice: str | None,
              plan_only: Path | None, seed: int, variants: int, explain: bool, force: bool,
@@ -94,6 +113,9 @@ def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | Non
     script = load_script(script_file) if script_file is not None else None
     if voice is not None:
         check_voice("hibari", None if voice == "none" else voice)
+    no_voice = None if voice == "none" else missing_voice_warning(brief.resolved_language)
+    if no_voice:  # said before any work, not as a note after it
+        print(f"warning  {no_voice}", file=sys.stderr)
     outputs = variant_paths(output, variants)
     plan_paths = edit_plan_paths(output, variants, plan_only)
     for group in edit_groups(output, variants, plan_only, force=force, sources=[]):
@@ -117,16 +139,18 @@ def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | Non
         results = plan_variants(clips, tracks, brief, planner, count=variants, seed=seed,
                                 script=script, retrieve=retriever)
         for (plan, why), group, plan_path, out in zip(results, groups, plan_paths, outputs):
-            if voice is not None:
+            if voice is not None or no_voice:
                 plan = plan.model_copy(update={"voice": plan.voice.model_copy(
-                    update={"engine": "none"} if voice == "none" else {"voice": voice})})
+                    update={"engine": "none"} if voice == "none" or no_voice
+                    else {"voice": voice})})
             group.write("plan", plan.model_dump_json(indent=2).encode())
             if explain:
                 print_explanation(plan, why)
             for line in why.music[:1] + [n for n in why.notes if "library" in n]:
                 print(f"note     {line}", file=sys.stderr)
             entry = {"plan": str(plan_path), "shots": len(plan.shots),
-                     "music": plan.music.source if plan.music else None}
+                     "music": plan.music.source if plan.music else None,
+                     "warnings": [no_voice] if no_voice else []}
             if not plan_only:
                 with RichRenderProgress() as progress:
                     outcome = render_document(plan, out, base_dir=plan_path.parent,

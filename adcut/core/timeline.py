@@ -99,9 +99,15 @@ class CaptionCue(Strict):
 
 
 class Duck(Strict):
+    """The music dips under each voice line: down by `depth_db` over the `attack_ms` before the
+    line starts, back up over the `release_ms` after it ends (lines closer together than both
+    ramps and 0.4 s keep it down between them)."""
+
     depth_db: float = Field(12.0, ge=0, le=40)
-    attack_ms: float = Field(30.0, ge=0.01, le=2000, description="sidechaincompress's range")
-    release_ms: float = Field(400.0, ge=0.01, le=9000)
+    attack_ms: float = Field(200.0, ge=0.01, le=2000,
+                             description="ramp down, ending where a line starts")
+    release_ms: float = Field(300.0, ge=0.01, le=9000,
+                              description="ramp back up, starting where a line ends")
 
 
 class MusicLoop(Strict):

@@ -105,6 +105,10 @@ class PlanFacts:
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     voice_engine: str | None = None
+    # Integrated loudness (LUFS) of the spoken lines and of the music the ad plays: the music
+    # bed is set against the voice from these (adcut.render.ducking.plan_music_level).
+    voice_lufs: float | None = None
+    music_lufs: float | None = None
     # The end card's images (key "logo" / "image": (path, width, height), or what is wrong)
     # and the font its text is drawn in.
     card_images: dict[str, tuple[str, int, int] | str] = field(default_factory=dict)
@@ -207,6 +211,13 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
     music_src = facts.sources.get(plan.music.source) if plan.music else None
     if isinstance(music_src, SourceFacts) and music_src.has_audio:
         total_s = sum(shot_frames(plan, facts, i) for i in range(len(plan.shots))) / plan.fps
+        spoken = [v.path for v in facts.voices if v is not None]
+        if spoken:  # levels for the music bed (adcut.render.ducking.plan_music_level)
+            from adcut.render.stems import music_window_lufs, voice_lines_lufs
+
+            facts.voice_lufs = voice_lines_lufs(spoken)
+            facts.music_lufs = music_window_lufs(str(resolve(plan.music.source, base_dir)),
+                                                 plan.music.start_s, total_s)
         total_s += plan.end_card.duration_s if plan.end_card is not None else 0.0
         if plan.music.start_s + total_s > music_src.duration_s + RANGE_SLACK_S:
             facts.music_rhythm = measure_music_rhythm(resolve(plan.music.source, base_dir))
@@ -505,12 +516,18 @@ def compile_plan(plan: EditPlan, facts: PlanFacts, *, base_dir: Path | None = No
                     + (" (whole bars" if bars else " (no steady beat found")
                     + f", {loop.crossfade_s:g} s crossfade)")
         if loop is not None or end_s <= music_src.duration_s + RANGE_SLACK_S:
+            from adcut.render.ducking import plan_music_level
+
+            gain_db, depth_db, level_note = plan_music_level(
+                m.gain_db, m.duck_db, facts.voice_lufs if voice else None, facts.music_lufs)
+            if level_note:
+                notes.append(level_note)
             music = MusicCue(
                 path=str(resolve(m.source, base_dir)), source_start_s=m.start_s, start_f=0,
-                duration_f=total_f, gain_db=m.gain_db,
+                duration_f=total_f, gain_db=gain_db,
                 fade_in_f=min(sec_to_f(m.fade_in_s), total_f // 2),
                 fade_out_f=min(sec_to_f(m.fade_out_s), total_f // 2),
-                duck=Duck(depth_db=m.duck_db) if m.duck and voice else None,
+                duck=Duck(depth_db=depth_db) if m.duck and voice else None,
                 track_id=m.track_id, loop=loop)
     if problems:
         raise PlanProblems(label, problems)
@@ -522,7 +539,10 @@ def compile_plan(plan: EditPlan, facts: PlanFacts, *, base_dir: Path | None = No
         end_card=end_card, loudness_lufs=plan.loudness_lufs, true_peak_dbtp=plan.true_peak_dbtp,
         language=plan.language, notes=notes,
         metadata={"planner": plan.planner, "brief": plan.brief, "seed": plan.seed,
-                  "voice_engine": facts.voice_engine, "aspect": plan.aspect})
+                  "voice_engine": facts.voice_engine, "aspect": plan.aspect,
+                  # QC fails an ad that was to be spoken and is not (adcut.render.qc).
+                  "voice_expected": plan.voice.engine != "none"
+                  and any(s.line for s in plan.shots)})
 
 
 def compile_end_card(plan: EditPlan, facts: PlanFacts, start_f: int,

@@ -14,7 +14,8 @@ generation (a longer one: the same graph per pass, see "long ads"):
   every frame of the ad twice, and cost about a third more CPU than the decode);
 - subtitles burned once, after the joins (libass);
 - audio: clip sound segments joined exactly like the pictures (concat / acrossfade), a voice bus,
-  music ducked under the voice with `sidechaincompress`, summed without amix's input scaling,
+  music ducked under the voice by a gain envelope from the voice cues (adcut.render.ducking),
+  summed without amix's input scaling,
   a measured gain (two-pass loudness, see run.py) and a peak limiter.
 
 Every length is computed here in integer frames and samples, so the output has exactly
@@ -35,15 +36,19 @@ from dataclasses import dataclass
 
 from adcut.core.errors import BadInputError
 from adcut.core.timeline import MusicCue, Timeline, TimelineClip, Transition
+from adcut.render.ducking import music_duck_filters
 
 SAMPLE_RATE = 48000
 AFORMAT = f"aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo"
 # Frames read past the last needed one, so `fps` sees the next frame before EOF (the exact
 # count is then cut by `trim`).
 READ_MARGIN_F = 2
-# Sample-peak ceiling below the true-peak target: AAC encoding and inter-sample peaks add up
-# to about 1 dB over the limiter's sample peak.
-TRUE_PEAK_MARGIN_DB = 1.0
+# The limiter runs at 4x the rate, so the peaks between samples (what a true-peak meter sees:
+# 0.6 dB over the sample peak on limited music) are limited too; its ceiling sits this far
+# under the true-peak target for the AAC encoder's overshoot (measured at 192 kb/s on click
+# tracks limited by 12 dB to reach -14 LUFS: up to 1.1 dB over the ceiling).
+LIMITER_OVERSAMPLE = 4
+TRUE_PEAK_MARGIN_DB = 1.5
 # Makeup gain is never above this: a near-silent mix is not blown up into noise.
 MAX_LOUDNESS_GAIN_DB = 24.0
 DECODER_THREADS = 2
@@ -187,24 +192,6 @@ def loudness_gain_db(measured_lufs: float | None, target_lufs: float) -> float |
     if measured_lufs is None:
         return None
     return round(min(MAX_LOUDNESS_GAIN_DB, target_lufs - measured_lufs), 2)
-
-
-def duck_settings(depth_db: float) -> dict[str, float]:
-    """sidechaincompress settings that lower the music by about `depth_db` during speech.
-
-    A compressor's reduction grows with the key's level, so a fixed threshold and ratio would
-    duck a loud voice deeper than a quiet one. Instead the wet path is compressed all the way
-    down (lowest threshold, ratio 20, key boosted by level_sc) whenever the voice is present,
-    and `mix` blends the dry music back in: during speech the output is (1 - mix) * music,
-    i.e. exactly -depth_db; without speech the key is silent and the music passes unchanged.
-    """
-    return {
-        "threshold": 0.000976563,  # -60 dBFS, the filter's minimum
-        "ratio": 20.0,
-        "level_sc": 16.0,  # +24 dB on the key: soft syllables still open the compressor
-        "makeup": 1.0,
-        "mix": round(1.0 - 10 ** (-depth_db / 20.0), 4),
-    }
 
 
 def limiter_level(true_peak_dbtp: float) -> float:
@@ -469,10 +456,14 @@ def _music_loop_chains(music: MusicCue, music_input: int, fps: int) -> tuple[lis
     return chains, current
 
 
+STEMS = ("voice", "music", "clip")
+
+
 def _mix_chains(timeline: Timeline, input_of_clip: dict[int, int], first_voice_input: int,
-                music_input: int | None) -> tuple[list[str], str | None]:
+                music_input: int | None, solo: str | None = None) -> tuple[list[str], str | None]:
     """Every audio bus summed: voice, ducked music, clip sound. Returns chains and the label of
-    the mix (exactly the timeline's samples), or None when the timeline has no sound at all."""
+    the mix (exactly the timeline's samples), or None when the timeline has no sound at all.
+    `solo` (one of STEMS): only that bus is summed, exactly as it sounds in the full mix."""
     fps = timeline.fps
     total = samples_at(timeline.duration_f, fps)
     chains: list[str] = []
@@ -489,7 +480,7 @@ def _mix_chains(timeline: Timeline, input_of_clip: dict[int, int], first_voice_i
         ins = "".join(f"[vo{j}]" for j in range(len(timeline.voice)))
         mix = (f"amix=inputs={len(timeline.voice)}:normalize=0:duration=longest,"
                if len(timeline.voice) > 1 else "")
-        # Padded to the whole track: the sidechain must cover the music end to end.
+        # Padded to the whole track, like every bus: the mix is exactly the track long.
         chains.append(f"{ins}{mix}apad=whole_len={total}[voice]")
         voice_label = "voice"
 
@@ -514,20 +505,11 @@ def _mix_chains(timeline: Timeline, input_of_clip: dict[int, int], first_voice_i
         if music.start_f:
             parts.append(f"adelay=delays={samples_at(music.start_f, fps)}S:all=1")
         parts.append(f"apad=whole_len={total}")
-        chains.append(",".join(parts) + "[music]")
-        if music.duck is not None and music.duck.depth_db > 0 and voice_label:
-            chains.append(f"[{voice_label}]asplit=2[voicemix][voicekey]")
-            voice_label = "voicemix"
-            d = duck_settings(music.duck.depth_db)
-            chains.append(
-                "[music][voicekey]sidechaincompress="
-                f"threshold={d['threshold']}:ratio={_num(d['ratio'])}"
-                f":attack={_num(music.duck.attack_ms)}:release={_num(music.duck.release_ms)}"
-                f":level_sc={_num(d['level_sc'])}:makeup={_num(d['makeup'])}:mix={_num(d['mix'])}"
-                "[ducked]")
-            buses.append("ducked")
-        else:
-            buses.append("music")
+        # Ducked by a gain envelope computed from the voice cues (see adcut.render.ducking).
+        duck = music_duck_filters(timeline)
+        parts += duck
+        chains.append(",".join(parts) + ("[ducked]" if duck else "[music]"))
+        buses.append("ducked" if duck else "music")
     if voice_label:
         buses.insert(0, voice_label)
 
@@ -536,6 +518,15 @@ def _mix_chains(timeline: Timeline, input_of_clip: dict[int, int], first_voice_i
                                                      input_of_clip)
         chains += clip_chains
         buses.append(clip_label)
+
+    if solo is not None:
+        kept = {"voice": {"voice"}, "music": {"music", "ducked"}}.get(solo)
+        # The other buses are summed at zero gain: the graph keeps its shape (a null sink
+        # there makes ffmpeg stop feeding the ducked music part way).
+        for k, b in enumerate(buses):
+            if not (b in kept if kept else b.startswith("a")):
+                chains.append(f"[{b}]volume=0[mute{k}]")
+                buses[k] = f"mute{k}"
 
     if not buses:
         return chains, None
@@ -663,6 +654,23 @@ def _video_part(timeline: Timeline, options: RenderOptions,
     return inputs, chains
 
 
+def _final_filters(timeline: Timeline, loudness_gain_db: float | None) -> list[str]:
+    """The mix's last stage: the gain from the measure pass, the true-peak limiter, exactly the
+    timeline's samples."""
+    total = samples_at(timeline.duration_f, timeline.fps)
+    final = []
+    if loudness_gain_db is not None:
+        final.append(f"volume={loudness_gain_db:.2f}dB")
+    # level=disabled: alimiter otherwise scales its output up to the ceiling. Its 5 ms
+    # look-ahead delays the sound by 5 ms and drops that much at the end: apad restores the
+    # exact length (latency=1 would compensate, but ffmpeg 5.1 lacks it).
+    final += [f"aresample={SAMPLE_RATE * LIMITER_OVERSAMPLE}",
+              f"alimiter=limit={limiter_level(timeline.true_peak_dbtp)}:attack=5:release=50"
+              ":level=disabled", f"aresample={SAMPLE_RATE}", AFORMAT,
+              f"apad=whole_len={total}", f"atrim=end_sample={total}"]
+    return final
+
+
 def _audio_part(timeline: Timeline, first_index: int,
                 options: RenderOptions) -> tuple[list[str], list[str]]:
     """Inputs (numbered from `first_index`) and chains of the final mix, ending in [aout]:
@@ -673,16 +681,8 @@ def _audio_part(timeline: Timeline, first_index: int,
     if mix is None:
         chains.append(f"{_silence(total)}[aout]")
         return inputs, chains
-    final = []
-    if options.loudness_gain_db is not None:
-        final.append(f"volume={options.loudness_gain_db:.2f}dB")
-    # level=disabled: alimiter otherwise scales its output up to the ceiling. Its 5 ms
-    # look-ahead delays the sound by 5 ms and drops that much at the end: apad restores the
-    # exact length (latency=1 would compensate, but ffmpeg 5.1 lacks it).
-    final += [f"alimiter=limit={limiter_level(timeline.true_peak_dbtp)}:attack=5:release=50"
-              ":level=disabled", AFORMAT, f"apad=whole_len={total}",
-              f"atrim=end_sample={total}"]
-    chains.append(f"[{mix}]" + ",".join(final) + "[aout]")
+    chains.append(f"[{mix}]" + ",".join(_final_filters(timeline, options.loudness_gain_db))
+                  + "[aout]")
     return inputs, chains
 
 
@@ -810,6 +810,26 @@ def build_sound_args(timeline: Timeline, output: str, options: RenderOptions) ->
             "-t", _num(timeline.duration_f / timeline.fps), output]
 
 
+def build_stem_args(timeline: Timeline, stem: str, output: str,
+                    loudness_gain_db: float | None) -> list[str]:
+    """One bus of the mix (see STEMS) as it sounds in the ad, to a 32-bit float WAV: the same
+    chains and the mix's loudness gain, without the limiter (which acts on the whole mix). For
+    measuring the mix (ducking depth, voice over music) and for handing stems to an editor."""
+    if stem not in STEMS:
+        raise ValueError(f"unknown stem {stem!r}")
+    inputs, input_of_clip, first_voice, music_input = _audio_inputs(timeline, 0)
+    chains, mix = _mix_chains(timeline, input_of_clip, first_voice, music_input, solo=stem)
+    total = samples_at(timeline.duration_f, timeline.fps)
+    if mix is None:
+        chains.append(f"{_silence(total)}[aout]")
+    else:
+        gain = f"volume={loudness_gain_db:.2f}dB," if loudness_gain_db is not None else ""
+        chains.append(f"[{mix}]{gain}{AFORMAT},apad=whole_len={total},"
+                      f"atrim=end_sample={total}[aout]")
+    return [*inputs, "-filter_complex", ";\n".join(chains), "-map", "[aout]", "-vn",
+            "-c:a", "pcm_f32le", "-ar", str(SAMPLE_RATE), "-ac", "2", output]
+
+
 def concat_list(paths: list[str]) -> str:
     """An ffconcat file naming `paths` (quoted for the concat demuxer)."""
     quoted = ["'" + p.replace("'", "'\\''") + "'" for p in paths]
@@ -829,18 +849,22 @@ def has_sound(timeline: Timeline) -> bool:
     return bool(timeline.voice or timeline.music is not None or any(clip_audio_used(timeline)))
 
 
-def build_audio_measure_args(timeline: Timeline) -> list[str]:
+def build_audio_measure_args(timeline: Timeline, limited_gain_db: float | None = None
+                             ) -> list[str]:
     """The first pass of the two-pass loudness normalisation: the same mix, audio only (only
     the inputs that make sound are opened, no picture is decoded), measured by ebur128 (true
     peak on) into a null sink. Its stderr ends with the "Summary:" block that
-    adcut.media.audio.parse_ebur128_summary reads."""
+    adcut.media.audio.parse_ebur128_summary reads. With `limited_gain_db`, what is measured is
+    the mix after that gain and the limiter, as the render will output it (see
+    adcut.render.run.measure_gain_db: a limiter that takes off loudness is made up for)."""
     if not has_sound(timeline):
         raise ValueError("the timeline has no sound to measure")
     inputs, input_of_clip, first_voice, music_input = _audio_inputs(timeline, 0)
     chains, mix = _mix_chains(timeline, input_of_clip, first_voice, music_input)
     total = samples_at(timeline.duration_f, timeline.fps)
+    stage = (f"apad=whole_len={total},atrim=end_sample={total}" if limited_gain_db is None
+             else ",".join(_final_filters(timeline, limited_gain_db)))
     # framelog=verbose: the per-frame lines stay below the default log level (ffmpeg 5.1 has
     # no framelog=quiet); the summary is logged at info.
-    chains.append(f"[{mix}]apad=whole_len={total},atrim=end_sample={total},"
-                  "ebur128=peak=true:framelog=verbose[aout]")
+    chains.append(f"[{mix}]{stage},ebur128=peak=true:framelog=verbose[aout]")
     return [*inputs, "-filter_complex", ";\n".join(chains), "-map", "[aout]", "-f", "null", "-"]

@@ -18,6 +18,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adcut.core.errors import MediaError
 from adcut.core.files import write_atomic
@@ -25,6 +26,9 @@ from adcut.core.timeline import Timeline, TimelineClip
 from adcut.media.audio import parse_ebur128_summary
 from adcut.media.ffmpeg import run_ffmpeg
 from adcut.render.graph import build_segments, has_sound, output_size
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,13 @@ OUTPUT_FREEZE_NOISE = "-60dB"
 SOURCE_FREEZE_NOISE = "-40dB"
 # Detection runs on a small copy: cheap, and blackness/stillness survive downscaling.
 ANALYSIS_WIDTH = 320
+# Voice: a line is heard when the ad's sound over it correlates with the line rendered alone
+# by at least this much. r squared is the line's share of the sound's power there: 0.5 = the
+# voice is no more than 4.8 dB under everything else (the music sits 12+ LU under it by
+# design; a silent or missing line gives r near 0).
+VOICE_MIN_CORRELATION = 0.5
+VOICE_RATE = 16000  # speech is below 8 kHz
+VOICE_MAX_LAG_S = 0.05  # the limiter's 5 ms look-ahead, encoder delay
 
 
 @dataclass(frozen=True)
@@ -315,6 +326,9 @@ def run_qc(output: Path, timeline: Timeline, *,
             checks.append(Check(kind, not bad, detail, measured=round(longest, 3),
                                 target=f"none over {MAX_STILL_S} s"))
 
+    if has_a or timeline.voice or timeline.metadata.get("voice_expected"):
+        checks.append(_voice_check(output, timeline, has_a))
+
     if caption_boxes is not None:
         w, h = timeline.width, timeline.height
         outside = [box for box in caption_boxes
@@ -324,6 +338,67 @@ def run_qc(output: Path, timeline: Timeline, *,
                             else f"{len(outside)} caption boxes outside {w}x{h}: {outside[:3]}",
                             measured=float(len(outside)), target="all inside the frame"))
     return checks
+
+
+def line_correlations(heard: np.ndarray, lines: np.ndarray, spans: list[tuple[int, int]],
+                      max_lag: int) -> list[float]:
+    """Per span (samples), the normalised correlation of `heard` with `lines` there, at the one
+    lag (|lag| <= max_lag samples, `heard` late) that best aligns all spans (PURE)."""
+    import numpy as np
+    from scipy.signal import correlate
+
+    n = min(len(heard), len(lines))
+    heard, lines = heard[:n].astype(np.float64), lines[:n].astype(np.float64)
+    mask = np.zeros(n)
+    for a, b in spans:
+        mask[max(0, a):min(n, b)] = 1.0
+    # full[k] = sum_i heard[i + k - (n - 1)] * ref[i]: the score of lag k - (n - 1).
+    full = correlate(heard, lines * mask, mode="full", method="fft")
+    window = full[n - 1 - max_lag:n + max_lag]
+    best_lag = int(np.argmax(window)) - max_lag
+    heard = np.roll(heard, -best_lag)
+    out = []
+    for a, b in spans:
+        x, v = heard[max(0, a):min(n, b)], lines[max(0, a):min(n, b)]
+        norm = float(np.sqrt(np.dot(x, x) * np.dot(v, v)))
+        out.append(float(np.dot(x, v)) / norm if norm > 0 else 0.0)
+    return out
+
+
+def _voice_check(output: Path, timeline: Timeline, has_audio: bool) -> Check:
+    """Whether the voice-over the timeline was to have is heard in the file, line by line."""
+    import tempfile
+
+    from adcut.media.audio import decode_audio
+    from adcut.render.graph import build_stem_args
+
+    target = f"every line heard (correlation >= {VOICE_MIN_CORRELATION})"
+    if not timeline.voice:
+        if timeline.metadata.get("voice_expected"):
+            return Check("voice", False, "the plan asks for a voice-over but the ad has no voice "
+                         "line (no offline voice for its language? see the timeline's notes)",
+                         measured=0.0, target=target)
+        return Check("voice", True, "no voice-over asked for", target="none asked for")
+    if not has_audio:
+        return Check("voice", False, "the file has no sound", measured=0.0, target=target)
+    with tempfile.TemporaryDirectory(prefix="adcut-qc-") as tmp:
+        stem = Path(tmp) / "voice.wav"
+        run_ffmpeg(["-y", *build_stem_args(timeline, "voice", str(stem), None)])
+        lines = decode_audio(stem, sample_rate=VOICE_RATE).samples
+    heard = decode_audio(output, sample_rate=VOICE_RATE).samples
+    fps = timeline.fps
+    spans = [(round(c.start_f / fps * VOICE_RATE), round((c.start_f + c.duration_f) / fps
+                                                          * VOICE_RATE)) for c in timeline.voice]
+    r = line_correlations(heard, lines, spans, round(VOICE_MAX_LAG_S * VOICE_RATE))
+    missing = [i for i, x in enumerate(r) if x < VOICE_MIN_CORRELATION]
+    worst = round(min(r), 3)
+    if not missing:
+        return Check("voice", True, f"{len(r)} lines heard (correlation {worst:.2f}-"
+                     f"{max(r):.2f})", measured=worst, target=target)
+    named = ", ".join(f"voice[{i}] {timeline.voice[i].text[:30]!r} ({r[i]:.2f})"
+                      for i in missing[:3])
+    return Check("voice", False, f"{len(missing)} of {len(r)} lines not heard: {named}",
+                 measured=worst, target=target)
 
 
 def build_qc_report(checks: list[Check]) -> bytes:

@@ -28,7 +28,9 @@ from adcut.media.audio import parse_ebur128_summary
 from adcut.media.ffmpeg import find_ffmpeg, run_ffmpeg
 from adcut.render.graph import (
     CLIPS_PER_PASS,
+    MAX_LOUDNESS_GAIN_DB,
     SINGLE_PASS_MAX_CLIPS,
+    TRUE_PEAK_MARGIN_DB,
     Pass,
     RenderOptions,
     build_audio_measure_args,
@@ -95,8 +97,19 @@ def check_inputs(timeline: Timeline, *, ass_path: Path | None = None,
                          hint="reinstall the font package (manimgx-fonts-cjk)")
 
 
+# A limiter that takes more than this off the loudness is made up for, in at most this many
+# more measuring passes (each is the audio-only pass again, with the gain and the limiter).
+LIMITER_LOSS_LU = 0.2
+MAKEUP_PASSES = 3
+
+
 def measure_gain_db(timeline: Timeline) -> float | None:
-    """First pass: the mix's integrated loudness, as the gain to the target (None = silent)."""
+    """First pass: the mix's integrated loudness, as the gain to the target (None = silent).
+
+    When that gain would push the mix's true peak into the limiter, the limited mix is measured
+    too and the gain corrected until it reaches the target (the secant of the last two
+    measurements: a mix of clicks or hard percussion, whose peaks stand 20 dB over its body,
+    loses up to 4 LU in the limiter; speech and most music lose nothing)."""
     if not has_sound(timeline):
         return None
     stderr = run_ffmpeg(build_audio_measure_args(timeline))
@@ -104,6 +117,26 @@ def measure_gain_db(timeline: Timeline) -> float | None:
     measured = loudness.integrated_lufs if loudness else None
     gain = loudness_gain_db(measured, timeline.loudness_lufs)
     log.debug("mix measured at %s LUFS: gain %s dB", measured, gain)
+    peak = loudness.true_peak_dbtp if loudness else None
+    if gain is None or peak is None or peak + gain <= timeline.true_peak_dbtp - TRUE_PEAK_MARGIN_DB:
+        return gain
+    target = timeline.loudness_lufs
+    points: list[tuple[float, float]] = []  # (gain, loudness after the limiter)
+    for _ in range(MAKEUP_PASSES):
+        limited = parse_ebur128_summary(run_ffmpeg(build_audio_measure_args(timeline, gain)))
+        if limited is None or limited.integrated_lufs is None:
+            break
+        points.append((gain, limited.integrated_lufs))
+        short = target - limited.integrated_lufs
+        log.debug("limited mix at %s LUFS with gain %s dB", limited.integrated_lufs, gain)
+        if abs(short) <= LIMITER_LOSS_LU or gain >= MAX_LOUDNESS_GAIN_DB:
+            break
+        slope = 1.0
+        if len(points) > 1:
+            (g0, l0), (g1, l1) = points[-2], points[-1]
+            if g1 != g0 and 0.05 < (l1 - l0) / (g1 - g0) <= 1.0:
+                slope = (l1 - l0) / (g1 - g0)
+        gain = round(min(MAX_LOUDNESS_GAIN_DB, gain + short / slope), 2)
     return gain
 
 

