@@ -163,7 +163,7 @@ def mix_report(timeline: Timeline, voice: np.ndarray, music: np.ndarray, *,
         # (its time + the window = when the whole window is back).
         back = [t for t, lv in zip(times, level)
                 if a <= t <= b - LEVEL_WINDOW_S and lv >= tail - RELEASED_WITHIN_DB]
-        releases.append(round(back[0] - a + LEVEL_WINDOW_S, 3) if back else None)
+        releases.append(round(float(back[0] - a + LEVEL_WINDOW_S), 3) if back else None)
     return MixReport(
         speech_s=round(sum(b - a for a, b in speech), 3),
         gap_s=round(sum(b - a for a, b in settled), 3),
