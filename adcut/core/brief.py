@@ -82,7 +82,9 @@ class Brief(Strict):
 
 
 def brief_from_text(text: str) -> Brief:
-    """A free-text brief: its first phrase names the product, the rest describes it."""
+    """A free-text brief: its first phrase names the product, the other phrases give its
+    selling points, price, offer, web address and call to action (parse_free_text); the
+    whole text is kept as the description."""
     text = " ".join(text.split())
     if not text:
         raise BadInputError("the brief is empty", hint="say what the ad is for")
@@ -90,9 +92,59 @@ def brief_from_text(text: str) -> Brief:
         raise BadInputError(f"the brief is {len(text)} characters long; a free-text brief may "
                             f"have at most {MAX_DESCRIPTION_CHARS}",
                             hint="shorten it, or write a brief file (YAML) with its fields")
-    head = re.split(r"[.!?。！？:：,，;；\-–—]", text, maxsplit=1)[0].strip()
-    product = head if 0 < len(head) <= 60 else text[:60].strip()
-    return Brief(product=product, description=text)
+    fields = parse_free_text(text)
+    return Brief(description=text, **fields)
+
+
+# Free-text clauses: split at sentence and clause punctuation, but never inside a price
+# ("$4.99"), a number ("1,000") or a URL ("verde.coffee"): a period or comma splits only
+# when a space or the end follows it; Chinese punctuation always splits.
+_CLAUSE_SPLIT = re.compile(r"[.,;!?](?=\s|$)|[。，、；！？\n]|\s[-–—]\s")
+_PRICE_RE = re.compile(
+    r"(?:[$€£¥₹]\s?\d+(?:[.,]\d+)*|\d+(?:[.,]\d+)*\s?(?:元|块|美元|欧元|dollars?|euros?|USD|EUR|GBP|RMB)"
+    r"(?![A-Za-z]))", re.IGNORECASE)
+_URL_RE = re.compile(r"(?:https?://)?(?:www\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,12}"
+                     r"(?:/[^\s，。]*)?", re.IGNORECASE)
+_CTA_RE = re.compile(
+    r"^(?:order|shop|buy|get|visit|try|call|book|download|sign up|subscribe|tap|click|find|"
+    r"grab|pick up|discover|learn more|join|start|reserve|pre-?order)\b|"
+    r"^(?:立即|马上|赶紧|快来|快去|点击|下单|购买|抢购|访问|扫码|关注|预订|预约)", re.IGNORECASE)
+_OFFER_RE = re.compile(
+    r"\b(?:\d+\s?% off|off\b.*\d|free shipping|free delivery|buy \w+,? get|bogo|sale|discount|"
+    r"coupon|promo|limited time|today only|free gift)\b|买.送.|折|满.+减|包邮|优惠|限时|赠|送",
+    re.IGNORECASE)
+
+
+def parse_free_text(text: str) -> dict:
+    """The fields a one-line brief states: its first clause names the product; a clause with
+    a price gives `price`, one with a web address `url`, one that starts with an imperative
+    ("order at verde.coffee", 立即下单) `call_to_action`, one with a deal ("20% off", 买一送一)
+    `offer`; every other clause is a selling point. English and Chinese punctuation."""
+    clauses = [c.strip(" \t\"'“”") for c in _CLAUSE_SPLIT.split(text)]
+    clauses = [c for c in clauses if c]
+    if not clauses:
+        return {"product": text[:60].strip()}
+    head = clauses[0]
+    fields: dict = {"product": head if len(head) <= 60 else text[:60].strip()}
+    points: list[str] = []
+    for clause in clauses[1:]:
+        price = _PRICE_RE.search(clause)
+        url = _URL_RE.search(clause) if not price else None
+        if url and "url" not in fields:
+            fields["url"] = url.group(0).rstrip(".")
+        if _CTA_RE.search(clause) and "call_to_action" not in fields:
+            fields["call_to_action"] = clause[:1].upper() + clause[1:]
+        elif _OFFER_RE.search(clause) and "offer" not in fields:
+            fields["offer"] = clause
+        elif price and "price" not in fields:
+            fields["price"] = price.group(0)
+        elif url:
+            continue  # a bare address: the URL is all it says
+        elif len(points) < MAX_POINTS:
+            points.append(clause[:MAX_POINT_CHARS])
+    if points:
+        fields["selling_points"] = points
+    return fields
 
 
 def validate_brief(data: object, where: str) -> Brief:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from adcut.core.brief import Brief, brief_with_overrides, load_brief
+from adcut.core.brief import Brief, brief_from_text, brief_with_overrides, load_brief
 from adcut.core.errors import BadInputError
 
 
@@ -180,3 +180,33 @@ def test_bad_images_and_colours_in_a_brief_are_one_line(tmp_path, line, needle):
     (tmp_path / "brief.yaml").write_text(f"product: Verde cold brew\n{line}\n")
     message = refused(str(tmp_path / "brief.yaml"))
     assert needle in message and "\n" not in message
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Verde cold brew, steeped 18 hours, smooth and low-acid, $4.99, order at verde.coffee",
+     {"product": "Verde cold brew", "selling_points": ["steeped 18 hours", "smooth and low-acid"],
+      "price": "$4.99", "url": "verde.coffee", "call_to_action": "Order at verde.coffee"}),
+    ("Verde冷萃咖啡，冷萃18小时，顺滑低酸，29.9元，立即下单",
+     {"product": "Verde冷萃咖啡", "selling_points": ["冷萃18小时", "顺滑低酸"], "price": "29.9元",
+      "call_to_action": "立即下单"}),
+    ("CityHop share bikes. Unlock in seconds; ride anywhere in the city. 20% off your first "
+     "ride! Download the app at cityhop.io",
+     {"product": "CityHop share bikes", "selling_points": ["Unlock in seconds", "ride anywhere in the city"],
+      "offer": "20% off your first ride", "url": "cityhop.io",
+      "call_to_action": "Download the app at cityhop.io"}),
+    ("华为nova13手机壳，不掉色，散热透气，买一送一，点击下方链接抢购",
+     {"product": "华为nova13手机壳", "selling_points": ["不掉色", "散热透气"], "offer": "买一送一",
+      "call_to_action": "点击下方链接抢购"}),
+    ("TrailBlaze shoes - grippy sole - only $89 - shop now",
+     {"product": "TrailBlaze shoes", "selling_points": ["grippy sole"], "price": "$89",
+      "call_to_action": "Shop now"}),
+    ("Spark running shoe, light and fast", {"product": "Spark running shoe",
+                                            "selling_points": ["light and fast"]}),
+])
+def test_a_one_line_brief_keeps_its_points_price_url_and_call(text, expected):
+    brief = brief_from_text(text)
+    got = brief.model_dump(include={"product", "selling_points", "price", "offer", "url",
+                                    "call_to_action"})
+    assert got == {"selling_points": [], "price": None, "offer": None, "url": None,
+                   "call_to_action": None, **expected}
+    assert brief.description == text  # the whole text stays, for the record and the planner
