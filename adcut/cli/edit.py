@@ -53,7 +53,7 @@ def edit_groups(output: Path, variants: int, plan_only: Path | None, *, force: b
     MP4 with every companion. All of them are checked and locked before the planner runs, so
     a refusal comes before minutes of work and a variant never replaces a user's file."""
     from adcut.core.outputs import OutputGroup
-    from adcut.render.pipeline import MP4, check_output_name, render_members
+    from adcut.render.pipeline import MP4, RENDER_FOLDERS, check_output_name, render_members
 
     plans = edit_plan_paths(output, variants, plan_only)
     if plan_only:
@@ -62,7 +62,7 @@ def edit_groups(output: Path, variants: int, plan_only: Path | None, *, force: b
     for out, plan_path in zip(variant_paths(output, variants), plans):
         check_output_name(out)
         groups.append(OutputGroup({**render_members(out), "plan": plan_path}, force=force,
-                                  sources=sources, primary=MP4))
+                                  sources=sources, primary=MP4, folders=RENDER_FOLDERS))
     return groups
 
 

@@ -12,6 +12,9 @@ A render writes an MP4 and its companions (.srt, .otio, .timeline.json, .manifes
   (hidden temporary files named after these members);
 - members are written under hidden temporary names in their own folder and `commit()` renames
   them into place, the primary (the MP4) last, so whoever sees the primary sees the whole set;
+- a member may be a folder (`folders=`: the voice clips an .otio refers to, OUT.voice/): it is
+  filled under a hidden temporary name too and renamed into place whole, an earlier one of the
+  same name (with `force`) moved aside and removed only after;
   leaving the `with` block without `commit()` (an error, Ctrl-C) removes every temporary file.
 """
 
@@ -86,10 +89,12 @@ class OutputGroup:
     member is written."""
 
     def __init__(self, members: dict[str, Path], *, force: bool = False,
-                 sources: Iterable[Path] = (), primary: str | None = None):
+                 sources: Iterable[Path] = (), primary: str | None = None,
+                 folders: Iterable[str] = ()):
         if not members:
             raise ValueError("an output group needs at least one member")
         self.members = {key: Path(p) for key, p in members.items()}
+        self.folders = frozenset(k for k in folders if k in self.members)
         self.force = force
         self.sources = [Path(s) for s in sources]
         self.primary = primary or next(iter(self.members))
@@ -107,7 +112,11 @@ class OutputGroup:
                     raise OutputError(
                         f"{path} is one of this command's own inputs; adcut never writes over "
                         "them, not even with --force", hint="choose another output name")
-            if path.is_dir():
+            if key in self.folders:
+                if path.exists() and not path.is_dir():
+                    raise OutputError(f"{path} is a file where a folder of the output goes",
+                                      hint="move it, or choose another output name")
+            elif path.is_dir():
                 raise OutputError(f"{path} is a folder", hint="give the path of a file")
             if path.name in ("", ".", ".."):
                 raise OutputError(f"{path} is not a file name", hint="give the path of a file")
@@ -227,6 +236,33 @@ class OutputGroup:
             return folder
         raise OutputError(f"no free temporary name beside {final}")
 
+    def write_folder(self, key: str, files: dict[str, Path]) -> Path:
+        """Fill folder member `key` in full: a hidden temporary folder holding a copy of each
+        file under its name (`files`: name -> file to copy)."""
+        final = self.members[key]
+        old = self._temps.pop(key, None)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        for _ in range(100):
+            temp = final.with_name(f".{_tag(final.name)}.{secrets.token_hex(4)}.{PART}"
+                                   f"{final.suffix}")
+            try:
+                temp.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise write_error(final, exc) from None
+            break
+        else:
+            raise OutputError(f"no free temporary name beside {final}")
+        self._temps[key] = temp
+        try:
+            for name, source in files.items():
+                shutil.copyfile(source, temp / name)
+        except OSError as exc:
+            raise write_error(final / name, exc) from None
+        return temp
+
     def write(self, key: str, data: bytes) -> Path:
         """Write member `key` in full to its temporary file (flushed to disk)."""
         temp = self.temp(key)
@@ -251,18 +287,35 @@ class OutputGroup:
         for key in order:
             final = self.members[key]
             temp = self._temps.get(key)
-            if temp is not None:
+            if key in self.folders:
+                self._commit_folder(final, temp)
+            elif temp is not None:
                 os.replace(temp, final)
             elif self.force and final.is_file():
                 final.unlink()
         self._temps.clear()
         self._committed = True
 
+    def _commit_folder(self, final: Path, temp: Path | None) -> None:
+        """Put a folder member in place: the old one (this run's to replace: existing members
+        are refused without force) goes aside under a temporary name, then away."""
+        aside = None
+        if final.is_dir() and (temp is not None or self.force):
+            aside = final.with_name(f".{_tag(final.name)}.{secrets.token_hex(4)}.{PART}s")
+            os.replace(final, aside)
+        if temp is not None:
+            os.replace(temp, final)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+
     def discard(self) -> None:
-        """Remove every temporary file written so far."""
+        """Remove every temporary file (and folder) written so far."""
         for temp in self._temps.values():
             try:
-                temp.unlink(missing_ok=True)
+                if temp.is_dir():
+                    shutil.rmtree(temp, ignore_errors=True)
+                else:
+                    temp.unlink(missing_ok=True)
             except OSError:
                 pass
         self._temps.clear()

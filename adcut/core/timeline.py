@@ -34,6 +34,11 @@ class ResolvedReframe(Strict):
     mode: Literal["crop", "fit-blur"]
     center_x: float = Field(0.5, ge=0, le=1)
     center_y: float = Field(0.5, ge=0, le=1)
+    zoom: float = Field(1.0, ge=1, le=8,
+                        description="fit-blur: the picture magnified this much beyond fitting "
+                                    "the frame and cropped to it around the centre (a small "
+                                    "source fills more of the frame without being blown up "
+                                    "past what it can show); 1 = the whole picture")
 
 
 class TimelineClip(Strict):
@@ -50,6 +55,10 @@ class TimelineClip(Strict):
     reframe: ResolvedReframe
     audio: ClipAudio = "mute"
     clip_id: str | None = Field(None, max_length=MAX_NAME_CHARS)
+    push_in: float = Field(0.0, ge=0, le=0.5,
+                           description="a slow push-in over the clip: its last frame is this "
+                                       "much closer than its first (0.06 = 6 %), so a static "
+                                       "shot moves; 0 = none")
 
     @property
     def end_f(self) -> int:

@@ -47,6 +47,7 @@ MIN_SPEED = 0.7  # slower looks like a mistake; beyond it the last frame is held
 READ_CHARS_PER_S = {"zh": 5.0, "ja": 6.0, "ko": 6.0}  # subtitle-only reading speed
 READ_CHARS_PER_S_DEFAULT = 15.0
 MIN_SHOT_S = 1.0
+HOOK_S = 2.0  # the opening an ad has to catch the eye: it must not be a frozen picture
 RANGE_SLACK_S = 0.05  # container durations are rounded; allow this much past the end
 # Looping music (see choose_music_loop).
 BEATS_PER_BAR = 4  # the loop spans whole bars of 4 beats (the meter of nearly all ad music)
@@ -109,6 +110,9 @@ class PlanFacts:
     # bed is set against the voice from these (adcut.render.ducking.plan_music_level).
     voice_lufs: float | None = None
     music_lufs: float | None = None
+    # How much the first shot's picture changes over its first seconds (reframe.motion_level);
+    # None when not measured (a still, a source without video).
+    opening_motion: float | None = None
     # The end card's images (key "logo" / "image": (path, width, height), or what is wrong)
     # and the font its text is drawn in.
     card_images: dict[str, tuple[str, int, int] | str] = field(default_factory=dict)
@@ -177,6 +181,7 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
                         f"shots[{i}].line: the font {Path(layout.font_file).name} cannot draw "
                         f"{''.join(missing)!r}; choose subtitles.font_file that covers them")
 
+    facts.opening_motion = measure_opening_motion(plan, facts, base_dir)
     if plan.end_card is not None:
         gather_end_card_facts(plan, facts, base_dir)
 
@@ -222,6 +227,60 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
         if plan.music.start_s + total_s > music_src.duration_s + RANGE_SLACK_S:
             facts.music_rhythm = measure_music_rhythm(resolve(plan.music.source, base_dir))
     return facts
+
+
+def measure_opening_motion(plan: EditPlan, facts: PlanFacts,
+                           base_dir: Path | None) -> float | None:
+    """How much the first shot moves over its first HOOK_S (reframe.motion_level of frames
+    half a second apart); None for a still (it gets its own motion) or a shot not probed."""
+    from adcut.render.reframe import motion_level, sample_shot_frames
+
+    shot = plan.shots[0]
+    src = facts.sources.get(shot.source)
+    if not isinstance(src, SourceFacts) or not src.has_video or getattr(src, "still", False):
+        return None
+    span_s = min(HOOK_S, min(shot.out_s, src.duration_s) - shot.in_s)
+    if span_s <= 0:
+        return None
+    frames = sample_shot_frames(resolve(shot.source, base_dir), shot.in_s, span_s,
+                                count=max(2, round(span_s / 0.5) + 1))
+    return motion_level(frames) if len(frames) >= 2 else None
+
+
+def opening_push_in(clips: list[TimelineClip], motion: float | None,
+                    fps: int) -> tuple[list[TimelineClip], str | None]:
+    """The clips with a slow push-in on a static opening shot (PURE): the hook is never a
+    frozen picture. Static: motion under reframe.STATIC_MOTION; the push-in grows
+    reframe.PUSH_IN_PER_S, at most PUSH_IN_MAX. A clip that already moves or already has a
+    push-in is left alone."""
+    from adcut.render.reframe import PUSH_IN_MAX, PUSH_IN_PER_S, STATIC_MOTION
+
+    if not clips or motion is None or motion >= STATIC_MOTION or clips[0].push_in > 0:
+        return clips, None
+    first = clips[0]
+    push = round(min(PUSH_IN_MAX, PUSH_IN_PER_S * first.duration_f / fps), 4)
+    if push <= 0:
+        return clips, None
+    return [first.model_copy(update={"push_in": push}), *clips[1:]], (
+        f"shots[0]: the opening shot barely moves (motion {motion:.4f} < {STATIC_MOTION}): "
+        f"a slow push-in of {push:.0%} gives it motion")
+
+
+def captions_off_text(captions: list[CaptionCue], clips: list[TimelineClip],
+                      layout: SubtitleLayout, out_w: int, out_h: int) -> list[CaptionCue]:
+    """The captions, each moved to the band (bottom, top, middle) where it covers the least
+    of the text on screen in the clips under it (their text_boxes, where the reframe puts
+    them) (PURE)."""
+    from adcut.render.reframe import frame_box
+    from adcut.render.subtitles import place_captions
+
+    keep = []
+    for c in clips:
+        boxes = [frame_box(tuple(b), c.source_width, c.source_height, c.reframe, out_w, out_h)
+                 for b in getattr(c, "text_boxes", [])]
+        if any(boxes):
+            keep.append((c.start_f, c.end_f, [b for b in boxes if b is not None]))
+    return place_captions(captions, layout, out_w, out_h, keep) if keep else captions
 
 
 def gather_end_card_facts(plan: EditPlan, facts: PlanFacts, base_dir: Path | None) -> None:
@@ -444,11 +503,18 @@ def compile_plan(plan: EditPlan, facts: PlanFacts, *, base_dir: Path | None = No
             notes.append(f"shots[{i}]: slowed to {speed:.2f}x to cover its line")
         mode, cx, cy = facts.reframes[i] if i < len(facts.reframes) and facts.reframes[i] else (
             "crop", 0.5, 0.5)
+        from adcut.render.reframe import resolve_reframe
+
+        boxes = [tuple(b) for b in getattr(shot, "text_boxes", [])]
+        reframe, why = resolve_reframe(shot.reframe.mode, mode, cx, cy, src.width, src.height,
+                                       out_w, out_h, boxes)
+        if why:
+            notes.append(f"shots[{i}]: {why}")
         clips.append(TimelineClip(
             source=str(resolve(shot.source, base_dir)), source_width=src.width,
             source_height=src.height, source_has_audio=src.has_audio, source_in_s=shot.in_s,
             speed=speed, hold_f=hold_f, start_f=start_f, duration_f=duration_f,
-            reframe=ResolvedReframe(mode=mode, center_x=cx, center_y=cy),
+            reframe=ResolvedReframe(**reframe),
             audio=shot.clip_audio or plan.clip_audio, clip_id=shot.clip_id))
         if spoken is not None:
             vstart = start_f + lead_f
@@ -489,6 +555,11 @@ def compile_plan(plan: EditPlan, facts: PlanFacts, *, base_dir: Path | None = No
         if d < want:
             notes.append(f"shots[{i}].transition_s shortened to {d / fps:.2f} s to fit the shots")
         transitions.append(Transition(kind=shot.transition, after_clip=i, duration_f=d))
+
+    clips, why = opening_push_in(clips, facts.opening_motion, fps)
+    notes += [why] if why else []
+    if captions and facts.subtitle_layout is not None:
+        captions = captions_off_text(captions, clips, facts.subtitle_layout, out_w, out_h)
 
     end_card = None
     if plan.end_card is not None:

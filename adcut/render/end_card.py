@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from adcut.core.timeline import CardImage, SubtitleLayout, TimelineEndCard
 
-# Type sizes as fractions of the shorter side of the frame (at 1080 px: 81 and 54 px): the
-# call to action as large as a headline, the URL as large as a caption.
-CTA_SIZE = 0.075
-URL_SIZE = 0.05
+# Type sizes as fractions of the shorter side of the frame (at 1080 px: 97 and 59 px): the
+# call to action larger than the captions (81 px), the URL a little smaller than them.
+CTA_SIZE = 0.09
+URL_SIZE = 0.055
 MIN_TEXT_SIZE = 0.035  # a long call to action shrinks down to this, then wraps further
 GAP = 0.04  # between the blocks
 MAX_CTA_LINES = 3
@@ -30,6 +30,9 @@ MAX_CTA_LINES = 3
 MAX_IMAGE_UPSCALE = 2.0
 # With both images, the logo takes at most this share of the height the images share.
 LOGO_SHARE = 0.3
+# The images together take at most this share of the safe area's height, so the call to action
+# stays the card's focus (a packshot would otherwise fill a 9:16 card).
+IMAGES_SHARE = 0.55
 FADE_IN_S = 0.4
 
 
@@ -111,7 +114,8 @@ def card_layout(card: TimelineEndCard, width: int, height: int) -> CardLayout:
     text_h = sum(blocks_h) + gap // 2 * max(0, len(blocks_h) - 1)
 
     images = [im for im in (card.logo, card.image) if im is not None]
-    room_h = box_h - text_h - (gap if text_h and images else 0) - gap * max(0, len(images) - 1)
+    room_h = min(IMAGES_SHARE * box_h,
+                 box_h - text_h - (gap if text_h and images else 0)) - gap * max(0, len(images) - 1)
     sizes: list[tuple[int, int]] = []
     if len(images) == 2:
         logo_w, logo_h = _fit(images[0], box_w, room_h * LOGO_SHARE)

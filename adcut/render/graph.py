@@ -251,12 +251,21 @@ def _reframe_chain(clip: TimelineClip, label: str, out_w: int, out_h: int,
     if r.mode == "crop":
         crop = _crop_filter(clip, out_w, out_h, (r.center_x, r.center_y))
         return ",".join(f for f in (crop, scale) if f), []
-    # fit-blur: the whole source, scaled to fit, over a cover-cropped blurred copy of itself.
-    fit = min(out_w / clip.source_width, out_h / clip.source_height)
-    fg_w = min(out_w, _even(clip.source_width * fit))
-    fg_h = min(out_h, _even(clip.source_height * fit))
+    # fit-blur: the whole source, scaled to fit, over a cover-cropped blurred copy of itself;
+    # with a zoom, enlarged beyond fitting and cropped to the frame around the centre.
+    fit = min(out_w / clip.source_width, out_h / clip.source_height) * r.zoom
+    frac_w = min(1.0, out_w / (fit * clip.source_width))
+    frac_h = min(1.0, out_h / (fit * clip.source_height))
+    fg_w = min(out_w, _even(clip.source_width * frac_w * fit))
+    fg_h = min(out_h, _even(clip.source_height * frac_h * fit))
+    fg_crop = ""
+    if frac_w < 1 or frac_h < 1:
+        left = min(max(r.center_x - frac_w / 2, 0.0), 1.0 - frac_w)
+        top = min(max(r.center_y - frac_h / 2, 0.0), 1.0 - frac_h)
+        fg_crop = (f"crop=w=iw*{_num(frac_w)}:h=ih*{_num(frac_h)}"
+                   f":x=iw*{_num(left)}:y=ih*{_num(top)},")
     if (fg_w, fg_h) == (out_w, out_h):
-        return scale, []
+        return fg_crop + scale, []
     # A tiny output (16 px a side, 8 in a preview) keeps its background at full size: boxblur
     # needs a radius below half of every plane's side, and 4:2:0 chroma planes are half size.
     bg_w = max(_even(out_w / BLUR_DOWNSCALE), min(out_w, 16))
@@ -269,7 +278,7 @@ def _reframe_chain(clip: TimelineClip, label: str, out_w: int, out_h: int,
         f"scale={out_w}:{out_h}:flags=bilinear,setsar=1") if f)
     extra = [
         f"[{label}bg]{bg}[{label}b]",
-        f"[{label}fg]scale={fg_w}:{fg_h}:flags={scale_flags},setsar=1[{label}f]",
+        f"[{label}fg]{fg_crop}scale={fg_w}:{fg_h}:flags={scale_flags},setsar=1[{label}f]",
     ]
     overlay = (f"[{label}b][{label}f]overlay=x={(out_w - fg_w) // 2}:y={(out_h - fg_h) // 2}"
                f":format=yuv420")

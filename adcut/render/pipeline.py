@@ -31,6 +31,10 @@ from adcut.core.plan import EditPlan
 from adcut.core.timeline import Timeline
 
 MP4 = "mp4"  # the primary member of a render's output group
+# Members that are folders: the voice lines the .otio and .timeline.json refer to, beside the
+# MP4 (OUT.voice/01.wav...) rather than in a cache that is cleared or not there on another
+# machine.
+RENDER_FOLDERS = ("voice",)
 
 
 @dataclass
@@ -57,6 +61,7 @@ def companion_paths(output: Path) -> dict[str, Path]:
         "timeline": Path(f"{stem}.timeline.json"),
         "manifest": Path(f"{stem}.manifest.json"),
         "qc": Path(f"{stem}.qc.json"),
+        "voice": Path(f"{stem}.voice"),
     }
 
 
@@ -114,7 +119,8 @@ def render_group(output: Path, document: EditPlan | Timeline, *, force: bool,
             del members["timeline"]
         sources.append(document_path)
     members.update(extra or {})
-    return OutputGroup(members, force=force, sources=sources, primary=MP4)
+    return OutputGroup(members, force=force, sources=sources, primary=MP4,
+                       folders=RENDER_FOLDERS)
 
 
 def to_timeline(document: EditPlan | Timeline, *, base_dir: Path, label: str) -> Timeline:
@@ -179,6 +185,19 @@ def render_document(document: EditPlan | Timeline, output: Path, *, base_dir: Pa
     return outcome
 
 
+def _voice_beside(group: OutputGroup, timeline: Timeline) -> Timeline:
+    """The voice lines copied into the group's voice folder (01.wav, 02.wav... in the order
+    spoken), and the timeline as exported: its voice cues naming those copies. A group without
+    a voice folder, or an ad without voice, exports the timeline as it is."""
+    if "voice" not in group.members or not timeline.voice:
+        return timeline
+    folder = group.members["voice"].absolute()
+    names = [f"{k + 1:02d}{Path(v.path).suffix or '.wav'}" for k, v in enumerate(timeline.voice)]
+    group.write_folder("voice", {n: Path(v.path) for n, v in zip(names, timeline.voice)})
+    return timeline.model_copy(update={"voice": [
+        v.model_copy(update={"path": str(folder / n)}) for n, v in zip(names, timeline.voice)]})
+
+
 def _render(group: OutputGroup, document: EditPlan | Timeline, *, base_dir: Path, label: str,
             preview: bool, on_progress: Callable[[float, float], None] | None,
             document_path: Path | None) -> RenderOutcome:
@@ -202,12 +221,13 @@ def _render(group: OutputGroup, document: EditPlan | Timeline, *, base_dir: Path
                             width=width, height=height)
 
     members = group.members
+    exported = _voice_beside(group, timeline)
     if timeline.captions:
         group.write("srt", build_srt(timeline).encode("utf-8"))
-    group.write("otio", otio_json(timeline))
+    group.write("otio", otio_json(exported))
     if "timeline" in members:
-        group.write("timeline", timeline.model_dump_json(indent=2).encode())
-    group.write("manifest", json.dumps(build_manifest(timeline, output=str(output)),
+        group.write("timeline", exported.model_dump_json(indent=2).encode())
+    group.write("manifest", json.dumps(build_manifest(exported, output=str(output)),
                                        indent=2, ensure_ascii=False).encode())
     # The preview is half size, so full-size caption boxes would not describe it.
     boxes = caption_boxes(timeline) if timeline.captions and not preview else None
@@ -216,7 +236,7 @@ def _render(group: OutputGroup, document: EditPlan | Timeline, *, base_dir: Path
                       for c in run_qc(result.written, timeline, caption_boxes=boxes)]
     group.write("qc", build_qc_report(outcome.checks))
 
-    for key in ("srt", "otio", "timeline", "manifest", "qc"):
+    for key in ("srt", "otio", "timeline", "manifest", "qc", "voice"):
         if group.written(key):
             outcome.companions[key] = str(members[key])
     if "timeline" not in members and document_path is not None:

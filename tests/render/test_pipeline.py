@@ -75,7 +75,12 @@ def test_render_writes_the_ad_and_its_companions(rendered):
     out, result = rendered
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["qc_ok"] and set(report["companions"]) == {"srt", "otio", "timeline", "manifest", "qc"}
+    assert report["qc_ok"] and set(report["companions"]) == {"srt", "otio", "timeline", "manifest",
+                                                             "qc", "voice"}
+    voice = Path(report["companions"]["voice"])
+    assert voice.name == "ad.voice" and voice.parent == out.parent  # beside the MP4, not a cache
+    assert sorted(p.name for p in voice.iterdir()) == [f"{k + 1:02d}.wav" for k in
+                                                        range(len(list(voice.iterdir())))]
     info = probe_media(out)
     timeline = json.loads(Path(report["companions"]["timeline"]).read_text())
     assert (info.video.width, info.video.height) == (1080, 1920)
@@ -99,7 +104,8 @@ def test_render_writes_the_ad_and_its_companions(rendered):
     umask = os.umask(0)
     os.umask(umask)
     for path in [out, *map(Path, report["companions"].values())]:
-        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
+        usual = 0o777 if path.is_dir() else 0o666  # the voice folder, like any new folder
+        assert stat.S_IMODE(path.stat().st_mode) == usual & ~umask, path
 
 
 def test_existing_output_is_never_overwritten_without_force(rendered, media):
