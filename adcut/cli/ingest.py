@@ -26,6 +26,8 @@ def ingest(
     max_shot: Annotated[float, typer.Option(min=1.0, max=3600.0, help="Split takes longer than this many seconds.")] = 8.0,
     min_shot: Annotated[float, typer.Option(min=0.3, max=3600.0, help="Shortest shot kept, in seconds.")] = 0.4,
     cut_threshold: Annotated[float, typer.Option(min=1.0, max=255.0, help="Shot-cut sensitivity (PySceneDetect content threshold; lower finds more cuts).")] = 27.0,
+    ocr: Annotated[str, typer.Option(help="Read the text on screen (one frame per clip): rapidocr | none.")] = "rapidocr",
+    still_duration: Annotated[float, typer.Option("--still-duration", min=1.0, max=60.0, help="Seconds of footage a still image (PNG, JPEG, WebP) becomes.")] = 4.0,
     captioner: Annotated[Optional[str], typer.Option(help="OpenAI-compatible vision endpoint base URL for clip captions (off by default).")] = None,
     captioner_model: Annotated[str, typer.Option(help="Model name for --captioner.")] = "gpt-4o-mini",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -37,12 +39,17 @@ def ingest(
     from adcut.library.captioner import Captioner
     from adcut.library.ingest import IngestOptions, ingest as run_ingest
 
+    if ocr.strip().lower() not in ("rapidocr", "none"):
+        from adcut.core.errors import BadInputError
+
+        raise BadInputError(f"unknown --ocr {ocr!r}", hint="use --ocr rapidocr or --ocr none")
     options = IngestOptions(
         music=music, vision=vision, audio=audio,
         text=None if text.lower() == "none" else text,
         asr=None if asr.lower() == "none" else asr,
         max_shot_s=max_shot, min_shot_s=min(min_shot, max_shot / 2),
         cut_threshold=cut_threshold,
+        ocr=None if ocr.lower() == "none" else ocr, still_s=still_duration,
         captioner=Captioner(captioner, captioner_model) if captioner else None)
     with RichIngestProgress() as progress:
         report = run_ingest(paths, library, options, progress, on_wait=note)
@@ -65,7 +72,7 @@ def print_ingest_report(report) -> None:
         counts[o.status] = counts.get(o.status, 0) + 1
         if o.status == "skipped":
             print(f"skipped  {o.path}: {o.message}")
-        elif o.status in ("duplicate", "moved", "repaired"):
+        elif o.status in ("duplicate", "moved", "repaired", "updated"):
             print(f"{o.status:<8} {o.path}: {o.message}")
         for w in o.warnings:
             print(f"warning  {o.path}: {w}")

@@ -92,12 +92,15 @@ def library_ls(
                   f"{t['path']}  [{', '.join(t['tags'])}]")
         return
     for f in items:
-        flags = f"{f['width']}x{f['height']} {f['fps']:.2f} fps" + (" rot" + str(f["rotation_deg"]) if f["rotation_deg"] else "") + (" vfr" if f["is_vfr"] else "")
+        rate = "still" if f["still"] else f"{f['fps']:.2f} fps"
+        flags = f"{f['width']}x{f['height']} {rate}" + (" rot" + str(f["rotation_deg"]) if f["rotation_deg"] else "") + (" vfr" if f["is_vfr"] else "")
         print(f"{f['id']}  {f['duration_s']:7.1f} s  {flags}  {f['path']}")
         for c in f["clips"]:
             tags = ("speech " if c["has_speech"] else "") + ("music " if c["has_music"] else "")
             text = c["caption"] or c["transcript"] or ", ".join(c["labels"])
             print(f"    {c['id']}  {c['start_s']:7.2f}-{c['end_s']:7.2f}  {tags}{text[:80]}")
+            if c["on_screen"]:
+                print(f"    {'':<20}  on screen: {c['on_screen'][:80]!r}")
 
 
 @library_app.command("check", interrupted="stopped; what was repaired so far is in the library, "

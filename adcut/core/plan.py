@@ -7,7 +7,7 @@ Timeline (the exact result) and renders that.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -66,6 +66,11 @@ class Reframe(Strict):
     center_y: float | None = Field(None, ge=0, le=1)
 
 
+# A box of on-screen text, [x0, y0, x1, y1] as fractions (0-1) of the source frame.
+TextBox = Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=4, max_length=4)]
+MAX_TEXT_BOXES = 50
+
+
 class PlanShot(Strict):
     clip_id: str | None = Field(None, max_length=MAX_NAME_CHARS,
                                 description="library clip id, if the shot came from one")
@@ -88,6 +93,11 @@ class PlanShot(Strict):
     reframe: Reframe = Field(default_factory=Reframe)
     clip_audio: ClipAudio | None = Field(None, description="original sound of this shot; "
                                                            "empty = the plan's clip_audio")
+    text_boxes: list[TextBox] = Field(
+        default_factory=list, max_length=MAX_TEXT_BOXES,
+        description="text on screen in the source (read at ingest): [x0, y0, x1, y1] as "
+                    "fractions of the source frame; reframing keeps them whole and captions "
+                    "avoid them")
 
     @field_validator("transition")
     @classmethod

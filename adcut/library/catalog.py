@@ -177,6 +177,8 @@ class SourceRecord:
     is_vfr: bool | None
     has_audio: bool
     warnings: list[str] = field(default_factory=list)
+    still: bool = False  # a still image: one clip, rendered with a slow pan/zoom
+    captions_hash: str | None = None  # of the sidecar captions that applied (see sidecar.py)
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,29 @@ class ClipRecord:
     labels: list[tuple[str, float]]
     transcript: str
     caption: str
+    ocr: list[dict] = field(default_factory=list)  # [{"text", "box": [x0,y0,x1,y1], "score"}]
+    ocr_engine: str | None = None  # None: the text on screen was not read
+
+    @property
+    def ocr_text(self) -> str:
+        return ocr_text(self.ocr)
+
+
+def ocr_text(items: list[dict]) -> str:
+    """The text read on screen, one phrase after another in reading order."""
+    return " ".join(str(i.get("text", "")).strip() for i in items if str(i.get("text", "")).strip())
+
+
+def row_ocr(row: sqlite3.Row) -> tuple[list[dict], str | None]:
+    """(ocr items, engine) of a clips row; a catalog from before schema v2 (read-only, so not
+    migrated) has none."""
+    if "ocr" not in row.keys():
+        return [], None
+    try:
+        items = json.loads(row["ocr"] or "[]")
+    except ValueError:
+        items = []
+    return (items if isinstance(items, list) else []), row["ocr_engine"]
 
 
 @dataclass(frozen=True)
@@ -471,11 +496,12 @@ class Catalog:
             con.execute(
                 "INSERT INTO sources (id, kind, path, content_hash, size_bytes, mtime_ns, "
                 "container, duration_s, decoded_s, width, height, rotation_deg, fps, is_vfr, "
-                "has_audio, warnings, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "has_audio, warnings, ingested_at, still, captions_hash) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (s.id, s.kind, s.path, s.content_hash, s.size_bytes, s.mtime_ns, s.container,
                  s.duration_s, s.decoded_s, s.width, s.height, s.rotation_deg, s.fps,
                  None if s.is_vfr is None else int(s.is_vfr), int(s.has_audio),
-                 json.dumps(s.warnings), _now()),
+                 json.dumps(s.warnings), _now(), int(s.still), s.captions_hash),
             )
             con.executemany(
                 "INSERT INTO embeddings VALUES (?,?,?,?,?,?,?)",
@@ -485,10 +511,11 @@ class Catalog:
             con.executemany(
                 "INSERT INTO clips (id, source_id, idx, start_s, end_s, start_f, end_f, emb_row, "
                 "thumb, speech_prob, music_prob, has_speech, has_music, labels, transcript, "
-                "caption) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "caption, ocr, ocr_engine) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(c.id, s.id, c.idx, c.start_s, c.end_s, c.start_f, c.end_f, c.emb_row, c.thumb,
                   c.speech_prob, c.music_prob, int(c.has_speech), int(c.has_music),
-                  json.dumps(c.labels), c.transcript, c.caption) for c in bundle.clips],
+                  json.dumps(c.labels), c.transcript, c.caption,
+                  json.dumps(c.ocr, ensure_ascii=False), c.ocr_engine) for c in bundle.clips],
             )
             con.executemany("INSERT INTO frames VALUES (?,?,?,?)",
                             [(s.id, f.row, f.t_s, f.clip_id) for f in bundle.frames])
@@ -511,6 +538,32 @@ class Catalog:
             )
             for key, value in (meta or {}).items():
                 con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def update_texts(self, source_id: str, clips: list[tuple[str, str, list[dict], str | None]],
+                     captions: list[CaptionRecord], captions_hash: str | None,
+                     texts: EmbeddingRecord | None, mtime_ns: int | None = None) -> None:
+        """Replace what a source's clips say (caption, on-screen text) and its sidecar
+        captions, with the text embeddings computed from them, in one transaction: `clips` are
+        (clip id, caption, ocr items, ocr engine). The video is not decoded again."""
+        with self.transaction() as con:
+            con.executemany(
+                "UPDATE clips SET caption = ?, ocr = ?, ocr_engine = ? WHERE id = ? "
+                "AND source_id = ?",
+                [(caption, json.dumps(ocr, ensure_ascii=False), engine, clip_id, source_id)
+                 for clip_id, caption, ocr, engine in clips])
+            con.execute("DELETE FROM captions WHERE source_id = ? AND origin LIKE 'sidecar:%'",
+                        (source_id,))
+            con.executemany("INSERT INTO captions VALUES (?,?,?,?,?)",
+                            [(source_id, c.start_s, c.end_s, c.text, c.origin)
+                             for c in captions if c.origin.startswith("sidecar:")])
+            con.execute("UPDATE sources SET captions_hash = ? WHERE id = ?",
+                        (captions_hash, source_id))
+            if mtime_ns is not None:
+                con.execute("UPDATE sources SET mtime_ns = ? WHERE id = ?", (mtime_ns, source_id))
+            if texts is not None:
+                con.execute("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?,?,?,?)",
+                            (source_id, texts.kind, texts.encoder, texts.encoder_version,
+                             texts.dim, texts.rows, texts.path))
 
     # -- reading ------------------------------------------------------------------------------
     def clips(self, source_id: str | None = None) -> list[sqlite3.Row]:

@@ -477,7 +477,8 @@ def ingest_options_of(catalog: Catalog, kind: str):
             o = json.loads(recorded)
             return IngestOptions(music=kind == "music", vision=o["vision"], audio=o["audio"],
                                  text=o["text"], asr=o["asr"], max_shot_s=o["max_shot_s"],
-                                 min_shot_s=o["min_shot_s"], cut_threshold=o["cut_threshold"])
+                                 min_shot_s=o["min_shot_s"], cut_threshold=o["cut_threshold"],
+                                 ocr=o.get("ocr", "rapidocr"), still_s=o.get("still_s", 4.0))
         except (ValueError, KeyError, TypeError):
             pass
     names = {k: sorted(catalog.encoders_in_use(k)) for k in ("frames", "texts", "windows")}

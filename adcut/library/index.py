@@ -212,6 +212,21 @@ def sync_index(catalog: Catalog, name: str) -> SyncReport:
     return SyncReport(name, len(missing), len(stale), index.ntotal, rebuilt)
 
 
+def forget_vectors(catalog: Catalog, name: str, vec_ids: list[int]) -> None:
+    """Drop these vectors from index `name` (their arrays were rewritten in place, e.g. the
+    text embeddings of clips whose captions changed); the next `sync_index` adds them back
+    from the arrays. A missing or damaged index is left to `sync_index`."""
+    try:
+        index, info = load_index(catalog.folder, name)
+    except DamagedFileError:
+        return
+    if index is None or not vec_ids:
+        return
+    index.remove_ids(np.array(sorted(vec_ids), dtype=np.int64))
+    encoder = (info.get("encoder"), info.get("encoder_version")) if info else None
+    _save(catalog.folder, name, index, encoder)
+
+
 def _remove(folder: Path, name: str) -> None:
     """Drop an index that should hold nothing (a damaged one, or one whose rows are gone)."""
     for path in index_paths(folder, name):

@@ -27,7 +27,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -39,6 +39,7 @@ from adcut.library.captioner import Captioner
 from adcut.library.catalog import (
     CaptionRecord,
     Catalog,
+    row_ocr,
     refuse_newer_schema,
     ClipRecord,
     EmbeddingRecord,
@@ -51,7 +52,7 @@ from adcut.library.catalog import (
 )
 from adcut.library.index import SyncReport, sync_index
 from adcut.library.lock import library_lock, prepare_library_folder
-from adcut.library.sidecar import captions_for_range, load_sidecar_captions
+from adcut.library.sidecar import captions_for_range, captions_hash, load_sidecar_captions
 from adcut.library.store import (EMB_DIR, THUMB_DIR, array_problem, hash_file, save_embeddings,
                                  write_library_file)
 
@@ -86,12 +87,16 @@ class IngestOptions:
     labels_per_clip: int = 5
     tags_per_track: int = 15
     captioner: Captioner | None = None
+    ocr: str | None = "rapidocr"  # text on screen, read on each clip's middle frame; None: off
+    still_s: float = 4.0  # how long the clip of a still image (PNG, JPEG, WebP) lasts
 
 
 @dataclass
 class FileOutcome:
     path: str
-    status: str  # 'ingested' | 'unchanged' | 'moved' | 'repaired' | 'duplicate' | 'skipped'
+    # 'ingested' | 'unchanged' | 'updated' (captions or on-screen text only) | 'moved' |
+    # 'repaired' | 'duplicate' | 'skipped'
+    status: str
     message: str = ""
     clips: int = 0
     windows: int = 0
@@ -151,9 +156,12 @@ class NullProgress:
 # -- discovery ------------------------------------------------------------------------------
 
 def discover(paths: Sequence[Path], *, music: bool) -> tuple[list[Path], list[FileOutcome]]:
-    """Files to ingest (folders searched recursively for media of the right kind), and one
-    outcome per argument that cannot be used. Explicit files are taken whatever their name."""
-    wanted = AUDIO_EXTS if music else VIDEO_EXTS
+    """Files to ingest (folders searched recursively for media of the right kind: video and
+    still images for footage, audio for music), and one outcome per argument that cannot be
+    used. Explicit files are taken whatever their name."""
+    from adcut.media.stills import STILL_EXTS
+
+    wanted = AUDIO_EXTS if music else VIDEO_EXTS | STILL_EXTS
     found: list[Path] = []
     problems: list[FileOutcome] = []
     seen: set[Path] = set()
@@ -175,7 +183,7 @@ def discover(paths: Sequence[Path], *, music: bool) -> tuple[list[Path], list[Fi
                 if f.is_file() and f.suffix.lower() in wanted
                 and not any(part.startswith(".") for part in f.relative_to(p).parts))
             if not matches:
-                kind = "audio" if music else "video"
+                kind = "audio" if music else "video or image"
                 problems.append(FileOutcome(str(arg), "skipped", f"folder holds no {kind} files"))
             for f in matches:
                 add(f)
@@ -243,6 +251,7 @@ class Ingester:
         self._vision = None
         self._audio = None
         self._text = None
+        self._ocr = None
         self._encoders_checked = False
         self._written: list[Path] = []  # files of the file in progress, removed if it fails
         self._stored: StoredFiles | None = None
@@ -263,6 +272,14 @@ class Ingester:
 
             self._text = load_text_encoder(self.options.text)
         return self._text
+
+    @property
+    def ocr(self):
+        if self._ocr is None:
+            from adcut.encoders.ocr import load_ocr
+
+            self._ocr = load_ocr(self.options.ocr)
+        return self._ocr
 
     @property
     def audio(self):
@@ -302,8 +319,7 @@ class Ingester:
                         known["mtime_ns"] == st.st_mtime_ns:
                     problem = self._stored.problem(known["id"])
                     if problem is None:
-                        outcomes.append(FileOutcome(str(path), "unchanged",
-                                                    duration_s=known["decoded_s"]))
+                        outcomes.append(self._refresh_texts(catalog, known, path))
                         continue
                     todo.append((path, st, problem))
                 else:
@@ -339,9 +355,16 @@ class Ingester:
     def _probe_all(self, todo, outcomes):
         from adcut.media.probe import probe_media
 
+        from adcut.media.stills import is_still, still_size
+
         probed = []
         for path, st, problem in todo:
             try:
+                if not self.options.music and is_still(path):
+                    width, height = still_size(path)
+                    probed.append((path, st, StillInfo(width, height, self.options.still_s,
+                                                       path.suffix.lower().lstrip(".")), problem))
+                    continue
                 info = probe_media(path)
                 if self.options.music:
                     if info.audio is None:
@@ -409,6 +432,8 @@ class Ingester:
         try:
             if kind == "music":
                 bundle = self._music_bundle(path, st, info, source_id, content_hash)
+            elif isinstance(info, StillInfo):
+                bundle = self._still_bundle(path, st, info, source_id, content_hash)
             else:
                 bundle = self._footage_bundle(path, st, info, source_id, content_hash)
             encoder = self.audio if kind == "music" else self.vision
@@ -441,7 +466,7 @@ class Ingester:
         opt = self.options
         return {"vision": opt.vision, "audio": opt.audio, "text": opt.text, "asr": opt.asr,
                 "max_shot_s": opt.max_shot_s, "min_shot_s": opt.min_shot_s,
-                "cut_threshold": opt.cut_threshold}
+                "cut_threshold": opt.cut_threshold, "ocr": opt.ocr, "still_s": opt.still_s}
 
     def _store(self, rel: str, data: bytes) -> None:
         self._written.append(write_library_file(self.folder, rel, data))
@@ -553,6 +578,9 @@ class Ingester:
         warnings.extend(audio_warn)
         captions, caption_warn = load_sidecar_captions(path)
         warnings.extend(caption_warn)
+        sidecar_hash = captions_hash(captions)
+        on_screen = self._read_screen_text(
+            path, info, [(sf + ef - 1) / 2 / fps for sf, ef in shots])
 
         clips: list[ClipRecord] = []
         frames: list[FrameRecord] = []
@@ -587,7 +615,7 @@ class Ingester:
                 has_music=mu is not None and mu >= opt.music_threshold,
                 labels=labels,
                 transcript=_transcript(words, start_s, end_s),
-                caption=caption))
+                caption=caption, ocr=on_screen[ci], ocr_engine=self._ocr_engine()))
             for m in members:
                 owner[m] = clip_id
         for i in order:
@@ -602,21 +630,180 @@ class Ingester:
             EmbeddingRecord("frames", name, version, vision.dim, len(order), frames_rel),
             EmbeddingRecord("clips", name, version, vision.dim, len(shots), clips_rel)]
         if opt.text:  # what each clip shows, in words, for text retrieval at planning time
-            texts_rel = f"{EMB_DIR}/{source_id}.texts.npy"
-            vectors = self.text.encode_texts([clip_text(c.caption, c.transcript,
-                                                        [n for n, _ in c.labels])
-                                              for c in clips])
-            self._store_array(texts_rel, vectors)
-            embeddings.append(EmbeddingRecord("texts", *_encoder_id(self.text), self.text.dim,
-                                              len(clips), texts_rel))
+            embeddings.append(self._store_texts(source_id, clips))
         source = self._source_record(path, st, info, source_id, content_hash, "footage",
                                      decoded_s, warnings, fps)
+        source = replace(source, captions_hash=sidecar_hash)
         return SourceBundle(
             source=source,
             embeddings=embeddings,
             clips=clips, frames=frames,
             words=[WordRecord(w.start_s, w.end_s, w.text, w.prob) for w in words],
             captions=captions)
+
+    def _store_texts(self, source_id: str, clips: list[ClipRecord]) -> EmbeddingRecord:
+        """Embed what each clip shows (caption, speech, labels, on-screen text) and store it."""
+        texts_rel = f"{EMB_DIR}/{source_id}.texts.npy"
+        vectors = self.text.encode_texts([clip_text(c.caption, c.transcript,
+                                                    [n for n, _ in c.labels], c.ocr_text)
+                                          for c in clips])
+        self._store_array(texts_rel, vectors)
+        return EmbeddingRecord("texts", *_encoder_id(self.text), self.text.dim, len(clips),
+                               texts_rel)
+
+    def _ocr_engine(self) -> str | None:
+        return self.ocr.engine_id if self.options.ocr else None
+
+    def _read_screen_text(self, path: Path, info, times_s: list[float]) -> list[list[dict]]:
+        """The text on screen at each time (one frame per clip, see adcut.encoders.ocr)."""
+        if not self.options.ocr or not times_s:
+            return [[] for _ in times_s]
+        from adcut.encoders.ocr import READ_LONG_SIDE
+        from adcut.media.frames import grab_frames
+
+        reader = self.ocr
+        frames = grab_frames(path, info, times_s, long_side=READ_LONG_SIDE)
+        return [reader.read(f) if f is not None else [] for f in frames]
+
+    # -- stills -------------------------------------------------------------------------------
+    def _still_bundle(self, path: Path, st, info: StillInfo, source_id: str, content_hash: str):
+        """A still image: one clip of `still_s` seconds, its embedding, labels, thumbnail, text
+        on screen and sidecar captions (no decode pass, no audio)."""
+        from adcut.media.stills import load_still
+
+        opt = self.options
+        rgb = load_still(path)
+        vision = self.vision
+        result = vision.encode_images([rgb])
+        self.progress.advance(seconds=info.duration_s, frames=1, shots=1)
+        clip_id = f"{source_id}-0000"
+        thumb_rel = f"{THUMB_DIR}/{clip_id}.jpg"
+        self._store(thumb_rel, _jpeg(_thumbnail(rgb, opt.analysis_long_side)))
+        captions, warnings = load_sidecar_captions(path)
+        sidecar_hash = captions_hash(captions)
+        caption = captions_for_range(captions, 0.0, info.duration_s)
+        if opt.captioner is not None:
+            generated = opt.captioner.caption(_jpeg(_thumbnail(rgb, opt.analysis_long_side)))
+            captions.append(CaptionRecord(0.0, info.duration_s, generated, opt.captioner.origin))
+            caption = f"{caption} {generated}".strip()
+        labels = (top_k(result.class_probs[0], vision.class_names, opt.labels_per_clip)
+                  if result.class_probs is not None else [])
+        fps = STILL_FPS
+        clip = ClipRecord(
+            id=clip_id, idx=0, start_s=0.0, end_s=round(info.duration_s, 6), start_f=0,
+            end_f=max(1, round(info.duration_s * fps)), emb_row=0, thumb=thumb_rel,
+            speech_prob=None, music_prob=None, has_speech=False, has_music=False, labels=labels,
+            transcript="", caption=caption,
+            ocr=self.ocr.read(rgb) if opt.ocr else [], ocr_engine=self._ocr_engine())
+        vec = l2_normalise(result.embeddings[:1])
+        frames_rel = f"{EMB_DIR}/{source_id}.frames.npy"
+        clips_rel = f"{EMB_DIR}/{source_id}.clips.npy"
+        self._store_array(frames_rel, vec)
+        self._store_array(clips_rel, vec)
+        name, version = _encoder_id(vision)
+        embeddings = [EmbeddingRecord("frames", name, version, vision.dim, 1, frames_rel),
+                      EmbeddingRecord("clips", name, version, vision.dim, 1, clips_rel)]
+        if opt.text:
+            embeddings.append(self._store_texts(source_id, [clip]))
+        source = SourceRecord(
+            id=source_id, kind="footage", path=str(path), content_hash=content_hash,
+            size_bytes=st.st_size, mtime_ns=st.st_mtime_ns, container=info.container,
+            duration_s=round(info.duration_s, 6), decoded_s=round(info.duration_s, 6),
+            width=info.width, height=info.height, rotation_deg=0, fps=float(fps), is_vfr=False,
+            has_audio=False, warnings=warnings, still=True, captions_hash=sidecar_hash)
+        return SourceBundle(source=source, embeddings=embeddings, clips=[clip],
+                            frames=[FrameRecord(0, 0.0, clip_id)], captions=captions)
+
+    # -- captions and on-screen text of files already in the library ----------------------------
+    def _refresh_texts(self, catalog: Catalog, known, path: Path) -> FileOutcome:
+        """An unchanged footage file: update what its clips say when its sidecar captions
+        changed since ingest, or read their on-screen text when it was never read (a library
+        from before OCR), without decoding the video again: one frame per clip is read for
+        OCR, and the clips' text embeddings are recomputed. Otherwise it is 'unchanged'."""
+        unchanged = FileOutcome(str(path), "unchanged", duration_s=known["decoded_s"])
+        if known["kind"] != "footage":
+            return unchanged
+        source_id = known["id"]
+        captions, _ = load_sidecar_captions(path)
+        new_hash = captions_hash(captions)
+        stored = catalog.con.execute("SELECT start_s, end_s, text, origin FROM captions "
+                                     "WHERE source_id = ?", (source_id,)).fetchall()
+        old_caps = [CaptionRecord(r["start_s"], r["end_s"], r["text"], r["origin"])
+                    for r in stored]
+        old_hash = known["captions_hash"] or captions_hash(old_caps)
+        rows = catalog.clips(source_id)
+        unread = [r for r in rows if row_ocr(r)[1] is None] if self.options.ocr else []
+        reasons = []
+        if new_hash != old_hash:
+            reasons.append("captions updated")
+        if unread:
+            reasons.append(f"on-screen text read in {len(unread)} clip"
+                           + ("s" if len(unread) != 1 else ""))
+        if not reasons:
+            if known["captions_hash"] is None:  # remember it, so later runs compare cheaply
+                catalog.update_texts(source_id, [(r["id"], r["caption"], *row_ocr(r))
+                                                 for r in rows], old_caps, new_hash, None)
+            return unchanged
+        try:
+            read = self._read_unread(path, known, unread)
+        except MediaError as exc:
+            return FileOutcome(str(path), "unchanged", duration_s=known["decoded_s"],
+                               warnings=[f"on-screen text not read: {_one_line(exc, path)}"])
+        generated = [c for c in old_caps if not c.origin.startswith("sidecar:")]
+        updates, records = [], []
+        for r in rows:
+            ocr, engine = read.get(r["id"], row_ocr(r))
+            caption = " ".join(p for p in (captions_for_range(captions, r["start_s"], r["end_s"]),
+                                           captions_for_range(generated, r["start_s"],
+                                                              r["end_s"])) if p)
+            updates.append((r["id"], caption, ocr, engine))
+            records.append(ClipRecord(
+                id=r["id"], idx=r["idx"], start_s=r["start_s"], end_s=r["end_s"],
+                start_f=r["start_f"], end_f=r["end_f"], emb_row=r["emb_row"], thumb=r["thumb"],
+                speech_prob=r["speech_prob"], music_prob=r["music_prob"],
+                has_speech=bool(r["has_speech"]), has_music=bool(r["has_music"]),
+                labels=[tuple(x) for x in json.loads(r["labels"])], transcript=r["transcript"],
+                caption=caption, ocr=ocr, ocr_engine=engine))
+        texts = None
+        self._written = []
+        try:
+            if catalog.embedding(source_id, "texts") is not None and self.options.text:
+                self._check_text_encoder(catalog)
+                texts = self._store_texts(source_id, sorted(records, key=lambda c: c.emb_row))
+            catalog.update_texts(source_id, updates, captions, new_hash, texts)
+        finally:
+            self._written = []
+        if texts is not None:
+            from adcut.library.index import forget_vectors
+
+            forget_vectors(catalog, "texts", [r["vec_id"] for r in rows])
+        return FileOutcome(str(path), "updated", "; ".join(reasons),
+                           duration_s=known["decoded_s"])
+
+    def _read_unread(self, path: Path, known, rows) -> dict[str, tuple[list[dict], str | None]]:
+        """On-screen text of the given clips of a known file: {clip id: (items, engine)}."""
+        if not rows:
+            return {}
+        if known["still"]:
+            from adcut.media.stills import load_still
+
+            rgb = load_still(path)
+            return {r["id"]: (self.ocr.read(rgb), self._ocr_engine()) for r in rows}
+        from adcut.media.probe import probe_media
+
+        info = probe_media(path)
+        found = self._read_screen_text(path, info, [(r["start_s"] + r["end_s"]) / 2 for r in rows])
+        return {r["id"]: (items, self._ocr_engine()) for r, items in zip(rows, found)}
+
+    def _check_text_encoder(self, catalog: Catalog) -> None:
+        mine = _encoder_id(self.text)
+        others = catalog.encoders_in_use("texts") - {mine}
+        if others:
+            name, version = sorted(others)[0]
+            raise EncoderMismatchError(
+                f"library {self.folder} holds texts embeddings from {name} ({version}); this "
+                f"ingest uses {mine[0]} ({mine[1]})",
+                hint=f"ingest with --text {name}, or into a new library folder")
 
     def _footage_audio(self, path: Path, info):
         """(speech, music) as (times, patch_s, scores) or None, words, warnings."""
@@ -713,13 +900,42 @@ class Ingester:
             has_audio=info.audio is not None, warnings=warnings)
 
 
-def clip_text(caption: str, transcript: str, labels: Sequence[str]) -> str:
-    """What a clip shows, in words: its caption, else what is said in it, else its labels."""
+def clip_text(caption: str, transcript: str, labels: Sequence[str], on_screen: str = "") -> str:
+    """What a clip shows, in words: its caption, else what is said in it, else its labels;
+    then the text read on screen, so a line or a brief naming it ("$4.99") finds the clip.
+    ("text on screen" is also what the ordering's structure prior reads as a late,
+    pack-shot-like clip, see adcut.planner.order.PACKSHOT_RE.)"""
     if caption.strip():
-        return caption.strip()
-    if transcript.strip():
-        return transcript.strip()
-    return ", ".join(labels[:3])
+        base = caption.strip()
+    elif transcript.strip():
+        base = transcript.strip()
+    else:
+        base = ", ".join(labels[:3])
+    on_screen = " ".join(on_screen.split())
+    if not on_screen:
+        return base
+    return f"{base}. Text on screen: {on_screen}" if base else f"Text on screen: {on_screen}"
+
+
+STILL_FPS = 25  # the frame numbering of a still's clip (it has no frames of its own)
+
+
+@dataclass(frozen=True)
+class StillInfo:
+    """What discovery knows of a still image (the probe's MediaInfo for a video)."""
+
+    width: int
+    height: int
+    duration_s: float  # the clip it becomes
+    container: str
+    video = None
+    audio = None
+
+
+def _thumbnail(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    from adcut.encoders.ocr import downscale
+
+    return downscale(rgb, long_side)
 
 
 def _transcript(words, start_s: float, end_s: float) -> str:

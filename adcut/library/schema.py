@@ -126,6 +126,21 @@ CREATE TABLE music_windows (
 CREATE INDEX music_windows_source ON music_windows(source_id, idx);
 """
 
+# Version 2: text read on screen (OCR) per clip, still images as footage, and the sidecar
+# captions each source was ingested with (so captions added later are picked up).
+SCHEMA_V2 = """
+-- On-screen text of the clip's middle frame: JSON [{"text": str, "box": [x0, y0, x1, y1],
+-- "score": float}, ...], boxes normalised 0-1 to the source frame, in reading order.
+ALTER TABLE clips ADD COLUMN ocr TEXT NOT NULL DEFAULT '[]';
+-- The OCR engine and version that read it; NULL: not read (older adcut, or --ocr none).
+ALTER TABLE clips ADD COLUMN ocr_engine TEXT;
+-- 1 when the source is a still image (rendered with a slow pan/zoom), 0 for video.
+ALTER TABLE sources ADD COLUMN still INTEGER NOT NULL DEFAULT 0;
+-- Hash of the sidecar captions (NAME.txt, captions.jsonl lines) that applied at ingest;
+-- NULL for music and for sources ingested before version 2.
+ALTER TABLE sources ADD COLUMN captions_hash TEXT;
+"""
+
 # version -> SQL that brings a catalog from version-1 to version. Version 1 creates everything.
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1}
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -77,3 +77,14 @@ def captions_for_range(captions: list[CaptionRecord], start_s: float, end_s: flo
             if c.text not in parts:
                 parts.append(c.text)
     return " ".join(parts)
+
+
+def captions_hash(captions: list[CaptionRecord]) -> str:
+    """A short hash of the sidecar captions that apply to one file (their times, text and
+    origin, in file order): stored with the source, so a re-run of ingest sees captions added
+    or edited since and updates the clips' text without decoding the video again."""
+    import hashlib
+
+    data = json.dumps([[c.start_s, c.end_s, c.text, c.origin] for c in captions
+                       if c.origin.startswith("sidecar:")], ensure_ascii=False)
+    return hashlib.blake2b(data.encode("utf-8"), digest_size=12).hexdigest()

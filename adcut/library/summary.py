@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from adcut.library.catalog import CATALOG_NAME, Catalog
+from adcut.library.catalog import CATALOG_NAME, Catalog, ocr_text, row_ocr
 from adcut.library.check import find_problems
 from adcut.library.index import INDEXES, check_index_file
 from adcut.library.store import DamagedFileError
@@ -68,12 +68,15 @@ def list_footage(catalog: Catalog) -> list[dict]:
             "width": s["width"], "height": s["height"], "rotation_deg": s["rotation_deg"],
             "fps": s["fps"], "is_vfr": bool(s["is_vfr"]), "has_audio": bool(s["has_audio"]),
             "warnings": json.loads(s["warnings"]),
+            "still": bool(s["still"]) if "still" in s.keys() else False,
             "clips": [{
                 "id": c["id"], "start_s": c["start_s"], "end_s": c["end_s"],
                 "thumb": str(catalog.folder / c["thumb"]),
                 "has_speech": bool(c["has_speech"]), "has_music": bool(c["has_music"]),
                 "labels": [name for name, _ in json.loads(c["labels"])][:3],
                 "transcript": c["transcript"], "caption": c["caption"],
+                "on_screen": ocr_text(row_ocr(c)[0]), "text_boxes": row_ocr(c)[0],
+                "ocr_engine": row_ocr(c)[1],
             } for c in clips],
         })
     return out

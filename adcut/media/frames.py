@@ -175,3 +175,29 @@ def iter_frames(
     """Yield (frame_index, t_s, rgb uint8 (height, width, 3)) at `fps` (default: the probed
     average rate); t_s = frame_index / fps. Use FrameReader to learn how far a damaged file got."""
     yield from FrameReader(path, info, width=width, height=height, fps=fps)
+
+
+def grab_frames(path: Path, info: MediaInfo, times_s: list[float], *,
+                long_side: int) -> list[np.ndarray | None]:
+    """One RGB frame at each time (display orientation, long side at most `long_side`): one
+    short ffmpeg call per time, seeking before the input so only a GOP is decoded. A frame that
+    cannot be decoded is None. Ingest uses this for the frames it reads text on, at a size the
+    analysis decode (384 px) is too small for."""
+    import numpy as np
+
+    from adcut.media.ffmpeg import run_child
+
+    if info.video is None:
+        return [None] * len(times_s)
+    width, height = analysis_size(info.video, long_side)
+    size = width * height * 3
+    frames: list[np.ndarray | None] = []
+    for t_s in times_s:
+        cmd = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
+               "-ss", f"{max(0.0, t_s):.3f}", "-i", str(path), "-map", "0:V:0", "-an", "-sn",
+               "-dn", "-vf", f"scale={width}:{height}:flags=area,format=rgb24",
+               "-frames:v", "1", "-f", "rawvideo", "pipe:1"]
+        out = run_child(cmd).stdout
+        frames.append(np.frombuffer(out[:size], np.uint8).reshape(height, width, 3).copy()
+                      if len(out) >= size else None)
+    return frames

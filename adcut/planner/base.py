@@ -23,6 +23,7 @@ class ClipHints:
     vision: np.ndarray | None = None  # L2-normalised vision embedding of the clip
     has_speech: bool = False
     language: str | None = None
+    product: float | None = None  # 0..1: how clearly the clip looks like the brief's product images
 
 
 @dataclass(frozen=True)

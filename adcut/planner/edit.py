@@ -23,8 +23,10 @@ import numpy as np
 
 from adcut.core.brief import Brief
 from adcut.core.errors import BadInputError
-from adcut.core.plan import EditPlan, PlanMusic, PlanShot
+from adcut.core.plan import MAX_TEXT_BOXES, EditPlan, PlanMusic, PlanShot
 from adcut.planner.base import ClipHints, Hints, Planner, TrackHints
+from adcut.planner.product import (ProductLooks, open_and_close_on_product, product_looks,
+                                   with_product)
 from adcut.tasks.types import (AudioCandidate, ClipRef, MusicTask, Product, ScriptTask,
                                SelectTask, SortTask)
 
@@ -44,9 +46,16 @@ class LibraryClip:
     source: str
     start_s: float
     end_s: float
-    text: str  # what a text planner sees: caption, else transcript, else labels
+    text: str  # what a text planner sees: caption, else transcript, else labels; text on screen
     has_speech: bool
     vision: np.ndarray | None
+    on_screen: str = ""  # the text read on screen (OCR of the clip's middle frame)
+    # Where that text is, [x0, y0, x1, y1] as fractions of the source frame: keep-clear boxes
+    # for reframing and caption placement (carried into PlanShot/TimelineClip.text_boxes).
+    text_boxes: tuple[tuple[float, float, float, float], ...] = ()
+    still: bool = False  # a still image (rendered with a slow pan/zoom)
+    vision_encoder: str = ""  # the spec of the encoder `vision` came from ("efficientnet-lite0")
+    vision_version: str = ""  # its version, as the catalog records it
 
     @property
     def duration_s(self) -> float:
@@ -79,7 +88,7 @@ def load_library(folder: Path) -> tuple[list[LibraryClip], list[LibraryTrack]]:
     A damaged catalog, or an array that is missing or not the shape the catalog records, is a
     LibraryError naming it (with the `adcut library check` command that repairs it)."""
     from adcut.core.errors import LibraryError
-    from adcut.library.catalog import Catalog
+    from adcut.library.catalog import Catalog, ocr_text, row_ocr
     from adcut.library.ingest import clip_text
     from adcut.library.store import load_embeddings, repair_hint
 
@@ -89,11 +98,16 @@ def load_library(folder: Path) -> tuple[list[LibraryClip], list[LibraryTrack]]:
     with Catalog(folder, readonly=True) as catalog:
         clips: list[LibraryClip] = []
         vectors: dict[str, np.ndarray] = {}
+        vision_versions: dict[str, str] = {}
+        vision_spec = _vision_spec(catalog)
+        stills = {r["id"] for r in catalog.sources("footage")
+                  if "still" in r.keys() and r["still"]}
         text_vectors: dict[str, tuple[str, np.ndarray]] = {}
         for row in catalog.clips():
             if row["source_id"] not in vectors:
                 emb = catalog.embedding(row["source_id"], "clips")
                 vectors[row["source_id"]] = load(emb) if emb is not None else None
+                vision_versions[row["source_id"]] = emb["encoder_version"] if emb else ""
             vec = vectors[row["source_id"]]
             if row["source_id"] not in text_vectors:
                 emb = catalog.embedding(row["source_id"], "texts")
@@ -105,17 +119,20 @@ def load_library(folder: Path) -> tuple[list[LibraryClip], list[LibraryTrack]]:
                                    f"{row['emb_row']}, past the end of its arrays",
                                    hint=repair_hint(folder))
             labels = [name for name, _ in json.loads(row["labels"])][:3]
+            ocr, _ = row_ocr(row)
+            text = clip_text(row["caption"], row["transcript"], labels, ocr_text(ocr))
             encoder, texts = text_vectors[row["source_id"]]
             if texts is not None:  # the planner reuses what ingest embedded
                 from adcut.planner.relevance import prime_dense_cache
 
-                prime_dense_cache(encoder, [clip_text(row["caption"], row["transcript"], labels)],
-                                  texts[row["emb_row"]:row["emb_row"] + 1])
+                prime_dense_cache(encoder, [text], texts[row["emb_row"]:row["emb_row"] + 1])
             clips.append(LibraryClip(
                 id=row["id"], source=row["path"], start_s=row["start_s"], end_s=row["end_s"],
-                text=clip_text(row["caption"], row["transcript"], labels),
-                has_speech=bool(row["has_speech"]),
-                vision=None if vec is None else vec[row["emb_row"]]))
+                text=text, has_speech=bool(row["has_speech"]),
+                vision=None if vec is None else vec[row["emb_row"]],
+                on_screen=ocr_text(ocr), text_boxes=tuple(_boxes(ocr)),
+                still=row["source_id"] in stills, vision_encoder=vision_spec,
+                vision_version=vision_versions.get(row["source_id"], "")))
         tracks = []
         for t in catalog.tracks():
             windows = [(w["start_s"], w["end_s"], w["rms_db"]) for w in catalog.windows(t["source_id"])]
@@ -125,6 +142,32 @@ def load_library(folder: Path) -> tuple[list[LibraryClip], list[LibraryTrack]]:
                 tags=[(n, s) for n, s in json.loads(t["tags"])],
                 beats_s=json.loads(t["beat_times_s"]), windows=windows))
     return clips, tracks
+
+
+def _vision_spec(catalog) -> str:
+    """The vision encoder spec a library's footage was ingested with (its recorded options,
+    else the encoder name of its arrays)."""
+    try:
+        spec = json.loads(catalog.get_meta("footage_ingest_options") or "{}").get("vision")
+    except (ValueError, AttributeError):
+        spec = None
+    if spec:
+        return str(spec)
+    used = sorted(catalog.encoders_in_use("clips"))
+    return used[0][0] if used else ""
+
+
+def _boxes(ocr: list[dict]) -> list[tuple[float, float, float, float]]:
+    """Valid [x0, y0, x1, y1] boxes (fractions of the frame) of OCR items."""
+    out = []
+    for item in ocr:
+        box = item.get("box") if isinstance(item, dict) else None
+        if isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float))
+                                                           for v in box):
+            x0, y0, x1, y1 = (min(1.0, max(0.0, float(v))) for v in box)
+            if x1 > x0 and y1 > y0:
+                out.append((x0, y0, x1, y1))
+    return out
 
 
 def brief_hints(brief: Brief, language: str, seed: int, *,
@@ -148,17 +191,23 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
               avoid_tracks: frozenset[str] = frozenset(),
               script: list[str] | None = None,
               retrieve: Callable[[list[str], int], list[str]] | None = None,
+              looks: ProductLooks | None = None,
               ) -> tuple[EditPlan, Explanation]:
     """One ad. `avoid`: clip ids to leave out (other variants' shots); `avoid_tracks`: music
     already used by other variants, when there is another track to choose; `retrieve`:
-    candidate retrieval by text for large libraries (queries, k) -> clip ids."""
+    candidate retrieval by text for large libraries (queries, k) -> clip ids; `looks`: which
+    clips look like the brief's product images (computed here when the brief has some).
+    When the library has clips that show the product, the ad opens and ends on them."""
     language = brief.resolved_language
     explanation = Explanation()
     usable = [c for c in clips if c.duration_s >= 0.5]
     if not usable:
         raise BadInputError("the library has no usable footage",
                             hint="ingest footage first: adcut ingest FOOTAGE... --library DIR")
-    pool = [c for c in usable if c.id not in avoid] or usable
+    if looks is None:
+        looks = product_looks(usable, brief.product_images, brief.logo)
+    shows = set(looks.shows)
+    pool = [c for c in usable if c.id not in avoid or c.id in shows] or usable
     footage_s = sum(c.duration_s for c in usable)
     if footage_s < brief.duration_s:
         explanation.notes.append(
@@ -178,11 +227,12 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
         wanted = set(retrieve(queries, max(8, 2 * MAX_POOL // len(queries)))[:MAX_POOL])
         explanation.notes.append(f"{len(pool)} clips: {len(wanted)} candidates retrieved by "
                                  "text (FAISS) before selection")
-        pool = [c for c in pool if c.id in wanted] or pool
+        pool = [c for c in pool if c.id in wanted or c.id in shows] or pool
         n_shots = min(n_shots, len(pool))
     hints = brief_hints(brief, language, seed, clips={
         i + 1: ClipHints(duration_s=c.duration_s, vision=c.vision, has_speech=c.has_speech,
-                         language=language) for i, c in enumerate(pool)})
+                         language=language, product=looks.likeness(c.id) or None)
+        for i, c in enumerate(pool)})
 
     # 2. select
     refs = [ClipRef(number=i + 1, caption=c.text or None) for i, c in enumerate(pool)]
@@ -192,6 +242,7 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
         rest = sorted((n for n in range(1, len(pool) + 1) if n not in numbers),
                       key=lambda n: -chosen.scores.get(n, 0.0))
         numbers += rest[:n_shots - len(numbers)]
+    numbers = with_product(numbers, [c.id for c in pool], looks, chosen.scores)
     picked = [pool[n - 1] for n in numbers]
 
     # 3. order: the i-th clip goes with line i
@@ -200,6 +251,7 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
                             clips={i + 1: hints.clips[numbers[i]] for i in range(len(picked))})
     order = planner.order(SortTask(product, skeleton, sub_refs), sub_hints)
     ordered = [picked[int(n) - 1] for n in order.value]
+    ordered = open_and_close_on_product(ordered, looks)
 
     # 4. final lines over the clips they are spoken on
     if script is None:
@@ -228,6 +280,12 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
             explanation.clips.append({"id": c.id, "source": c.source, "start_s": c.start_s,
                                       "end_s": c.end_s, "text": c.text, "score": None,
                                       "chosen": False, "why": "used by another variant"})
+    for entry in explanation.clips:
+        seen = looks.describe(entry["id"])
+        if seen:
+            entry["why"] += f"; {seen}"
+            entry["product_similarity"] = looks.similarity.get(entry["id"])
+    explanation.notes.extend(looks.notes)
     explanation.notes.extend(chosen.explanation + order.explanation)
 
     shots = []
@@ -235,7 +293,8 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
     for c, line in zip(ordered, lines):
         shots.append(PlanShot(clip_id=c.id, source=c.source, in_s=round(c.start_s, 3),
                               out_s=round(c.end_s, 3), line=line.strip() or None,
-                              transition=transition))
+                              transition=transition,
+                              text_boxes=[list(b) for b in c.text_boxes][:MAX_TEXT_BOXES]))
     est_s = sum(max(c.duration_s if not ln else 0.0, spoken_s(ln, language) + 0.5)
                 for c, ln in zip(ordered, lines))
     music = choose_music(tracks, brief, lines, sub_refs, planner, est_s, seed, explanation,
@@ -306,13 +365,14 @@ def plan_variants(clips, tracks, brief: Brief, planner: Planner, *, count: int, 
     """`count` ads that differ in hook, order and music; no two share more than half their
     shots (each variant leaves out more than half of every earlier variant's clips)."""
     rng = random.Random(seed)
+    looks = product_looks(clips, brief.product_images, brief.logo)  # once for every variant
     out: list[tuple[EditPlan, Explanation]] = []
     avoid: set[str] = set()
     used_tracks: set[str] = set()
     for k in range(count):
         plan, why = plan_edit(clips, tracks, brief, planner, seed=seed + k,
                               avoid=frozenset(avoid), avoid_tracks=frozenset(used_tracks),
-                              script=script, retrieve=retrieve)
+                              script=script, retrieve=retrieve, looks=looks)
         ids = [s.clip_id for s in plan.shots if s.clip_id]
         keep = len(ids) // 2  # at most half may come back in a later variant
         rng.shuffle(ids)

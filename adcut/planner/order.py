@@ -95,6 +95,22 @@ def structure_prior(lines: list[str], captions: list[str]) -> np.ndarray:
     return prior
 
 
+def product_line_prior(lines: list[str], product_text: str, looks: np.ndarray) -> np.ndarray:
+    """(n_lines, n_clips): lines that name the product (a word of its name or brand) prefer
+    the clips that look like the product images, at the structure prior's weight: it decides
+    where the text says nothing and never outweighs a clear line -> caption match."""
+    from adcut.planner.relevance import text_features
+
+    looks = np.asarray(looks, np.float64)
+    n = len(lines)
+    if not looks.any() or not product_text.strip():
+        return np.zeros((n, looks.size))
+    words = {f for f, _ in text_features(product_text) if f.startswith("w:")}
+    names = np.array([1.0 if words & {f for f, _ in text_features(ln or "")} else 0.0
+                      for ln in lines])
+    return PRIOR_WEIGHT * np.outer(names, looks)
+
+
 def same_caption_pairs(captions: list[str]) -> np.ndarray:
     """(m, m) 1 where two different clips have the same (non-empty) caption."""
     norm = [(c or "").strip() for c in captions]

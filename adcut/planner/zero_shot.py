@@ -51,6 +51,9 @@ W_SCRIPT = 1.0  # caption vs the whole script
 W_LINE = 0.25  # caption vs its best-matching single line
 W_ASSIGN = 0.1  # optimal line -> clip assignment within the chosen set
 W_DUP = 0.5  # per near-duplicate pair (share of the set)
+# A clip that looks like the brief's product images (hints' `product`, 0..1) counts as much as
+# a caption naming the product: the same weight as W_PRODUCT, no new tuning.
+W_LOOKS = W_PRODUCT
 W_DURATION = 0.3  # per unit of relative miss of the target duration
 DUP_VISION_COS = 0.95  # two clips whose frames are this alike are the same shot
 # Caption-identical clips are NOT treated as duplicates by default: a captioner describes
@@ -79,6 +82,12 @@ def _vision_matrix(clips: list[ClipRef], hints: Hints) -> np.ndarray | None:
     V = np.stack([np.asarray(v, np.float64).ravel() for v in vecs])
     V /= np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)
     return V @ V.T
+
+
+def _looks(clips: list[ClipRef], hints: Hints) -> np.ndarray:
+    """(m,) how clearly each clip looks like the product images (0 without hints)."""
+    return np.array([float(getattr(hints.clips.get(c.number), "product", None) or 0.0)
+                     for c in clips])
 
 
 def _durations(clips: list[ClipRef], hints: Hints) -> list[float | None]:
@@ -152,7 +161,9 @@ class ZeroShotPlanner:
         # cosine, not BM25: BM25's rare-term spikes made selection worse on the dev slice
         L = rel.similarity(lines, caps) if lines else np.zeros((0, m))
         Lbest = L.max(0) if lines else np.zeros(m)
-        unary = W_PRODUCT * P + W_SCRIPT * S + W_LINE * Lbest + _jitter(hints.seed, m)
+        looks = _looks(clips, hints)
+        unary = (W_PRODUCT * P + W_SCRIPT * S + W_LINE * Lbest + W_LOOKS * looks
+                 + _jitter(hints.seed, m))
 
         dup = np.zeros((m, m))
         if V is not None:
@@ -211,6 +222,8 @@ class ZeroShotPlanner:
         for i in np.argsort(-score, kind="stable"):
             why = (f"product {P[i]:.2f}, script {S[i]:.2f}, best line {Lbest[i]:.2f}, "
                    f"coherence with the chosen {coh[i]:.2f}")
+            if looks[i]:
+                why += f", looks like the product {looks[i]:.2f}"
             if use_dur:
                 why += f", {dur[i]:.1f} s"
             verdict = "chosen" if mask[i] else "dropped"
@@ -240,6 +253,8 @@ class ZeroShotPlanner:
         rng = np.random.default_rng(hints.seed)
         tie = self._tie_similarity([ln or "" for ln in lines], caps)
         U = order_mod.line_clip_scores(L, prior, tie) + rng.random(L.shape) * 1e-9
+        name = " ".join(x for x in (task.product.name, task.product.brand) if x and x != "无")
+        U = U + order_mod.product_line_prior(lines, name, _looks(clips, hints))
         if len(lines) <= m:
             perm = order_mod.assign_lines(U, order_mod.same_caption_pairs(caps))
         else:  # more lines than clips: some lines go without one

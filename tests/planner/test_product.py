@@ -1,0 +1,138 @@
+"""Product images in the brief: clips that look like them open and close the ad."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from typer.testing import CliRunner
+
+from adcut.cli import app
+from adcut.planner.product import (OUTLIER_Z, ProductLooks, modified_z,
+                                   open_and_close_on_product, score_looks, with_product)
+from tests import synth
+
+
+# -- pure ---------------------------------------------------------------------------------------
+
+def test_modified_z_flags_the_clear_outlier_only():
+    z = modified_z(np.array([0.20, 0.25, 0.22, 0.30, 0.24, 0.71]))
+    assert z[-1] >= OUTLIER_Z and (z[:-1] < OUTLIER_Z).all()
+    assert (modified_z(np.array([0.2, 0.3])) == 0).all()  # too few clips to stand out from
+
+
+def test_score_looks_needs_an_outlier_not_a_fixed_cosine():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(8, 64)) + 3.0  # positive, correlated, like pooled CNN features
+    product = rng.normal(size=(1, 64)) + 3.0
+    clips = np.vstack([base, product + 0.05 * rng.normal(size=(1, 64))])
+    ids = [f"c{i}" for i in range(9)]
+    looks = score_looks(ids, clips, product)
+    assert looks.shows == ["c8"]
+    assert looks.likeness("c8") == 1.0 and looks.likeness("c0") < 1.0
+    none = score_looks(ids[:8], base, product)  # every clip about as alike: no product shot
+    assert none.shows == [] and "no clip clearly looks like" in none.notes[0]
+
+
+@dataclass(frozen=True)
+class Clip:
+    id: str
+    start_s: float = 0.0
+    end_s: float = 4.0
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def looks_of(*shows: str) -> ProductLooks:
+    return ProductLooks(similarity={c: 0.9 - 0.1 * i for i, c in enumerate(shows)},
+                        z={c: 10.0 - i for i, c in enumerate(shows)})
+
+
+def test_selection_takes_in_product_clips_in_place_of_the_weakest():
+    pool = ["a", "b", "p", "c", "q"]
+    assert with_product([1, 2, 4], pool, looks_of("p", "q"), {1: 0.9, 2: 0.1, 4: 0.5}) == [1, 3, 5]
+    assert with_product([1, 3], pool, looks_of("p"), {}) == [1, 3]
+
+
+def test_the_ad_opens_and_closes_on_the_product():
+    ordered = [Clip("a"), Clip("p"), Clip("b"), Clip("q")]
+    out = open_and_close_on_product(ordered, looks_of("p", "q"))
+    assert [c.id for c in out] == ["p", "a", "b", "q"]
+    # one product clip long enough: its two halves bookend the ad
+    out = open_and_close_on_product([Clip("a"), Clip("b"), Clip("p")], looks_of("p"))
+    assert [(c.id, c.start_s, c.end_s) for c in out] == [("p", 0.0, 2.0), ("b", 0.0, 4.0),
+                                                         ("p", 2.0, 4.0)]
+    # too short to halve: the same shot again
+    out = open_and_close_on_product([Clip("a", 0, 2), Clip("p", 0, 2)], looks_of("p"))
+    assert [c.id for c in out] == ["p", "p"]
+    assert open_and_close_on_product(ordered, ProductLooks()) == ordered
+
+
+# -- a generated library ------------------------------------------------------------------------
+
+def bottle(size, bg, offset=(0, 0), scale=1.0) -> Image.Image:
+    """A green bottle with a cream label and a gold cap, drawn with PIL."""
+    w, h = size
+    img = Image.new("RGB", size, bg)
+    d = ImageDraw.Draw(img)
+    cx, cy = w // 2 + offset[0], h // 2 + offset[1]
+    bw, bh = int(w * 0.22 * scale), int(h * 0.62 * scale)
+    d.rounded_rectangle([cx - bw // 2, cy - bh // 2 + bh // 5, cx + bw // 2, cy + bh // 2],
+                        radius=bw // 4, fill=(20, 110, 60))
+    d.rectangle([cx - bw // 6, cy - bh // 2, cx + bw // 6, cy - bh // 2 + bh // 5], fill=(20, 110, 60))
+    d.rectangle([cx - bw // 5, cy - bh // 2 - bh // 14, cx + bw // 5, cy - bh // 2], fill=(200, 160, 40))
+    d.rectangle([cx - bw // 2, cy, cx + bw // 2, cy + bh // 5], fill=(240, 230, 200))
+    return img
+
+
+def run(*args):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+@pytest.fixture(scope="module")
+def product_library(tmp_path_factory):
+    root = tmp_path_factory.mktemp("product")
+    footage = root / "footage"
+    footage.mkdir()
+    bottle((640, 640), (255, 255, 255)).save(root / "product.png")
+    bottle((320, 180), (225, 225, 230), offset=(20, 4), scale=1.1).save(root / "scene.png")
+    synth.ffmpeg("-loop", "1", "-framerate", "25", "-t", "3", "-i", str(root / "scene.png"),
+                 "-vf", "noise=alls=6:allf=t,format=yuv420p", *synth.X264,
+                 str(footage / "pour.mp4"))
+    for name, src in [("bars", "smptebars=s=320x180"), ("test", "testsrc2=s=320x180"),
+                      ("mandel", "mandelbrot=s=320x180"), ("cells", "cellauto=rule=110:s=320x180"),
+                      ("grad", "gradients=speed=0.05:s=320x180")]:
+        synth.ffmpeg("-f", "lavfi", "-i", src, "-t", "3", "-vf", "format=yuv420p", *synth.X264,
+                     str(footage / f"{name}.mp4"))
+    lib = root / "lib"
+    assert run("ingest", footage, "--library", lib, "--asr", "none", "--ocr", "none",
+               "--text", "none").exit_code == 0
+    return root, lib
+
+
+def test_plan_opens_and_ends_on_the_clip_that_looks_like_the_product(product_library):
+    root, lib = product_library
+    brief = root / "brief.yaml"
+    brief.write_text("product: Verde Cold Brew\nbrand: Verde\nduration_s: 12\n"
+                     "call_to_action: Order today\nproduct_images: [product.png]\n")
+    plan_path = root / "plan.json"
+    result = run("edit", "--library", lib, "--brief", brief, "--plan-only", plan_path,
+                 "--explain", "--force")
+    assert result.exit_code == 0, result.output
+    shots = json.loads(plan_path.read_text())["shots"]
+    assert Path(shots[0]["source"]).name == "pour.mp4"
+    assert Path(shots[-1]["source"]).name == "pour.mp4"
+    assert "looks like the product" in result.output  # --explain shows the similarity
+    # without product images the bottle is just another clip (the labels call it a Band Aid)
+    brief.write_text("product: Verde Cold Brew\nbrand: Verde\nduration_s: 12\n")
+    assert run("edit", "--library", lib, "--brief", brief, "--plan-only", plan_path,
+               "--force").exit_code == 0
