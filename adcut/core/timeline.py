@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from adcut.core.plan import (LANGUAGE_PATTERN, MAX_LINE_CHARS, MAX_NAME_CHARS, MAX_PATH_CHARS,
-                             TRANSITIONS, ClipAudio, Strict)
+                             MAX_TEXT_BOXES, TRANSITIONS, ClipAudio, Strict, TextBox)
 from adcut.core.validation import MAX_PROBLEMS, echo
 
 TIMELINE_VERSION = 1
@@ -55,6 +55,13 @@ class TimelineClip(Strict):
     reframe: ResolvedReframe
     audio: ClipAudio = "mute"
     clip_id: str | None = Field(None, max_length=MAX_NAME_CHARS)
+    text_boxes: list[TextBox] = Field(
+        default_factory=list, max_length=MAX_TEXT_BOXES,
+        description="keep-clear boxes: text on screen in the source, [x0, y0, x1, y1] as "
+                    "fractions of the source frame (not of the output): a crop should keep them "
+                    "whole and captions should not cover them")
+    still: bool = Field(False, description="the source is a still image: read as a looped "
+                                           "picture, with no end (see push_in for its motion)")
     push_in: float = Field(0.0, ge=0, le=0.5,
                            description="a slow push-in over the clip: its last frame is this "
                                        "much closer than its first (0.06 = 6 %), so a static "

@@ -40,6 +40,7 @@ from adcut.core.timeline import (
     VoiceCue,
 )
 from adcut.core.validation import MAX_PROBLEMS, echo_path, shorten
+from adcut.media.stills import is_still
 
 LEAD_IN_S = 0.15  # picture first, then the voice
 BREATH_S = 0.35  # after each line, before the next shot
@@ -78,6 +79,23 @@ class SourceFacts:
     height: int
     has_audio: bool
     has_video: bool = True
+    still: bool = False  # a still image: any range of it can be shown (duration_s is infinite)
+
+
+def still_facts(path: Path) -> SourceFacts:
+    """A still image's facts (size from its header): it lasts as long as a shot needs it."""
+    from adcut.media.stills import still_size
+
+    width, height = still_size(path)
+    return SourceFacts(duration_s=math.inf, width=width, height=height, has_audio=False,
+                       still=True)
+
+
+# How much closer the last frame of a still's shot is than its first (TimelineClip.push_in): a
+# slow push-in, 2 % a second up to 12 %, so a 4 s still moves 8 %. At 1080 px wide that is
+# under 0.4 px of edge motion per frame at 30 fps: a drift, never a jump.
+STILL_PUSH_IN_PER_S = 0.02
+STILL_PUSH_IN_MAX = 0.12
 
 
 @dataclass(frozen=True)
@@ -132,6 +150,9 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
     for raw in dict.fromkeys(paths):
         path = resolve(raw, base_dir)
         try:
+            if is_still(path) and (plan.music is None or raw != plan.music.source):
+                facts.sources[raw] = still_facts(path)
+                continue
             info = probe_media(path)
         except MediaError as exc:
             facts.sources[raw] = exc.message.removeprefix(f"{path}: ")
@@ -151,8 +172,14 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
         elif r.center_x is not None and r.center_y is not None:
             facts.reframes.append((r.mode if r.mode != "auto" else "crop", r.center_x, r.center_y))
         else:
-            frames = sample_shot_frames(resolve(shot.source, base_dir), shot.in_s,
-                                        min(shot.out_s, src.duration_s) - shot.in_s)
+            if src.still:
+                from adcut.encoders.ocr import downscale
+                from adcut.media.stills import load_still
+
+                frames = [downscale(load_still(resolve(shot.source, base_dir)), 160)]
+            else:
+                frames = sample_shot_frames(resolve(shot.source, base_dir), shot.in_s,
+                                            min(shot.out_s, src.duration_s) - shot.in_s)
             mode, cx, cy = (choose_reframe(saliency_map(frames), src.width, src.height, out_w,
                                            out_h) if frames else ("crop", 0.5, 0.5))
             if r.mode != "auto":
@@ -344,6 +371,10 @@ def check_timeline_sources(timeline: Timeline, *, label: str = "timeline") -> No
     def facts_of(path: str) -> SourceFacts | str:
         if path not in probed:
             try:
+                if is_still(path) and not any(v.path == path for v in timeline.voice) and (
+                        timeline.music is None or timeline.music.path != path):
+                    probed[path] = still_facts(Path(path))
+                    return probed[path]
                 info = probe_media(Path(path))
             except MediaError as exc:
                 probed[path] = exc.message.removeprefix(f"{path}: ")
@@ -494,6 +525,8 @@ def compile_plan(plan: EditPlan, facts: PlanFacts, *, base_dir: Path | None = No
         available_s = min(shot.out_s, src.duration_s) - shot.in_s
         spoken = facts.voices[i] if i < len(facts.voices) else None
         duration_f = shot_frames(plan, facts, i)
+        if src.still:  # a picture lasts as long as its shot: never slowed or held
+            available_s = duration_f / fps
         speed, hold_f = fit_speed(available_s, duration_f, fps)
         if hold_f:
             notes.append(f"shots[{i}]: the clip ({available_s:.2f} s) is shorter than its line "
@@ -515,7 +548,8 @@ def compile_plan(plan: EditPlan, facts: PlanFacts, *, base_dir: Path | None = No
             source_height=src.height, source_has_audio=src.has_audio, source_in_s=shot.in_s,
             speed=speed, hold_f=hold_f, start_f=start_f, duration_f=duration_f,
             reframe=ResolvedReframe(**reframe),
-            audio=shot.clip_audio or plan.clip_audio, clip_id=shot.clip_id))
+            audio=shot.clip_audio or plan.clip_audio, clip_id=shot.clip_id,
+            text_boxes=shot.text_boxes, **still_motion(src, duration_f / fps)))
         if spoken is not None:
             vstart = start_f + lead_f
             vdur = max(1, math.ceil(spoken.duration_s * fps))
@@ -701,6 +735,14 @@ def choose_music_loop(duration_s: float, start_s: float,
         return None
     return MusicLoop(start_s=round(loop_start, 4), end_s=round(loop_end, 4),
                      crossfade_s=crossfade_s)
+
+
+def still_motion(src: SourceFacts, duration_s: float) -> dict:
+    """TimelineClip fields of a still's shot: read as a picture, with a slow push-in."""
+    if not src.still:
+        return {}
+    return {"still": True,
+            "push_in": round(min(STILL_PUSH_IN_MAX, STILL_PUSH_IN_PER_S * duration_s), 4)}
 
 
 def fit_speed(available_s: float, duration_f: int, fps: int) -> tuple[float, int]:

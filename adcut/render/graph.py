@@ -298,13 +298,31 @@ def _video_clip_chains(timeline: Timeline, i: int, input_index: int, seg: Segmen
     # frame for the hold and for a source that ends early (stop=-1 pads until trim ends it).
     pad = "tpad=" + (f"start={seg.pre_pad_f}:start_mode=clone:" if seg.pre_pad_f else "") + \
         "stop=-1:stop_mode=clone"
-    tail = f"setsar=1,format=yuv420p,{pad},trim=end_frame={seg.total_f},setpts=PTS-STARTPTS[v{i}]"
+    push = _push_in_filter(clip.push_in, seg.total_f)
+    tail = (f"setsar=1,format=yuv420p,{push + ',' if push else ''}{pad},"
+            f"trim=end_frame={seg.total_f},setpts=PTS-STARTPTS[v{i}]")
     reframe, extra = _reframe_chain(clip, f"r{i}", out_w, out_h, scale_flags)
     if not extra:
         return [f"{head},{reframe},{tail}"]
     # fit-blur: split -> background and foreground chains -> overlay -> the common tail.
     *parts, overlay = extra
     return [f"{head},{reframe}", *parts, f"{overlay},{tail}"]
+
+
+def _push_in_filter(push_in: float, frames: int) -> str | None:
+    """A slow push-in over `frames` frames: the picture magnified from 1 to 1 + push_in about
+    its centre, with `perspective` (sub-pixel, bilinear) rather than zoompan or a per-frame
+    scale + crop, whose whole-pixel steps judder: on a 4 s 1080x1920 push-in of 8 % the
+    frame-to-frame growth of a tracked disc varied with std 0.10 px and its centre stayed
+    within 0.12 px, against 0.21 px and a 44 px wander for scale(eval=frame) + crop.
+    Costs about 2.3 s per 4 s of 1080x1920 on 2 cores. None when there is no push-in."""
+    if push_in <= 0 or frames < 2:
+        return None
+    z = f"(1+{_num(push_in)}*in/{frames - 1})"
+    mx, my = f"W*(1-1/{z})/2", f"H*(1-1/{z})/2"  # the margin cut on each side at frame `in`
+    corners = [(mx, my), (f"W-{mx}", my), (mx, f"H-{my}"), (f"W-{mx}", f"H-{my}")]
+    coords = ":".join(f"x{k}='{x}':y{k}='{y}'" for k, (x, y) in enumerate(corners))
+    return f"perspective={coords}:interpolation=linear:eval=frame"
 
 
 def _join_video(timeline: Timeline, segments: list[Segment]) -> tuple[list[str], str]:
@@ -582,6 +600,9 @@ def _audio_inputs(timeline: Timeline,
 
 
 def _clip_input_args(clip: TimelineClip, seg: Segment) -> list[str]:
+    if clip.still:  # a picture, looped for as long as the shot reads (it has no time of its own)
+        rate = max(1, round((seg.source_f + READ_MARGIN_F) / seg.read_s))
+        return ["-loop", "1", "-framerate", str(rate), "-t", _num(seg.read_s), "-i", clip.source]
     return ["-ss", _num(seg.seek_s), "-t", _num(seg.read_s), "-i", clip.source]
 
 
