@@ -44,6 +44,10 @@ class Hints:
     call_to_action: str | None = None
     language: str = "en"
     seed: int = 0
+    price: str | None = None  # the brief's price, offer and URL: what a line may state
+    offer: str | None = None
+    url: str | None = None
+    silent_shots: bool = False  # a shot may have no line once the brief has been said
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@
   break what is still tied; among equal assignments, clips with the same caption go next to
   each other (adcut.planner.order). With no script at all: hook, body by visual continuity,
   pack shot last.
-- write: adcut.planner.script (templates + the product's words, lengths fitted to durations).
+- write: adcut.planner.script (templates filled with the brief's words only, each line checked
+  for claims the brief does not make, lengths fitted to durations).
 - music: adcut.planner.music (the brief's mood and energy against AudioSet tags, tempo, loudness).
 """
 
@@ -324,13 +325,20 @@ class ZeroShotPlanner:
         if points and any(caps):
             rel = TextRelevance([c or "" for c in caps] + points, text_encoder=None)
             point_scores = rel.similarity([c or "" for c in caps], points).tolist()
-        slots = script_mod.build_slots(task.product, caps, durs, language, point_scores)
-        lines = script_mod.write_lines(task.product, slots, language, hints.call_to_action, hints.seed)
+        facts = script_mod.ScriptFacts.of(task.product, price=hints.price, offer=hints.offer,
+                                          cta=hints.call_to_action, url=hints.url,
+                                          description=hints.description)
+        slots = script_mod.build_slots(task.product, caps, durs, language, point_scores,
+                                       has_deal=bool(facts.price or facts.offer),
+                                       silent=hints.silent_shots)
+        lines = script_mod.write_lines(task.product, slots, language, seed=hints.seed, facts=facts,
+                                       limit=hints.silent_shots)
         unit = "chars" if language == "zh" else "words"
         explanation = [f"{len(lines)} lines in {language}: " + ", ".join(s.role for s in slots)]
         for c, s, ln in zip(clips, slots, lines):
             explanation.append(f"clip {c.number}: {s.role}, {script_mod.line_length(ln, language)} {unit} "
-                               f"for a target of {s.target}" + (f", says '{s.point}'" if s.point else ""))
+                               f"for a target of {s.target}"
+                               + (f", says '{'; '.join(s.points)}'" if s.points else ""))
         return Decision(value=lines, explanation=explanation)
 
     # ----------------------------------------------------------------------------- music

@@ -159,9 +159,12 @@ def test_write_chinese_lines_in_chinese_with_fitting_length():
 def test_script_helpers():
     assert plan_roles(1, 3) == ["cta"]
     assert plan_roles(2, 3) == ["hook", "cta"]
-    assert plan_roles(5, 3) == ["hook", "benefit", "benefit", "proof", "cta"]
+    # no line of "proof" (the brief gives none): the points, then the price, then the call
+    assert plan_roles(5, 3) == ["hook", "benefit", "benefit", "benefit", "cta"]
+    assert plan_roles(6, 3, has_deal=True) == ["hook", "benefit", "benefit", "benefit", "deal", "cta"]
+    assert plan_roles(7, 2, silent=True) == ["hook", "benefit", "silent", "benefit", "silent", "silent", "cta"]
     assert script_language(ZH_PRODUCT) == "zh" and script_language(EN_PRODUCT) == "en"
-    assert target_length(2.0, "zh") == 9 and target_length(2.0, "en") == 5
+    assert target_length(2.0, "zh") == 9 and target_length(2.0, "en") == 6
 
 
 def test_seeded_runs_are_deterministic():
