@@ -37,7 +37,8 @@ MAX_POOL = 80  # beyond this many clips, retrieve candidates by text before sele
 CALM_TONES = ("calm", "warm", "premium", "tender")  # soft cuts, quieter music
 MIN_SHOTS = 3
 SPEECH_RATE = {"zh": 4.5}  # characters per second; others in words per second below
-WORDS_PER_S = 2.6
+WORDS_PER_S = 3.0  # the bundled hibari voice: 3.06 words per second over nine ad lines
+VOICE_GAP_S = 0.5  # the render's lead-in (0.15 s) and breath (0.35 s) around each line
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,21 @@ def brief_hints(brief: Brief, language: str, seed: int, *,
     """What the brief tells every planner call, plus the candidates' hints."""
     return Hints(clips=clips or {}, tracks=tracks or {}, target_duration_s=brief.duration_s,
                  tone=brief.tone, description=brief.description,
-                 call_to_action=brief.call_to_action, language=language, seed=seed)
+                 call_to_action=brief.call_to_action, language=language, seed=seed,
+                 price=brief.price, offer=brief.offer, url=brief.url, silent_shots=True)
+
+
+def shots_time_s(brief: Brief) -> float:
+    """The part of the ad's length its shots fill: all of it but the end card."""
+    from adcut.planner.finish import end_card_for
+
+    return max(1.0, brief.duration_s - end_card_for(brief).duration_s)
+
+
+def line_budget_s(brief: Brief, n_shots: int) -> float:
+    """Voice time for one line: the shots' time shared by the shots, less the picture's
+    lead-in and breath around each line (the render's LEAD_IN_S + BREATH_S)."""
+    return max(1.0, shots_time_s(brief) / max(1, n_shots) - VOICE_GAP_S)
 
 
 def spoken_s(line: str, language: str) -> float:
@@ -213,7 +228,7 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
         explanation.notes.append(
             f"the library holds {footage_s:.1f} s of usable footage, less than the "
             f"{brief.duration_s:.0f} s asked for: shots are held or slowed to cover the voice")
-    n_shots = len(script) if script else max(MIN_SHOTS, round(brief.duration_s / SECONDS_PER_SHOT))
+    n_shots = len(script) if script else max(MIN_SHOTS, round(shots_time_s(brief) / SECONDS_PER_SHOT))
     n_shots = min(n_shots, len(pool))
     if script and len(script) > len(pool):
         raise BadInputError(f"the script has {len(script)} lines but the library has only "
@@ -256,8 +271,10 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
     # 4. final lines over the clips they are spoken on
     if script is None:
         final_refs = [ClipRef(number=i + 1, caption=c.text or None) for i, c in enumerate(ordered)]
+        # each line gets its share of the ad (the render fits the clip to the line, so a
+        # long clip is no reason for a long line)
         final_hints = brief_hints(brief, language, seed, clips={
-            i + 1: ClipHints(duration_s=c.duration_s, language=language)
+            i + 1: ClipHints(duration_s=line_budget_s(brief, len(ordered)), language=language)
             for i, c in enumerate(ordered)})
         lines = [str(x) for x in planner.write(ScriptTask(product, final_refs), final_hints).value]
     else:
@@ -290,9 +307,13 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
 
     shots = []
     transition = "fade" if brief.tone.lower() in CALM_TONES else "cut"
+    from adcut.voice.normalize import spoken_line  # pure text: what the voice will say
+
     for c, line in zip(ordered, lines):
+        said = spoken_line(line, brief.pronounce, language).text if line.strip() else ""
         shots.append(PlanShot(clip_id=c.id, source=c.source, in_s=round(c.start_s, 3),
                               out_s=round(c.end_s, 3), line=line.strip() or None,
+                              spoken=said if said and said != " ".join(line.split()) else None,
                               transition=transition,
                               text_boxes=[list(b) for b in c.text_boxes][:MAX_TEXT_BOXES]))
     est_s = sum(max(c.duration_s if not ln else 0.0, spoken_s(ln, language) + 0.5)
@@ -312,7 +333,7 @@ def _skeleton(brief: Brief, product: Product, planner: Planner, n_shots: int, la
     """Step 1: what each shot must say, from the brief alone (hook, benefits, call to action)."""
     blank = [ClipRef(number=i + 1, caption=None) for i in range(n_shots)]
     budget = brief_hints(brief, language, seed, clips={
-        i + 1: ClipHints(duration_s=brief.duration_s / n_shots) for i in range(n_shots)})
+        i + 1: ClipHints(duration_s=line_budget_s(brief, n_shots)) for i in range(n_shots)})
     return [str(x) for x in planner.write(ScriptTask(product, blank), budget).value]
 
 

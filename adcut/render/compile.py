@@ -44,6 +44,7 @@ from adcut.media.stills import is_still
 
 LEAD_IN_S = 0.15  # picture first, then the voice
 BREATH_S = 0.35  # after each line, before the next shot
+MIN_BREATH_S = 0.1  # the least a line keeps after it when the ad is fitted to its length
 MIN_SPEED = 0.7  # slower looks like a mistake; beyond it the last frame is held
 READ_CHARS_PER_S = {"zh": 5.0, "ja": 6.0, "ko": 6.0}  # subtitle-only reading speed
 READ_CHARS_PER_S_DEFAULT = 15.0
@@ -228,16 +229,24 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
                     f"no offline voice speaks {plan.language!r}: the ad has subtitles only "
                     "(timed at reading speed)")
         if engine is not None:
+            from adcut.voice.normalize import lexicon_of, voice_line
+
             facts.voice_engine = f"{engine.name} {engine.version}"
+            lexicon = lexicon_of(plan.brief)
             for i, text in lines:
+                # the voice says the spoken form (the shot's own, else the line through the
+                # brief's lexicon and the normaliser: "verde dot coffee", "four dollars
+                # ninety-nine"); the captions show the line, each shown word timed from the
+                # spoken words that say it
+                said = voice_line(text, plan.shots[i].spoken, plan.language, lexicon)
                 try:
-                    speech = synthesize_cached(engine, text, cache_dir / "tts",
+                    speech = synthesize_cached(engine, said.text or text, cache_dir / "tts",
                                                speed=plan.voice.speed)
                 except BadInputError as exc:
                     facts.problems.append(f"shots[{i}].line: {exc.message}")
                     continue
-                facts.voices[i] = LineVoice(str(speech.path), speech.duration_s,
-                                            list(speech.words))
+                words = said.shown_word_times(text.split(), list(speech.words))
+                facts.voices[i] = LineVoice(str(speech.path), speech.duration_s, words)
 
     # Music that ends before the ad: measured here, looped by compile_plan.
     music_src = facts.sources.get(plan.music.source) if plan.music else None
@@ -519,12 +528,14 @@ def compile_plan(plan: EditPlan, facts: PlanFacts, *, base_dir: Path | None = No
     notes = list(facts.notes)
     lead_f = sec_to_f(LEAD_IN_S)
     start_f = 0
+    frames = fitted_frames(plan, facts)
+    notes += length_notes(plan, facts, frames)
     for i, shot in enumerate(plan.shots):
         src = facts.sources[shot.source]
         assert isinstance(src, SourceFacts)
         available_s = min(shot.out_s, src.duration_s) - shot.in_s
         spoken = facts.voices[i] if i < len(facts.voices) else None
-        duration_f = shot_frames(plan, facts, i)
+        duration_f = frames[i]
         if src.still:  # a picture lasts as long as its shot: never slowed or held
             available_s = duration_f / fps
         speed, hold_f = fit_speed(available_s, duration_f, fps)
@@ -677,8 +688,53 @@ def compile_end_card(plan: EditPlan, facts: PlanFacts, start_f: int,
 
 
 def shot_frames(plan: EditPlan, facts: PlanFacts, i: int) -> int:
-    """How many frames shot i lasts (PURE): lead-in + its measured voice + a breath; a line
-    without voice the time to read it; a shot without a line its whole range."""
+    """How many frames shot i lasts (PURE): its natural length (natural_shot_frames), fitted
+    with the others so the ad lands on the brief's target duration (adcut.render.length)
+    when the plan records a brief with one; the end card's time is part of the target."""
+    return fitted_frames(plan, facts)[i]
+
+
+def fitted_frames(plan: EditPlan, facts: PlanFacts) -> list[int]:
+    """Every shot's frames (PURE): natural lengths fitted to the plan's target duration."""
+    from adcut.render.length import fit_frames, target_seconds
+
+    n = len(plan.shots)
+    natural = [natural_shot_frames(plan, facts, i) for i in range(n)]
+    target_s = target_seconds(plan.brief)
+    if target_s is None:
+        return natural
+    fps = plan.fps
+    target_s -= plan.end_card.duration_s if plan.end_card is not None else 0.0
+    floor, room = [], []
+    for i, shot in enumerate(plan.shots):
+        spoken = facts.voices[i] if i < len(facts.voices) else None
+        src = facts.sources.get(shot.source)
+        lo_s = LEAD_IN_S + spoken.duration_s + MIN_BREATH_S if spoken is not None else MIN_SHOT_S
+        floor.append(min(natural[i], max(1, int(math.ceil(lo_s * fps)))))
+        end_s = min(shot.out_s, src.duration_s) if isinstance(src, SourceFacts) else shot.out_s
+        room.append(max(0, int(math.floor((end_s - shot.in_s) * fps))))
+    return fit_frames(natural, floor, room, max(1, int(round(target_s * fps))))
+
+
+def length_notes(plan: EditPlan, facts: PlanFacts, frames: list[int]) -> list[str]:
+    """A note when the shots could not be fitted to the target (the voice alone is longer
+    than the ad may be)."""
+    from adcut.render.length import target_seconds
+
+    target_s = target_seconds(plan.brief)
+    if target_s is None:
+        return []
+    card_s = plan.end_card.duration_s if plan.end_card is not None else 0.0
+    total_s = sum(frames) / plan.fps + card_s
+    if abs(total_s - target_s) <= 0.5:
+        return []
+    return [f"length: the ad is {total_s:.1f} s for a target of {target_s:g} s: its voice lines "
+            "need that long with the shortest pauses (shorten the script or raise duration_s)"]
+
+
+def natural_shot_frames(plan: EditPlan, facts: PlanFacts, i: int) -> int:
+    """How many frames shot i lasts on its own (PURE): lead-in + its measured voice + a
+    breath; a line without voice the time to read it; a shot without a line its whole range."""
     shot = plan.shots[i]
     src = facts.sources.get(shot.source)
     spoken = facts.voices[i] if i < len(facts.voices) else None
