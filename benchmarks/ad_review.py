@@ -14,7 +14,9 @@ against what the scenario knows to be true:
 - selling points, price and call to action present in the lines; no line repeated;
 - the call to action on screen for at least 2.5 s; an end card;
 - no on-screen text cut by the crop (the scenario knows where it drew the text);
-- caption height relative to the frame; length within 0.5 s of the target; QC.
+- caption height relative to the frame; length within 0.5 s of the target; QC;
+- ducking as heard (voice and music buses rendered apart): music at least 10 dB lower under
+  speech than in the pauses, back up within 0.5 s, voice at least 12 LU over the music.
 
 It prints one table (a row per ad, a column per check) and writes a contact sheet per ad to
 look at by eye. A check the renderer cannot answer yet (no end card in the timeline) fails.
@@ -225,15 +227,16 @@ def check_ad(name: str, brief: dict | str, out: Path, sc: Scenario, result) -> d
     checks["length"] = (abs(duration_s - target_s) <= 0.5, f"{duration_s:.1f}/{target_s:g} s")
 
     clips = tl["clips"]
-    def is_product(c): return Path(c["source"]).name in sc.product_clips
-    opening = [c for c in clips if _interval_overlap(c["start_f"] / fps,
-                                                     (c["start_f"] + c["duration_f"]) / fps, 0, 2) > 0]
-    checks["product_first_2s"] = (any(is_product(c) for c in opening),
-                                  ",".join(Path(c["source"]).stem for c in opening))
     end_card = tl.get("end_card")
-    last = clips[-1]
-    checks["product_last"] = (is_product(last) or bool(end_card and end_card.get("image")),
-                              Path(last["source"]).stem + (" + card" if end_card else ""))
+    if isinstance(brief, dict):  # a one-line brief names no product image: nothing to look for
+        def is_product(c): return Path(c["source"]).name in sc.product_clips
+        opening = [c for c in clips if _interval_overlap(
+            c["start_f"] / fps, (c["start_f"] + c["duration_f"]) / fps, 0, 2) > 0]
+        checks["product_first_2s"] = (any(is_product(c) for c in opening),
+                                      ",".join(Path(c["source"]).stem for c in opening))
+        last = clips[-1]
+        checks["product_last"] = (is_product(last) or bool(end_card and end_card.get("image")),
+                                  Path(last["source"]).stem + (" + card" if end_card else ""))
 
     lines = [v["text"] for v in tl.get("voice", [])] or [c["text"] for c in tl.get("captions", [])]
     shown = " ".join(c["text"] for c in tl.get("captions", [])) + " " + " ".join(lines)
@@ -271,12 +274,39 @@ def check_ad(name: str, brief: dict | str, out: Path, sc: Scenario, result) -> d
         if bx0 < x - 1 or bx1 > x + w + 1 or by0 < y - 1 or by1 > y + h + 1:
             cut.append(Path(c["source"]).stem)
     checks["text_not_cut"] = (not cut, ", ".join(cut) or "ok")
+    checks.update(sound_checks(tl_path))
     sub = tl.get("subtitles")
     size_pct = 100 * sub["size_px"] / tl["height"] if sub else 0.0
     size_pct_width = 100 * sub["size_px"] / min(tl["width"], tl["height"]) if sub else 0.0
     checks["caption_size"] = (3.0 <= size_pct_width <= 8.0,
                               f"{size_pct:.1f}% of height, {size_pct_width:.1f}% of short side")
     return checks
+
+
+def sound_checks(timeline_path: Path) -> dict[str, tuple[bool, str]]:
+    """Ducking as heard: the voice and music buses rendered apart from the ad's own timeline,
+    music >= 10 dB lower under speech than in the pauses, back up within 0.5 s, voice >= 12 LU
+    over the music under it."""
+    import tempfile
+
+    from adcut.core.timeline import Timeline
+    from adcut.render.ducking import min_gap_s
+    from adcut.render.stems import measure_mix
+
+    tl = Timeline.model_validate_json(timeline_path.read_text())
+    if tl.music is None or not tl.voice or tl.music.duck is None:
+        return {"ducking": (False, "no music or no voice")}
+    with tempfile.TemporaryDirectory() as tmp:
+        mix = measure_mix(tl, Path(tmp), min_gap_s=min_gap_s(tl.music.duck))
+    depth = mix.depth_db
+    release = mix.worst_release_s
+    lu = mix.voice_over_music_lu
+    return {
+        "ducking_depth": (depth is not None and depth >= 10, "-" if depth is None else f"{depth:.1f} dB"),
+        "ducking_release": (release is not None and release <= 0.5,
+                            "-" if release is None else f"{release:.2f} s"),
+        "voice_over_music": (lu is not None and lu >= 12, "-" if lu is None else f"{lu:.1f} LU"),
+    }
 
 
 def contact_sheet(video: Path, out_png: Path, duration_s: float) -> None:
@@ -315,8 +345,9 @@ def main() -> int:
             brief_arg = brief
         out = ads / f"{name}.mp4"
         started = time.perf_counter()
+        extra = [] if isinstance(brief, dict) else ["--duration", "20", "--aspect", "1:1"]
         result = _adcut("edit", "--library", str(sc.library), "--brief", brief_arg, "-o", str(out),
-                        "--force", check=False)
+                        "--force", *extra, check=False)
         elapsed = time.perf_counter() - started
         checks = check_ad(name, brief, out, sc, result)
         if out.is_file():
