@@ -156,8 +156,8 @@ class SubtitleStyle(Strict):
         "bold-outline", description="bold-outline: bold white text with a dark outline; boxed: "
                                     "bold text on a dark box; word-highlight: bold outlined "
                                     "text, the word being spoken in highlight_color")
-    size_pct: float = Field(7.5, ge=1.5, le=12,
-                            description="font size, % of the frame's shorter side (the same "
+    size_short_side_pct: float = Field(
+        7.5, ge=2.5, le=22, description="font size, % of the frame's shorter side (the same "
                                         "size on a phone at 9:16, 1:1 and 16:9)")
     position: Literal["bottom", "middle", "top"] = Field(
         "bottom", description="where captions go; a caption over on-screen text moves to the "
@@ -203,6 +203,23 @@ class EditPlan(Strict):
     brief: str | None = Field(None, max_length=20000,
                               description="the brief it answers, for the record")
     seed: int | None = Field(None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _caption_size_in_height_pct(cls, data: object) -> object:
+        """Plans written before caption sizes followed the frame's shorter side give
+        `subtitles.size_pct`, a % of the frame height: it is converted, so such a plan renders
+        its captions at the size it always had."""
+        if not isinstance(data, dict) or not isinstance(data.get("subtitles"), dict):
+            return data
+        subtitles = dict(data["subtitles"])
+        old = subtitles.pop("size_pct", None)
+        if old is None:
+            return data
+        width, height = ASPECTS.get(data.get("aspect", "9:16"), ASPECTS["9:16"])
+        if isinstance(old, (int, float)) and "size_short_side_pct" not in subtitles:
+            subtitles["size_short_side_pct"] = round(old * height / min(width, height), 3)
+        return {**data, "subtitles": subtitles}
 
     @property
     def size(self) -> tuple[int, int]:

@@ -210,7 +210,7 @@ def subtitle_layout(width: int, height: int, style: SubtitleStyle) -> SubtitleLa
     left, top, right, bottom = safe_area(width, height)
     # Of the shorter side: a 9:16 ad watched upright and a 16:9 one watched sideways fill the
     # phone's width the same way, so their captions look the same size.
-    size_px = max(1, round(style.size_pct / 100 * min(width, height)))
+    size_px = max(1, round(style.size_short_side_pct / 100 * min(width, height)))
     margin_v = margin_v_px(style.position, width, height, size_px)
     return SubtitleLayout(
         font_file=str(font_file),

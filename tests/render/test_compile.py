@@ -325,3 +325,18 @@ def test_a_plan_saved_as_utf16_is_read(tmp_path):
     path.write_bytes(json.dumps({"shots": [{"source": "é.mp4", "in_s": 0, "out_s": 2}]},
                                 ensure_ascii=False).encode("utf-16"))
     assert load_document(path).shots[0].source == "é.mp4"
+
+
+def test_a_plan_with_the_old_caption_size_keeps_its_size():
+    """Plans written before caption sizes followed the shorter side gave size_pct as a % of
+    the frame height (4.2 at 9:16 was 81 px): they are read into the new field unchanged in
+    pixels."""
+    from adcut.core.plan import EditPlan
+    from adcut.render.subtitles import subtitle_layout
+
+    shot = {"source": "a.mp4", "in_s": 0, "out_s": 2}
+    for aspect in ("9:16", "16:9", "1:1"):
+        plan = EditPlan.model_validate({"aspect": aspect, "shots": [shot],
+                                        "subtitles": {"size_pct": 4.2}})
+        w, h = plan.size
+        assert subtitle_layout(w, h, plan.subtitles).size_px == round(0.042 * h)

@@ -130,7 +130,7 @@ def test_wrapped_lines_fit_between_the_margins(size, text):
 def test_no_line_starts_with_cjk_closing_punctuation():
     # Big type over a narrow frame: many breaks, most next to punctuation.
     text = "好，对。是！行？嗯、哦）「好」『对』【是】《行》：嗯；" * 3
-    lay = layout_for("9:16", size_pct=9)
+    lay = layout_for("9:16", size_short_side_pct=9)
     lines = wrap_text(text, lay, 1080)
     assert len(lines) >= 4
     assert not any(line[0] in CLOSING for line in lines), lines
@@ -147,17 +147,17 @@ def test_captions_are_the_same_size_on_a_phone_at_every_aspect():
 
 
 def test_balanced_two_lines():
-    lay = layout_for("16:9", size_pct=4.2)
+    lay = layout_for("16:9", size_short_side_pct=4.2)
     lines = wrap_text(LONG_EN, lay, 1920)
     assert len(lines) == 2
     widths = [pil_width(line, lay) for line in lines]
     assert min(widths) > 0.8 * max(widths)  # a pair, not a full line and a straggler
 
 
-@pytest.mark.parametrize("size_pct", [7.5, 12])
-def test_a_word_wider_than_the_frame_wraps_between_its_characters(size_pct):
+@pytest.mark.parametrize("size_short_side_pct", [7.5, 12])
+def test_a_word_wider_than_the_frame_wraps_between_its_characters(size_short_side_pct):
     """A long URL or big type on a narrow frame: the word breaks, nothing leaves the frame."""
-    lay = layout_for("9:16", size_pct=size_pct)
+    lay = layout_for("9:16", size_short_side_pct=size_short_side_pct)
     text = "Visit verde.coffee/cold-brew-subscriptions-and-gift-cards now"
     lines = wrap_text(text, lay, 1080)
     avail = available_width_px(lay, 1080)
@@ -173,7 +173,7 @@ PARAGRAPH = ("Introducing the new Spark running shoe, lighter, faster, stronger 
 
 
 def test_a_four_line_paragraph_becomes_two_cues_that_tile_the_line():
-    lay = layout_for("9:16", size_pct=6.5)
+    lay = layout_for("9:16", size_short_side_pct=6.5)
     assert len(wrap_text(PARAGRAPH, lay, 1080)) == 4
     cues = caption_cues(PARAGRAPH, 30, 150, [], lay, 1080, 2, field="shots[0].line")
     assert [len(c.lines) for c in cues] == [2, 2]
@@ -353,7 +353,7 @@ def test_cjk_is_drawn_with_the_bundled_font_not_boxes(tmp_path):
     from PIL import Image, ImageDraw, ImageFont
 
     text = "限时优惠立即下单"
-    lay = layout_for("16:9", size_pct=8)
+    lay = layout_for("16:9", size_short_side_pct=8)
     cues = caption_cues(text, 0, 30, [], lay, 1920, 1, field="x")
     frame = render_frames(timeline_with(cues, lay, (1920, 1080), 30), [15], tmp_path)[0]
     Image.fromarray(frame.astype(np.uint8)).save(tmp_path / "cjk.png")
