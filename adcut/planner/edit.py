@@ -307,7 +307,7 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
 
     shots = []
     transition = "fade" if brief.tone.lower() in CALM_TONES else "cut"
-    from adcut.voice.normalize import spoken_line  # pure text: what the voice will say
+    from adcut.core.spoken import spoken_line  # pure text: what the voice will say
 
     for c, line in zip(ordered, lines):
         said = spoken_line(line, brief.pronounce, language).text if line.strip() else ""

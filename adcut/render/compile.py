@@ -229,7 +229,7 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
                     f"no offline voice speaks {plan.language!r}: the ad has subtitles only "
                     "(timed at reading speed)")
         if engine is not None:
-            from adcut.voice.normalize import lexicon_of, voice_line
+            from adcut.core.spoken import lexicon_of, voice_line
 
             facts.voice_engine = f"{engine.name} {engine.version}"
             lexicon = lexicon_of(plan.brief)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from adcut.voice.normalize import (align_spoken, lexicon_of, money_words, number_words,
+from adcut.core.spoken import (align_spoken, lexicon_of, money_words, number_words,
                                    spoken_line, voice_line, year_words)
 
 
