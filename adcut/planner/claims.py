@@ -11,7 +11,7 @@ the template writer uses it as its final gate, the tests scan generated scripts 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 # English phrases (whole words, any case). Grouped by what they claim, for the message.
 _EN = {
@@ -100,3 +100,25 @@ def unsupported_claims(line: str, brief: object, *, shown: Iterable[str] = ()) -
         if m.group(0) not in support:
             reasons.append(f"number {m.group(0)!r} not in the brief")
     return list(dict.fromkeys(reasons))
+
+
+def keep_supported(lines: list[str], brief: object,
+                   fallback: Callable[[], list[str]]) -> tuple[list[str], list[str]]:
+    """`lines` with every line that claims what the brief does not say replaced by the line
+    `fallback()` writes for the same shot (the template writer's, which passes this gate by
+    construction), or by silence when it has none; and one note per replaced line. For
+    lines written by a language model, which no template constrains."""
+    bad = {i: unsupported_claims(line, brief) for i, line in enumerate(lines) if line.strip()}
+    bad = {i: reasons for i, reasons in bad.items() if reasons}
+    if not bad:
+        return lines, []
+    spare = fallback()
+    out = list(lines)
+    notes = []
+    for i, reasons in bad.items():
+        replacement = spare[i] if i < len(spare) and not unsupported_claims(spare[i], brief) else ""
+        out[i] = replacement
+        notes.append(f"line {i + 1} {lines[i]!r} claimed {', '.join(reasons)}, which the brief "
+                     f"does not say: {'replaced by ' + repr(replacement) if replacement else 'left silent'}")
+    return out, notes
+

@@ -276,7 +276,16 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
         final_hints = brief_hints(brief, language, seed, clips={
             i + 1: ClipHints(duration_s=line_budget_s(brief, len(ordered)), language=language)
             for i, c in enumerate(ordered)})
-        lines = [str(x) for x in planner.write(ScriptTask(product, final_refs), final_hints).value]
+        task = ScriptTask(product, final_refs)
+        lines = [str(x) for x in planner.write(task, final_hints).value]
+        if planner.name != "zero-shot":  # a model's lines pass the gate the templates pass
+            from adcut.planner.claims import keep_supported
+            from adcut.planner.zero_shot import ZeroShotPlanner
+
+            lines, gated = keep_supported(
+                lines, brief, lambda: [str(x) for x in
+                                       ZeroShotPlanner().write(task, final_hints).value])
+            explanation.notes.extend(gated)
     else:
         lines = list(script)
     lines = (lines + [""] * len(ordered))[:len(ordered)]

@@ -169,3 +169,38 @@ def test_a_point_is_never_pasted_into_a_frame_it_does_not_fit():
         for ln in lines:
             assert "all about" not in ln and "With " not in ln
             assert not re.search(r"[a-z] Steeped", ln), ln  # capitalised mid-sentence
+
+
+class _BoastfulModel(ZeroShotPlanner):
+    """A language-model planner stand-in whose script invents social proof on one line."""
+
+    name = "boastful-model"
+
+    def write(self, task, hints=None):
+        decision = super().write(task, hints)
+        lines = list(decision.value)
+        lines[0] = "Thousands of happy customers agree: the best cold brew."
+        return type(decision)(value=lines, scores=decision.scores,
+                              explanation=decision.explanation)
+
+
+def test_a_models_invented_claim_is_replaced_and_said():
+    """Lines from a language model pass the same gate as the templates': a line that claims
+    what the brief does not say is replaced by the template line for that shot, with a note."""
+    import numpy as np
+
+    from adcut.planner.edit import LibraryClip, plan_edit
+
+    brief = Brief(product="Verde cold brew", brand="Verde",
+                  selling_points=["Steeped for 18 hours"], duration_s=12,
+                  call_to_action="Order today")
+    rng = np.random.default_rng(0)
+    clips = [LibraryClip(id=f"c{i}", source=f"/f/c{i}.mp4", start_s=0, end_s=3, text=t,
+                         has_speech=False, vision=rng.normal(size=8).astype(np.float32))
+             for i, t in enumerate(["a bottle of cold brew", "coffee poured on ice",
+                                    "a cafe table", "the Verde logo"])]
+    plan, why = plan_edit(clips, [], brief, _BoastfulModel(), seed=0)
+    lines = [s.line for s in plan.shots if s.line]
+    assert lines and not any(unsupported_claims(line, brief) for line in lines)
+    assert not any("Thousands" in line for line in lines)
+    assert any("claimed" in note and "Thousands" in note for note in why.notes)
