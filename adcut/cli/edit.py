@@ -98,10 +98,11 @@ def missing_voice_warning(language: str, engine: str = "hibari") -> str | None:
 def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | None,
              duration: float | None, planner_spec: str, model: str | None, voice: str | None,
              plan_only: Path | None, seed: int, variants: int, explain: bool, force: bool,
-             script_file: Path | None, as_json: bool) -> int:
+             script_file: Path | None, as_json: bool, preview: bool = False) -> int:
     import contextlib
 
     from adcut.core.brief import brief_with_overrides, load_brief
+    from adcut.core.timing import phase, recording
     from adcut.planner.edit import load_library, plan_variants
     from adcut.planner.registry import load_planner
     from adcut.planner.script import load_script
@@ -123,7 +124,9 @@ def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | Non
     if not (library / "catalog.sqlite").exists():
         raise BadInputError(f"{library} is not an adcut library",
                             hint=f"build one: adcut ingest FOOTAGE... --library {library}")
-    clips, tracks = load_library(library)
+    with recording() as shared:  # what all variants share: the library and the planning
+        with phase("library"):
+            clips, tracks = load_library(library)
     # Never written over, even with --force: the footage, the music, the brief, the script.
     sources = [Path(c.source) for c in clips] + [Path(t.path) for t in tracks]
     sources += [p for p in (_existing_file(brief_value), _existing_file(script_file)) if p]
@@ -135,10 +138,13 @@ def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | Non
         planner = load_planner(planner_spec, model, language=brief.resolved_language)
         from adcut.planner.retrieve import open_retriever
 
-        retriever = open_retriever(library) if len(clips) > 80 else None
-        results = plan_variants(clips, tracks, brief, planner, count=variants, seed=seed,
-                                script=script, retrieve=retriever)
-        for (plan, why), group, plan_path, out in zip(results, groups, plan_paths, outputs):
+        with recording() as planning, phase("plan"):
+            retriever = open_retriever(library) if len(clips) > 80 else None
+            results = plan_variants(clips, tracks, brief, planner, count=variants, seed=seed,
+                                    script=script, retrieve=retriever)
+        shared.update(planning)
+        for k, ((plan, why), group, plan_path, out) in enumerate(
+                zip(results, groups, plan_paths, outputs)):
             if voice is not None or no_voice:
                 plan = plan.model_copy(update={"voice": plan.voice.model_copy(
                     update={"engine": "none"} if voice == "none" or no_voice
@@ -152,10 +158,14 @@ def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | Non
                      "music": plan.music.source if plan.music else None,
                      "warnings": [no_voice] if no_voice else []}
             if not plan_only:
-                with RichRenderProgress() as progress:
+                with RichRenderProgress() as progress, recording() as rendering:
                     outcome = render_document(plan, out, base_dir=plan_path.parent,
                                               label=str(plan_path), force=force,
-                                              on_progress=progress.update, group=group)
+                                              preview=preview, on_progress=progress.update,
+                                              group=group)
+                # seconds per phase; the first variant also carries what all of them share
+                phases = {**(shared if k == 0 else {}), **rendering}
+                entry["phases_s"] = {name: round(sec, 2) for name, sec in phases.items()}
                 for line in outcome.timeline.notes:
                     print(f"note     {line}", file=sys.stderr)
                 entry.update({"output": str(out), "duration_s": outcome.timeline.duration_s,
@@ -191,14 +201,15 @@ def edit(
     variants: Annotated[int, typer.Option(min=1, max=20, help="Make N ads that differ in hook, order and music.")] = 1,
     explain: Annotated[bool, typer.Option("--explain", help="Show every candidate clip with its score and why.")] = False,
     script: Annotated[Optional[Path], typer.Option(help="Use this script (one line per shot) instead of writing one.")] = None,
+    preview: Annotated[bool, typer.Option("--preview", help="Fast half-size render to check the edit; render the plan in full later.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (with the seconds spent per phase).")] = False,
 ) -> None:
     """Brief + library -> a finished ad (plan, voice-over, subtitles, music, render, QC)."""
     code = run_edit(library, brief, output, aspect=aspect, duration=duration,
                     planner_spec=planner, model=model, voice=voice, plan_only=plan_only,
                     seed=seed, variants=variants, explain=explain, force=force,
-                    script_file=script, as_json=as_json)
+                    script_file=script, as_json=as_json, preview=preview)
     raise typer.Exit(code)
 
 

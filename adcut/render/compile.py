@@ -39,6 +39,7 @@ from adcut.core.timeline import (
     Transition,
     VoiceCue,
 )
+from adcut.core.timing import phase
 from adcut.core.validation import MAX_PROBLEMS, echo_path, shorten
 from adcut.media.stills import is_still
 
@@ -146,47 +147,49 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
     from adcut.media.probe import probe_media
     from adcut.render.reframe import choose_reframe, sample_shot_frames, saliency_map
 
-    facts = PlanFacts()
-    paths = [s.source for s in plan.shots] + ([plan.music.source] if plan.music else [])
-    for raw in dict.fromkeys(paths):
-        path = resolve(raw, base_dir)
-        try:
-            if is_still(path) and (plan.music is None or raw != plan.music.source):
-                facts.sources[raw] = still_facts(path)
+    with phase("probe"):
+        facts = PlanFacts()
+        paths = [s.source for s in plan.shots] + ([plan.music.source] if plan.music else [])
+        for raw in dict.fromkeys(paths):
+            path = resolve(raw, base_dir)
+            try:
+                if is_still(path) and (plan.music is None or raw != plan.music.source):
+                    facts.sources[raw] = still_facts(path)
+                    continue
+                info = probe_media(path)
+            except MediaError as exc:
+                facts.sources[raw] = exc.message.removeprefix(f"{path}: ")
                 continue
-            info = probe_media(path)
-        except MediaError as exc:
-            facts.sources[raw] = exc.message.removeprefix(f"{path}: ")
-            continue
-        v = info.video
-        facts.sources[raw] = SourceFacts(
-            duration_s=info.duration_s, width=v.width if v else 0, height=v.height if v else 0,
-            has_audio=info.audio is not None, has_video=v is not None)
+            v = info.video
+            facts.sources[raw] = SourceFacts(
+                duration_s=info.duration_s, width=v.width if v else 0, height=v.height if v else 0,
+                has_audio=info.audio is not None, has_video=v is not None)
 
-    # Reframing: only where the plan leaves the centre to us and the aspect differs.
-    out_w, out_h = ASPECTS[plan.aspect]
-    for shot in plan.shots:
-        src = facts.sources.get(shot.source)
-        r = shot.reframe
-        if not isinstance(src, SourceFacts) or not src.has_video:
-            facts.reframes.append(None)
-        elif r.center_x is not None and r.center_y is not None:
-            facts.reframes.append((r.mode if r.mode != "auto" else "crop", r.center_x, r.center_y))
-        else:
-            if src.still:
-                from adcut.encoders.ocr import downscale
-                from adcut.media.stills import load_still
-
-                frames = [downscale(load_still(resolve(shot.source, base_dir)), 160)]
+    with phase("reframe"):
+        # Reframing: only where the plan leaves the centre to us and the aspect differs.
+        out_w, out_h = ASPECTS[plan.aspect]
+        for shot in plan.shots:
+            src = facts.sources.get(shot.source)
+            r = shot.reframe
+            if not isinstance(src, SourceFacts) or not src.has_video:
+                facts.reframes.append(None)
+            elif r.center_x is not None and r.center_y is not None:
+                facts.reframes.append((r.mode if r.mode != "auto" else "crop", r.center_x, r.center_y))
             else:
-                frames = sample_shot_frames(resolve(shot.source, base_dir), shot.in_s,
-                                            min(shot.out_s, src.duration_s) - shot.in_s)
-            mode, cx, cy = (choose_reframe(saliency_map(frames), src.width, src.height, out_w,
-                                           out_h) if frames else ("crop", 0.5, 0.5))
-            if r.mode != "auto":
-                mode = r.mode
-            facts.reframes.append((mode, r.center_x if r.center_x is not None else cx,
-                                   r.center_y if r.center_y is not None else cy))
+                if src.still:
+                    from adcut.encoders.ocr import downscale
+                    from adcut.media.stills import load_still
+
+                    frames = [downscale(load_still(resolve(shot.source, base_dir)), 160)]
+                else:
+                    frames = sample_shot_frames(resolve(shot.source, base_dir), shot.in_s,
+                                                min(shot.out_s, src.duration_s) - shot.in_s)
+                mode, cx, cy = (choose_reframe(saliency_map(frames), src.width, src.height, out_w,
+                                               out_h) if frames else ("crop", 0.5, 0.5))
+                if r.mode != "auto":
+                    mode = r.mode
+                facts.reframes.append((mode, r.center_x if r.center_x is not None else cx,
+                                       r.center_y if r.center_y is not None else cy))
 
     # Subtitles: layout and glyph coverage.
     lines = [(i, s.line) for i, s in enumerate(plan.shots) if s.line]
@@ -209,59 +212,62 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
                         f"shots[{i}].line: the font {Path(layout.font_file).name} cannot draw "
                         f"{''.join(missing)!r}; choose subtitles.font_file that covers them")
 
-    facts.opening_motion = measure_opening_motion(plan, facts, base_dir)
+    with phase("reframe"):
+        facts.opening_motion = measure_opening_motion(plan, facts, base_dir)
     if plan.end_card is not None:
         gather_end_card_facts(plan, facts, base_dir)
 
-    # Voice-over.
-    facts.voices = [None] * len(plan.shots)
-    if with_voice and lines and plan.voice.engine != "none":
-        from adcut.voice.tts import synthesize_cached, voice_for
+    with phase("voice"):
+        # Voice-over.
+        facts.voices = [None] * len(plan.shots)
+        if with_voice and lines and plan.voice.engine != "none":
+            from adcut.voice.tts import synthesize_cached, voice_for
 
-        try:
-            engine = voice_for(plan.language, plan.voice.engine, plan.voice.voice)
-        except (BadInputError, DependencyError) as exc:
-            facts.problems.append(f"voice.engine: {exc.message}")
-            engine = None
-        else:
-            if engine is None:
-                facts.notes.append(
-                    f"no offline voice speaks {plan.language!r}: the ad has subtitles only "
-                    "(timed at reading speed)")
-        if engine is not None:
-            from adcut.core.spoken import lexicon_of, voice_line
+            try:
+                engine = voice_for(plan.language, plan.voice.engine, plan.voice.voice)
+            except (BadInputError, DependencyError) as exc:
+                facts.problems.append(f"voice.engine: {exc.message}")
+                engine = None
+            else:
+                if engine is None:
+                    facts.notes.append(
+                        f"no offline voice speaks {plan.language!r}: the ad has subtitles only "
+                        "(timed at reading speed)")
+            if engine is not None:
+                from adcut.core.spoken import lexicon_of, voice_line
 
-            facts.voice_engine = f"{engine.name} {engine.version}"
-            lexicon = lexicon_of(plan.brief)
-            for i, text in lines:
-                # the voice says the spoken form (the shot's own, else the line through the
-                # brief's lexicon and the normaliser: "verde dot coffee", "four dollars
-                # ninety-nine"); the captions show the line, each shown word timed from the
-                # spoken words that say it
-                said = voice_line(text, plan.shots[i].spoken, plan.language, lexicon)
-                try:
-                    speech = synthesize_cached(engine, said.text or text, cache_dir / "tts",
-                                               speed=plan.voice.speed)
-                except BadInputError as exc:
-                    facts.problems.append(f"shots[{i}].line: {exc.message}")
-                    continue
-                words = said.shown_word_times(text.split(), list(speech.words))
-                facts.voices[i] = LineVoice(str(speech.path), speech.duration_s, words)
+                facts.voice_engine = f"{engine.name} {engine.version}"
+                lexicon = lexicon_of(plan.brief)
+                for i, text in lines:
+                    # the voice says the spoken form (the shot's own, else the line through the
+                    # brief's lexicon and the normaliser: "verde dot coffee", "four dollars
+                    # ninety-nine"); the captions show the line, each shown word timed from the
+                    # spoken words that say it
+                    said = voice_line(text, plan.shots[i].spoken, plan.language, lexicon)
+                    try:
+                        speech = synthesize_cached(engine, said.text or text, cache_dir / "tts",
+                                                   speed=plan.voice.speed)
+                    except BadInputError as exc:
+                        facts.problems.append(f"shots[{i}].line: {exc.message}")
+                        continue
+                    words = said.shown_word_times(text.split(), list(speech.words))
+                    facts.voices[i] = LineVoice(str(speech.path), speech.duration_s, words)
 
-    # Music that ends before the ad: measured here, looped by compile_plan.
-    music_src = facts.sources.get(plan.music.source) if plan.music else None
-    if isinstance(music_src, SourceFacts) and music_src.has_audio:
-        total_s = sum(shot_frames(plan, facts, i) for i in range(len(plan.shots))) / plan.fps
-        spoken = [v.path for v in facts.voices if v is not None]
-        if spoken:  # levels for the music bed (adcut.render.ducking.plan_music_level)
-            from adcut.render.stems import music_window_lufs, voice_lines_lufs
+    with phase("music levels"):
+        # Music that ends before the ad: measured here, looped by compile_plan.
+        music_src = facts.sources.get(plan.music.source) if plan.music else None
+        if isinstance(music_src, SourceFacts) and music_src.has_audio:
+            total_s = sum(shot_frames(plan, facts, i) for i in range(len(plan.shots))) / plan.fps
+            spoken = [v.path for v in facts.voices if v is not None]
+            if spoken:  # levels for the music bed (adcut.render.ducking.plan_music_level)
+                from adcut.render.stems import music_window_lufs, voice_lines_lufs
 
-            facts.voice_lufs = voice_lines_lufs(spoken)
-            facts.music_lufs = music_window_lufs(str(resolve(plan.music.source, base_dir)),
-                                                 plan.music.start_s, total_s)
-        total_s += plan.end_card.duration_s if plan.end_card is not None else 0.0
-        if plan.music.start_s + total_s > music_src.duration_s + RANGE_SLACK_S:
-            facts.music_rhythm = measure_music_rhythm(resolve(plan.music.source, base_dir))
+                facts.voice_lufs = voice_lines_lufs(spoken)
+                facts.music_lufs = music_window_lufs(str(resolve(plan.music.source, base_dir)),
+                                                     plan.music.start_s, total_s)
+            total_s += plan.end_card.duration_s if plan.end_card is not None else 0.0
+            if plan.music.start_s + total_s > music_src.duration_s + RANGE_SLACK_S:
+                facts.music_rhythm = measure_music_rhythm(resolve(plan.music.source, base_dir))
     return facts
 
 

@@ -29,6 +29,7 @@ from adcut.core.files import cache_dir
 from adcut.core.outputs import OutputGroup, write_error
 from adcut.core.plan import EditPlan
 from adcut.core.timeline import Timeline
+from adcut.core.timing import phase
 
 MP4 = "mp4"  # the primary member of a render's output group
 # Members that are folders: the voice lines the .otio and .timeline.json refer to, beside the
@@ -221,20 +222,22 @@ def _render(group: OutputGroup, document: EditPlan | Timeline, *, base_dir: Path
                             width=width, height=height)
 
     members = group.members
-    exported = _voice_beside(group, timeline)
-    if timeline.captions:
-        group.write("srt", build_srt(timeline).encode("utf-8"))
-    group.write("otio", otio_json(exported))
-    if "timeline" in members:
-        group.write("timeline", exported.model_dump_json(indent=2).encode())
-    group.write("manifest", json.dumps(build_manifest(exported, output=str(output)),
-                                       indent=2, ensure_ascii=False).encode())
-    # The preview is half size, so full-size caption boxes would not describe it.
-    boxes = caption_boxes(timeline) if timeline.captions and not preview else None
-    written = str(result.written)
-    outcome.checks = [replace(c, detail=c.detail.replace(written, str(output)))
-                      for c in run_qc(result.written, timeline, caption_boxes=boxes)]
-    group.write("qc", build_qc_report(outcome.checks))
+    with phase("companions"):
+        exported = _voice_beside(group, timeline)
+        if timeline.captions:
+            group.write("srt", build_srt(timeline).encode("utf-8"))
+        group.write("otio", otio_json(exported))
+        if "timeline" in members:
+            group.write("timeline", exported.model_dump_json(indent=2).encode())
+        group.write("manifest", json.dumps(build_manifest(exported, output=str(output)),
+                                           indent=2, ensure_ascii=False).encode())
+    with phase("qc"):
+        # The preview is half size, so full-size caption boxes would not describe it.
+        boxes = caption_boxes(timeline) if timeline.captions and not preview else None
+        written = str(result.written)
+        outcome.checks = [replace(c, detail=c.detail.replace(written, str(output)))
+                          for c in run_qc(result.written, timeline, caption_boxes=boxes)]
+        group.write("qc", build_qc_report(outcome.checks))
 
     for key in ("srt", "otio", "timeline", "manifest", "qc", "voice"):
         if group.written(key):

@@ -24,6 +24,7 @@ from pathlib import Path
 from adcut.core.errors import MediaError, OutputError
 from adcut.core.outputs import OutputGroup
 from adcut.core.timeline import Timeline
+from adcut.core.timing import phase
 from adcut.media.audio import parse_ebur128_summary
 from adcut.media.ffmpeg import find_ffmpeg, run_ffmpeg
 from adcut.render.graph import (
@@ -195,19 +196,23 @@ def render_into(
     temp = group.temp(key)
     started = time.perf_counter()
     progress = on_progress or (lambda _done_s: None)
-    gain = None if preview else measure_gain_db(timeline)
+    with phase("loudness pass"):
+        gain = None if preview else measure_gain_db(timeline)
     options = _options(timeline, ass_path=ass_path, fonts_dir=fonts_dir, preview=preview,
                        gain_db=gain)
     passes = plan_passes(timeline, single_pass_max_clips, clips_per_pass)
-    if len(passes) == 1:
-        # -y: the temporary name was just created by the group (empty); the real output is
-        # only replaced when the group commits.
-        args = ["-y", *build_ffmpeg_args(timeline, str(temp), options)]
-        run_ffmpeg(args, duration_s=timeline.duration_s, on_progress=progress, writing=output)
-    else:
-        # Absolute: ffmpeg reads the names in an ffconcat list relative to the list's folder.
-        parts_dir = (work_dir or group.temp_dir(key)).absolute()
-        args = _render_in_passes(timeline, passes, temp, parts_dir, options, progress, output)
+    with phase("encode"):
+        if len(passes) == 1:
+            # -y: the temporary name was just created by the group (empty); the real output
+            # is only replaced when the group commits.
+            args = ["-y", *build_ffmpeg_args(timeline, str(temp), options)]
+            run_ffmpeg(args, duration_s=timeline.duration_s, on_progress=progress,
+                       writing=output)
+        else:
+            # Absolute: ffmpeg reads the names in an ffconcat list relative to its folder.
+            parts_dir = (work_dir or group.temp_dir(key)).absolute()
+            args = _render_in_passes(timeline, passes, temp, parts_dir, options, progress,
+                                     output)
     command = [find_ffmpeg().path, *(_PREFIX if len(passes) == 1 else _QUIET), *args]
     if not temp.is_file() or temp.stat().st_size == 0:
         raise MediaError(f"{output}: ffmpeg wrote nothing",

@@ -1,0 +1,206 @@
+"""From brief to a QC'd MP4: where `adcut edit` spends its time, against floor D of the same cut.
+
+    .venv/bin/python benchmarks/edit_speed.py [--keep DIR] [--only demo|lib30] [--json]
+
+Two libraries: the demo's (built by `adcut demo` from packaged media) and a 30-clip library of
+generated 1280x720 footage. On each, in one run on this machine:
+
+1. `adcut edit --json` as a user runs it, cold (an empty voice cache): whole wall time, and the
+   phases adcut reports (library, plan, probe, reframe, voice, music levels, loudness pass,
+   encode, companions, qc);
+2. the same edit again, warm (the voice lines cached), as when a marketer iterates;
+3. `--preview` (warm);
+4. `--variants 3` (warm), against three single edits;
+5. floor D of the first ad's own cut: its source ranges decoded, cropped (or fitted) and scaled
+   to the ad's size, concatenated and x264-encoded with the same preset and CRF, nothing else
+   (no transitions, captions, sound, loudness pass or QC): the least any renderer must do.
+
+Targets (#11): the whole edit at most 1.5x floor D; --preview at most a third of a full edit;
+--variants 3 shares every analysis between variants (library and planning once; probes,
+reframing and voice lines reused).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def ff() -> str:
+    from adcut.media.ffmpeg import find_ffmpeg
+
+    return find_ffmpeg().path
+
+
+def adcut(*args: str, env: dict | None = None) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "adcut", *args], capture_output=True, text=True,
+                          env=env)
+    wall = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"adcut {' '.join(args[:3])} failed: {proc.stderr.strip()[-800:]}")
+    return wall, proc
+
+
+def demo_library() -> tuple[Path, Path]:
+    """The demo's library and brief (made by `adcut demo` when missing)."""
+    from adcut.core.files import cache_dir
+
+    library = cache_dir() / "demo" / "library"
+    if not (library / "catalog.sqlite").exists():
+        with tempfile.TemporaryDirectory() as tmp:
+            adcut("demo", "-o", str(Path(tmp) / "demo.mp4"))
+    return library, REPO / "adcut" / "demo" / "brief.yaml"
+
+
+def lib30(root: Path) -> tuple[Path, Path]:
+    """30 clips of generated 1280x720 footage (ten sources of three shots), two music beds."""
+    library = root / "lib30"
+    brief = root / "lib30-brief.yaml"
+    if (library / "catalog.sqlite").exists():
+        return library, brief
+    footage, music = root / "lib30-footage", root / "lib30-music"
+    footage.mkdir(parents=True, exist_ok=True)
+    music.mkdir(parents=True, exist_ok=True)
+    sources = ["testsrc2", "mandelbrot", "life=mold=10:ratio=0.4", "cellauto=rule=30",
+               "rgbtestsrc", "smptehdbars", "testsrc", "cellauto=rule=110", "gradients",
+               "life=mold=25:ratio=0.2"]
+    for i, src in enumerate(sources):
+        sep = ":" if "=" in src else "="
+        graph = (f"{src}{sep}s=1280x720:r=30,trim=duration=3[a];color=c=0x{i * 25:02x}4060:"
+                 f"s=1280x720:r=30:d=3[b];{src}{sep}s=1280x720:r=30,hue=h=90,trim=duration=3[c];"
+                 "[a][b][c]concat=n=3:v=1:a=0,format=yuv420p")
+        subprocess.run([ff(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                        graph, "-c:v", "libx264", "-preset", "veryfast", str(footage / f"s{i:02d}.mp4")],
+                       check=True)
+    for i, hz in enumerate((220, 262)):
+        subprocess.run([ff(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                        f"aevalsrc='0.2*(0.4+0.6*exp(-mod(t,0.5)*6))*sin(2*PI*{hz}*t)':s=44100:d=60",
+                        "-ac", "2", str(music / f"bed{i}.wav")], check=True)
+    adcut("ingest", str(footage), "--library", str(library), "--asr", "none")
+    adcut("ingest", str(music), "--music", "--library", str(library))
+    brief.write_text("product: Spark running shoe\nbrand: Spark\nselling_points:\n"
+                     "  - Light on every road\n  - Grips in the rain\nprice: $89\n"
+                     "call_to_action: Find yours at spark.run\nurl: spark.run\nduration_s: 30\n"
+                     "aspect: '9:16'\ntone: energetic\n")
+    return library, brief
+
+
+def floor_d(timeline_path: Path, out: Path) -> float:
+    """Seconds to decode, reframe, scale, concatenate and encode the ad's own cut."""
+    from adcut.core.timeline import Timeline
+    from adcut.render.reframe import crop_window
+
+    tl = Timeline.model_validate_json(timeline_path.read_text())
+    inputs, chains = [], []
+    for i, c in enumerate(tl.clips):
+        seconds = c.duration_f / tl.fps
+        if c.still:
+            inputs += ["-loop", "1", "-t", f"{seconds:.3f}", "-i", c.source]
+        else:
+            inputs += ["-ss", f"{c.source_in_s:g}", "-t", f"{seconds * c.speed:.3f}", "-i",
+                       c.source]
+        if c.reframe.mode == "crop":
+            x, y, w, h = crop_window(c.source_width, c.source_height, tl.width, tl.height,
+                                     c.reframe.center_x, c.reframe.center_y)
+            fit = f"crop={int(w)}:{int(h)}:{int(x)}:{int(y)},scale={tl.width}:{tl.height}"
+        else:
+            fit = (f"scale={tl.width}:{tl.height}:force_original_aspect_ratio=decrease,"
+                   f"pad={tl.width}:{tl.height}:(ow-iw)/2:(oh-ih)/2")
+        chains.append(f"[{i}:v]{fit},setsar=1,fps={tl.fps},trim=end_frame={c.duration_f},"
+                      f"setpts=PTS-STARTPTS[v{i}]")
+    joined = "".join(f"[v{i}]" for i in range(len(tl.clips)))
+    chains.append(f"{joined}concat=n={len(tl.clips)}:v=1:a=0[vout]")
+    started = time.perf_counter()
+    subprocess.run([ff(), "-hide_banner", "-loglevel", "error", "-y", *inputs,
+                    "-filter_complex", ";".join(chains), "-map", "[vout]", "-an", "-c:v",
+                    "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+                    str(out)], check=True)
+    return time.perf_counter() - started
+
+
+def measure(name: str, library: Path, brief: Path, work: Path) -> dict:
+    out = work / name
+    out.mkdir(parents=True, exist_ok=True)
+    cache = work / f"{name}-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = {**os.environ, "ADCUT_CACHE_DIR": str(cache)}  # an empty voice cache: a first edit
+
+    def edit(tag: str, *extra: str) -> tuple[float, list[dict]]:
+        wall, proc = adcut("edit", "--library", str(library), "--brief", str(brief), "-o",
+                           str(out / f"{tag}.mp4"), "--force", "--json", *extra, env=env)
+        return wall, json.loads(proc.stdout)
+
+    cold_s, cold = edit("cold")
+    warm_s, warm = edit("warm")
+    preview_s, _ = edit("preview", "--preview")
+    variants_s, variants = edit("variants", "--variants", "3")
+    floor_s = floor_d(out / "warm.timeline.json", out / "floor-d.mp4")
+    repeated = sorted({p for v in variants[1:] for p in v.get("phases_s", {})} &
+                      {"library", "plan"})
+    return {
+        "ad_s": cold[0]["duration_s"],
+        "cold_edit_s": round(cold_s, 1), "warm_edit_s": round(warm_s, 1),
+        "preview_s": round(preview_s, 1), "variants3_s": round(variants_s, 1),
+        "floor_d_s": round(floor_s, 1),
+        "cold_over_floor_d": round(cold_s / floor_s, 2),
+        "warm_over_floor_d": round(warm_s / floor_s, 2),
+        "preview_over_full": round(preview_s / warm_s, 2),
+        "variants3_over_3_single": round(variants_s / (3 * warm_s), 2),
+        "phases_cold_s": cold[0].get("phases_s", {}),
+        "phases_warm_s": warm[0].get("phases_s", {}),
+        "phases_variant2_s": variants[1].get("phases_s", {}) if len(variants) > 1 else {},
+        "shared_phases_repeated": repeated,
+        "qc_ok": all(e.get("qc_ok", False) for e in cold + warm + variants),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one)")
+    parser.add_argument("--only", choices=["demo", "lib30"])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    work = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="edit-speed-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results = {}
+    try:
+        for name, make in (("demo", lambda: demo_library()), ("lib30", lambda: lib30(work))):
+            if args.only and args.only != name:
+                continue
+            library, brief = make()
+            results[name] = measure(name, library, brief, work)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    for name, r in results.items():
+        print(f"\n{name}: a {r['ad_s']:.1f} s ad; QC {'ok' if r['qc_ok'] else 'FAILED'}")
+        print(f"  edit, cold voice cache {r['cold_edit_s']:6.1f} s = {r['cold_over_floor_d']:.2f}x floor D "
+              f"({r['floor_d_s']:.1f} s)   target <= 1.5x")
+        print(f"  edit, warm             {r['warm_edit_s']:6.1f} s = {r['warm_over_floor_d']:.2f}x floor D")
+        print(f"  --preview              {r['preview_s']:6.1f} s = {r['preview_over_full']:.2f} of a full edit"
+              f"   target <= 0.33")
+        print(f"  --variants 3           {r['variants3_s']:6.1f} s = {r['variants3_over_3_single']:.2f} of 3 "
+              f"single edits; shared phases repeated: {r['shared_phases_repeated'] or 'none'}")
+        for label, key in (("cold", "phases_cold_s"), ("warm", "phases_warm_s"),
+                           ("variant 2", "phases_variant2_s")):
+            phases = ", ".join(f"{k} {v:.1f}" for k, v in r[key].items())
+            print(f"  phases ({label}): {phases}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
