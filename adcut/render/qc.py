@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -143,9 +144,14 @@ def _stream_facts(path: Path) -> StreamFacts:
 
 def _analyse(path: Path, *, seek_s: float | None = None, read_s: float | None = None,
              min_s: float = MAX_STILL_S, loudness: bool = True,
-             freeze_noise: str = OUTPUT_FREEZE_NOISE) -> str:
-    """One decoding pass with blackdetect + freezedetect (+ ebur128); returns ffmpeg's log."""
-    args = []
+             freeze_noise: str = OUTPUT_FREEZE_NOISE, deblock: bool = True) -> str:
+    """One decoding pass with blackdetect + freezedetect (+ ebur128); returns ffmpeg's log.
+
+    `deblock=False` skips the H.264 loop filter (a fifth of the decoding time): for the
+    rendered file, whose frozen stretches are repeated pictures (identical with or without
+    it) and whose black is judged at 10 % luma on a 320 px copy. Footage, judged at -40 dB
+    for still scenes with sensor noise, is decoded whole."""
+    args = [] if deblock else ["-skip_loop_filter", "all"]
     if seek_s is not None:
         args += ["-ss", f"{seek_s:.6f}"]
     if read_s is not None:
@@ -180,9 +186,7 @@ class _SourceStills:
         moving_f = max(1, clip.duration_f - clip.hold_f)
         read_s = moving_f * clip.speed / fps
         try:
-            # Short stretches count here (they are pieces of a longer one in the output).
-            log_text = _analyse(Path(clip.source), seek_s=clip.source_in_s, read_s=read_s,
-                                min_s=2 / fps, loudness=False, freeze_noise=SOURCE_FREEZE_NOISE)
+            found = source_stills(Path(clip.source), clip.source_in_s, read_s, 2 / fps)
         except MediaError as e:
             log.debug("source of clips[%d] not analysed: %s", i, e)
             return [], []
@@ -195,10 +199,26 @@ class _SourceStills:
                     min(start_s + b / clip.speed, start_s + moving_f / fps))
 
         # A stretch reaching the end of the read range lasts to the end of the moving part.
-        black = [to_track(iv) for iv in parse_intervals(log_text, "black", read_s)]
-        frozen = [to_track(iv) for iv in parse_intervals(log_text, "freeze", read_s)]
+        black = [to_track(tuple(iv)) for iv in found["black"]]
+        frozen = [to_track(tuple(iv)) for iv in found["freeze"]]
         # The last frozen frame of the source is still shown for one frame after the stretch.
         return black, [(a, b + 1 / fps) for a, b in frozen]
+
+
+def source_stills(path: Path, seek_s: float, read_s: float, min_s: float) -> dict:
+    """Black and static stretches of `read_s` seconds of footage from `seek_s`, in seconds from
+    the seek point ({"black": [...], "freeze": [...]}): short ones count (they are pieces of a
+    longer one in the output). Remembered per file and range (adcut.render.memo): the variants
+    of an edit and the next edit show the same footage."""
+    from adcut.render.memo import remembered_json
+
+    def measure() -> dict:
+        log_text = _analyse(path, seek_s=seek_s, read_s=read_s, min_s=min_s, loudness=False,
+                            freeze_noise=SOURCE_FREEZE_NOISE)
+        return {kind: parse_intervals(log_text, kind, read_s) for kind in ("black", "freeze")}
+
+    return remembered_json("source-stills", [f"{seek_s:.6f}", f"{read_s:.6f}", f"{min_s:.6f}",
+                                             SOURCE_FREEZE_NOISE], [path], measure)
 
 
 def _asked_for(timeline: Timeline, kind: str) -> list[Interval]:
@@ -281,9 +301,16 @@ def run_qc(output: Path, timeline: Timeline, *,
                             f"audio {facts.audio_s:.3f} s vs video {facts.video_s:.3f} s",
                             measured=round(drift * 1000, 1), target="|drift| < 40 ms"))
 
+    # The voice check (its own audio decode and the voice rendered alone) runs beside the
+    # decoding pass of the picture.
+    voice = None
+    if has_a or timeline.voice or timeline.metadata.get("voice_expected"):
+        voice = _Worker(lambda: _voice_check(output, timeline, has_a))
     try:
-        log_text = _analyse(output, loudness=has_a) if has_v or has_a else ""
+        log_text = _analyse(output, loudness=has_a, deblock=False) if has_v or has_a else ""
     except MediaError as e:
+        if voice is not None:
+            voice.result()
         checks.append(Check("decodes", False, str(e)))
         return checks
 
@@ -326,8 +353,8 @@ def run_qc(output: Path, timeline: Timeline, *,
             checks.append(Check(kind, not bad, detail, measured=round(longest, 3),
                                 target=f"none over {MAX_STILL_S} s"))
 
-    if has_a or timeline.voice or timeline.metadata.get("voice_expected"):
-        checks.append(_voice_check(output, timeline, has_a))
+    if voice is not None:
+        checks.append(voice.result())
 
     if caption_boxes is not None:
         w, h = timeline.width, timeline.height
@@ -340,21 +367,47 @@ def run_qc(output: Path, timeline: Timeline, *,
     return checks
 
 
+class _Worker:
+    """A function run on a thread of its own; result() waits for it and returns its value or
+    raises its exception."""
+
+    def __init__(self, fn):
+        import threading
+
+        self._value = self._error = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn) -> None:
+        try:
+            self._value = fn()
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def line_correlations(heard: np.ndarray, lines: np.ndarray, spans: list[tuple[int, int]],
                       max_lag: int) -> list[float]:
     """Per span (samples), the normalised correlation of `heard` with `lines` there, at the one
     lag (|lag| <= max_lag samples, `heard` late) that best aligns all spans (PURE)."""
     import numpy as np
-    from scipy.signal import correlate
 
     n = min(len(heard), len(lines))
     heard, lines = heard[:n].astype(np.float64), lines[:n].astype(np.float64)
     mask = np.zeros(n)
     for a, b in spans:
         mask[max(0, a):min(n, b)] = 1.0
-    # full[k] = sum_i heard[i + k - (n - 1)] * ref[i]: the score of lag k - (n - 1).
-    full = correlate(heard, lines * mask, mode="full", method="fft")
-    window = full[n - 1 - max_lag:n + max_lag]
+    # score[lag] = sum_i heard[i + lag] * ref[i], by FFT (numpy's: scipy.signal takes a second
+    # to import). Zero-padded to m >= n + max_lag, the circular correlation equals the linear
+    # one for every |lag| <= max_lag; negative lags sit at the end.
+    m = 1 << max(1, math.ceil(math.log2(n + max_lag + 1)))
+    score = np.fft.irfft(np.fft.rfft(heard, m) * np.conj(np.fft.rfft(lines * mask, m)), m)
+    window = np.concatenate([score[m - max_lag:], score[:max_lag + 1]]) if max_lag else score[:1]
     best_lag = int(np.argmax(window)) - max_lag
     heard = np.roll(heard, -best_lag)
     out = []

@@ -107,7 +107,18 @@ def _box_blur(a: np.ndarray, r: int) -> np.ndarray:
 
 def sample_shot_frames(path: Path, start_s: float, duration_s: float, count: int = 3,
                        long_side: int = 160) -> list[np.ndarray]:
-    """`count` small frames spread over [start_s, start_s + duration_s) from one ffmpeg call."""
+    """`count` small frames spread over [start_s, start_s + duration_s) from one ffmpeg call;
+    remembered per file and range (adcut.render.memo), so the variants of an edit and the
+    next edit of the same footage decode a shot's frames once."""
+    from adcut.render.memo import remembered_arrays
+
+    return remembered_arrays(
+        "shot-frames", [f"{start_s:.3f}", f"{duration_s:.3f}", count, long_side], [path],
+        lambda: _decode_shot_frames(path, start_s, duration_s, count, long_side))
+
+
+def _decode_shot_frames(path: Path, start_s: float, duration_s: float, count: int,
+                        long_side: int) -> list[np.ndarray]:
     from adcut.media.ffmpeg import find_ffmpeg, run_child
     from adcut.media.probe import probe_media
 

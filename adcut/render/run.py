@@ -110,9 +110,34 @@ def measure_gain_db(timeline: Timeline) -> float | None:
     When that gain would push the mix's true peak into the limiter, the limited mix is measured
     too and the gain corrected until it reaches the target (the secant of the last two
     measurements: a mix of clicks or hard percussion, whose peaks stand 20 dB over its body,
-    loses up to 4 LU in the limiter; speech and most music lose nothing)."""
+    loses up to 4 LU in the limiter; speech and most music lose nothing).
+
+    Remembered per mix (adcut.render.memo: the measuring command, whose filtergraph is the
+    whole mix, and the files it reads), so variants with the same mix and a second edit of the
+    same ad measure it once."""
     if not has_sound(timeline):
         return None
+    from adcut.render.memo import remembered_json
+
+    # the mix, and the limiter the makeup passes measure through
+    args = [*build_audio_measure_args(timeline), *build_audio_measure_args(timeline, 0.0),
+            timeline.loudness_lufs, timeline.true_peak_dbtp, MAKEUP_PASSES, LIMITER_LOSS_LU]
+    return remembered_json("mix-gain", args, _sound_sources(timeline),
+                           lambda: _measure_gain_db(timeline))
+
+
+def _sound_sources(timeline: Timeline) -> list[Path]:
+    """The files the mix reads."""
+    from adcut.render.graph import clip_audio_used
+
+    paths = [c.source for c, used in zip(timeline.clips, clip_audio_used(timeline)) if used]
+    paths += [v.path for v in timeline.voice]
+    if timeline.music is not None:
+        paths.append(timeline.music.path)
+    return [Path(p) for p in dict.fromkeys(paths)]
+
+
+def _measure_gain_db(timeline: Timeline) -> float | None:
     stderr = run_ffmpeg(build_audio_measure_args(timeline))
     loudness = parse_ebur128_summary(stderr)
     measured = loudness.integrated_lufs if loudness else None

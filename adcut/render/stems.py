@@ -229,11 +229,18 @@ def _integrated_lufs(args: list[str]) -> float | None:
 
 def voice_lines_lufs(paths: list[str]) -> float | None:
     """Integrated loudness of the spoken lines one after the other, as the mix hears them
-    (stereo, 48 kHz: a mono line counts in both channels). None for silence."""
-    from adcut.render.graph import AFORMAT
+    (stereo, 48 kHz: a mono line counts in both channels). None for silence. Remembered per
+    set of files (adcut.render.memo)."""
+    from adcut.render.memo import remembered_json
 
     if not paths:
         return None
+    return remembered_json("voice-lufs", [], paths, lambda: _voice_lines_lufs(paths))
+
+
+def _voice_lines_lufs(paths: list[str]) -> float | None:
+    from adcut.render.graph import AFORMAT
+
     args: list[str] = []
     for p in paths:
         args += ["-i", str(p)]
@@ -245,8 +252,10 @@ def voice_lines_lufs(paths: list[str]) -> float | None:
 
 def music_window_lufs(path: str, start_s: float, duration_s: float) -> float | None:
     """Integrated loudness of the stretch of a track an ad plays (to the file's end at most),
-    as the mix hears it. None for silence."""
+    as the mix hears it. None for silence. Remembered per file and stretch (adcut.render.memo)."""
     from adcut.render.graph import AFORMAT
+    from adcut.render.memo import remembered_json
 
-    return _integrated_lufs(["-ss", f"{start_s:.3f}", "-t", f"{duration_s:.3f}", "-i", str(path),
-                             "-af", f"{AFORMAT},ebur128=framelog=verbose"])
+    window = ["-ss", f"{start_s:.3f}", "-t", f"{duration_s:.3f}"]
+    return remembered_json("music-lufs", window, [path], lambda: _integrated_lufs(
+        [*window, "-i", str(path), "-af", f"{AFORMAT},ebur128=framelog=verbose"]))

@@ -138,3 +138,31 @@ def test_text_boxes_land_where_the_reframe_puts_them_and_captions_move_off_them(
     assert moved[0].position == "top"
     clear = clip.model_copy(update={"text_boxes": []})
     assert captions_off_text([cue], [clear], layout, 1080, 1920) == [cue]
+
+
+def test_a_shots_frames_are_decoded_once_for_every_variant_and_the_next_edit(tmp_path,
+                                                                           monkeypatch):
+    """The variants of an edit (and the next edit of the same footage) reuse the frames the
+    reframing was chosen from; a replaced file is decoded again."""
+    from adcut.render import memo, reframe
+    from tests.synth import color_shots
+
+    monkeypatch.setenv("ADCUT_CACHE_DIR", str(tmp_path / "cache"))
+    memo.forget()
+    clip = tmp_path / "clip.mp4"
+    color_shots(clip, ["red", "blue"], [1.0, 1.0])
+    decoded = []
+    real = reframe._decode_shot_frames
+    monkeypatch.setattr(reframe, "_decode_shot_frames",
+                        lambda *a: decoded.append(a) or real(*a))
+    first = reframe.sample_shot_frames(clip, 0.2, 1.5)
+    again = reframe.sample_shot_frames(clip, 0.2, 1.5)
+    memo.forget()  # the next edit: another process, the same cache folder
+    later = reframe.sample_shot_frames(clip, 0.2, 1.5)
+    assert len(decoded) == 1 and len(first) == 3
+    assert all(np.array_equal(a, b) and np.array_equal(a, c)
+               for a, b, c in zip(first, again, later))
+    color_shots(clip, ["green", "blue"], [1.0, 1.0])
+    assert reframe.sample_shot_frames(clip, 0.2, 1.5)[0][..., 1].mean() > 100  # green now
+    assert len(decoded) == 2
+    memo.forget()
