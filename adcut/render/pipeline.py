@@ -236,7 +236,8 @@ def _render(group: OutputGroup, document: EditPlan | Timeline, *, base_dir: Path
         boxes = caption_boxes(timeline) if timeline.captions and not preview else None
         written = str(result.written)
         outcome.checks = [replace(c, detail=c.detail.replace(written, str(output)))
-                          for c in run_qc(result.written, timeline, caption_boxes=boxes)]
+                          for c in run_qc(result.written, timeline, caption_boxes=boxes,
+                                          picture_logs=list(result.picture_logs))]
         group.write("qc", build_qc_report(outcome.checks))
 
     for key in ("srt", "otio", "timeline", "manifest", "qc", "voice"):

@@ -61,6 +61,9 @@ class RenderResult:
     loudness_gain_db: float | None
     passes: int = 1  # picture passes (more than one for a long timeline)
     written: Path | None = None  # the file ffmpeg wrote (temporary until its group commits)
+    # Per picture pass: (start_s, end_s, ffmpeg's log), which holds the black and frozen
+    # stretches of the frames it encoded (graph.picture_check_filters; qc.run_qc reads them).
+    picture_logs: tuple[tuple[float, float, str], ...] = ()
 
 
 def timeline_sources(timeline: Timeline) -> list[Path]:
@@ -231,13 +234,14 @@ def render_into(
             # -y: the temporary name was just created by the group (empty); the real output
             # is only replaced when the group commits.
             args = ["-y", *build_ffmpeg_args(timeline, str(temp), options)]
-            run_ffmpeg(args, duration_s=timeline.duration_s, on_progress=progress,
-                       writing=output)
+            logs = [(0.0, timeline.duration_s,
+                     run_ffmpeg(args, duration_s=timeline.duration_s, on_progress=progress,
+                                writing=output))]
         else:
             # Absolute: ffmpeg reads the names in an ffconcat list relative to its folder.
             parts_dir = (work_dir or group.temp_dir(key)).absolute()
-            args = _render_in_passes(timeline, passes, temp, parts_dir, options, progress,
-                                     output)
+            args, logs = _render_in_passes(timeline, passes, temp, parts_dir, options, progress,
+                                           output)
     command = [find_ffmpeg().path, *(_PREFIX if len(passes) == 1 else _QUIET), *args]
     if not temp.is_file() or temp.stat().st_size == 0:
         raise MediaError(f"{output}: ffmpeg wrote nothing",
@@ -245,7 +249,7 @@ def render_into(
     elapsed = time.perf_counter() - started
     final = [str(output) if part == str(temp) else part for part in command]
     return RenderResult(output=output, elapsed_s=elapsed, command=final, loudness_gain_db=gain,
-                        passes=len(passes), written=temp)
+                        passes=len(passes), written=temp, picture_logs=tuple(logs))
 
 
 def _pass_commands(timeline: Timeline, passes: list[Pass], output: Path, parts_dir: Path,
@@ -264,9 +268,10 @@ def _pass_commands(timeline: Timeline, passes: list[Pass], output: Path, parts_d
 
 def _render_in_passes(timeline: Timeline, passes: list[Pass], temp: Path, parts_dir: Path,
                       options: RenderOptions, progress: Callable[[float], None],
-                      output: Path) -> list[str]:
+                      output: Path) -> tuple[list[str], list[tuple[float, float, str]]]:
     """Picture passes (progress in ad seconds), the sound, then the join into `temp`. The
-    parts lie beside `output` (the name a full disk is reported under)."""
+    parts lie beside `output` (the name a full disk is reported under). Returns the join's
+    arguments and each picture pass's (start_s, end_s, log)."""
     pictures, sound, join, listing = _pass_commands(timeline, passes, temp, parts_dir, options)
     try:
         (parts_dir / "parts.ffconcat").write_text(listing, encoding="utf-8")
@@ -274,15 +279,17 @@ def _render_in_passes(timeline: Timeline, passes: list[Pass], temp: Path, parts_
         raise OutputError(f"cannot write beside {output} ({exc.strerror})",
                           hint="free space or choose another -o") from None
     fps = timeline.fps
+    logs = []
     for p, args in zip(passes, pictures):
         start_s = p.start_f / fps
         log.debug("picture pass: frames %d-%d", p.start_f, p.end_f)
-        run_ffmpeg(args, duration_s=(p.end_f - p.start_f) / fps, writing=output,
-                   on_progress=lambda done_s, start_s=start_s: progress(start_s + done_s))
+        logs.append((start_s, p.end_f / fps, run_ffmpeg(
+            args, duration_s=(p.end_f - p.start_f) / fps, writing=output,
+            on_progress=lambda done_s, start_s=start_s: progress(start_s + done_s))))
     run_ffmpeg(sound, writing=output)  # seconds of work for any length
     run_ffmpeg(join, writing=output)
     progress(timeline.duration_s)
-    return join
+    return join, logs
 
 
 def print_command(

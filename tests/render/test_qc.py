@@ -187,3 +187,39 @@ def test_line_correlations_find_the_lag_and_score_each_line():
     assert abs(r[1]) < 0.05
     late = line_correlations(np.roll(lines, -500), lines, [(1000, 9000)], max_lag=800)
     assert late[0] == pytest.approx(1.0, abs=1e-6)  # a negative lag is found too
+
+
+def test_the_renders_own_picture_measure_gives_the_checks_a_decode_gives(media, tmp_path):
+    """After a render, black and frozen stretches come from the frames it encoded (no second
+    decode of the picture): a hold passes, frames cloned past a short source fail, as when the
+    file is decoded; a long render's passes are joined into the ad's stretches."""
+    held = Timeline.model_validate({
+        "fps": FPS, "width": W, "height": H, "duration_f": 50,
+        "clips": [clip(media["grain"], 0, 50, 0.0, hold_f=25)]})
+    short = Timeline.model_validate({
+        "fps": FPS, "width": W, "height": H, "duration_f": 50,
+        "clips": [clip(media["grain"], 0, 50, 1.5)]})
+    for tl, ok in ((held, True), (short, False)):
+        out = tmp_path / f"{ok}.mp4"
+        result = render_timeline(tl, out)
+        assert len(result.picture_logs) == 1 and "freezedetect" in result.picture_logs[0][2]
+        own = by_name(run_qc(out, tl, picture_logs=list(result.picture_logs)))
+        decoded = by_name(run_qc(out, tl))
+        assert own["freeze"].ok is decoded["freeze"].ok is ok, (own["freeze"], decoded["freeze"])
+        assert own["freeze"].measured == pytest.approx(decoded["freeze"].measured, abs=0.1)
+        assert own["black"].ok and own["duration"].ok and own["streams"].ok
+
+
+def test_picture_stills_join_a_stretch_cut_by_a_pass_boundary():
+    from adcut.render.qc import picture_stills
+
+    def log(*pairs):
+        return "".join(f"lavfi.freezedetect.freeze_start: {a}\nlavfi.freezedetect.freeze_end: {b}\n"
+                       for a, b in pairs)
+
+    # pass 1 (0-4 s) ends frozen from 3.7 s; pass 2 (4-8 s) starts frozen until 0.3 s: one
+    # 0.6 s stretch; 6.0-6.2 s stays apart
+    logs = [(0.0, 4.0, log((1.0, 1.2)) + "lavfi.freezedetect.freeze_start: 3.7\n"),
+            (4.0, 8.0, log((0.0, 0.3), (2.0, 2.2)))]
+    got = picture_stills(logs, "freeze", 30)
+    assert [(round(a, 3), round(b, 3)) for a, b in got] == [(1.0, 1.2), (3.7, 4.3), (6.0, 6.2)]
