@@ -194,7 +194,7 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
     # Subtitles: layout and glyph coverage.
     lines = [(i, s.line) for i, s in enumerate(plan.shots) if s.line]
     if plan.subtitles.enabled and lines:
-        from adcut.render.subtitles import missing_glyphs, subtitle_layout
+        from adcut.render.subtitles import subtitle_layout
 
         font_file = plan.subtitles.font_file
         if font_file is not None and not resolve(font_file, base_dir).is_file():
@@ -205,8 +205,8 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
                 style = style.model_copy(update={"font_file": str(resolve(font_file, base_dir))})
             layout = subtitle_layout(out_w, out_h, style)
             facts.subtitle_layout = layout
-            for i, text in lines:
-                missing = missing_glyphs(text, Path(layout.font_file))
+            missing_of = glyphs_missing([text for _, text in lines], Path(layout.font_file))
+            for (i, text), missing in zip(lines, missing_of):
                 if missing:
                     facts.problems.append(
                         f"shots[{i}].line: the font {Path(layout.font_file).name} cannot draw "
@@ -325,12 +325,27 @@ def captions_off_text(captions: list[CaptionCue], clips: list[TimelineClip],
     return place_captions(captions, layout, out_w, out_h, keep) if keep else captions
 
 
+def glyphs_missing(texts: list[str], font_file: Path) -> list[list[str]]:
+    """subtitles.missing_glyphs of each text, from one look at the font for all their
+    characters, remembered per font file and character set (adcut.render.memo): reading the
+    character maps of the bundled CJK collection takes 1.7 s, and the next edit's lines mostly
+    use the same characters."""
+    from adcut.render.memo import remembered_json
+    from adcut.render.subtitles import missing_glyphs
+
+    chars = "".join(sorted(set("".join(texts))))
+    with phase("font coverage"):
+        missing = set(remembered_json("missing-glyphs", [chars], [font_file],
+                                      lambda: missing_glyphs(chars, Path(font_file))))
+    return [[ch for ch in dict.fromkeys(text) if ch in missing] for text in texts]
+
+
 def gather_end_card_facts(plan: EditPlan, facts: PlanFacts, base_dir: Path | None) -> None:
     """The size of each end-card image (read from its header) and the card's font: the
     captions' font when the ad has captions, else the bundled Noto Sans CJK."""
     from PIL import Image, UnidentifiedImageError
 
-    from adcut.render.subtitles import default_font, missing_glyphs
+    from adcut.render.subtitles import default_font
 
     card = plan.end_card
     for key in ("logo", "image"):
@@ -352,7 +367,7 @@ def gather_end_card_facts(plan: EditPlan, facts: PlanFacts, base_dir: Path | Non
         facts.card_font = (str(font_file), font_name)
     for key in ("text", "url"):
         value = getattr(card, key)
-        missing = missing_glyphs(value, Path(facts.card_font[0])) if value else []
+        missing = glyphs_missing([value], Path(facts.card_font[0]))[0] if value else []
         if missing:
             facts.problems.append(f"end_card.{key}: the font {Path(facts.card_font[0]).name} "
                                   f"cannot draw {''.join(missing)!r}")

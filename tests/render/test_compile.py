@@ -340,3 +340,27 @@ def test_a_plan_with_the_old_caption_size_keeps_its_size():
                                         "subtitles": {"size_pct": 4.2}})
         w, h = plan.size
         assert subtitle_layout(w, h, plan.subtitles).size_px == round(0.042 * h)
+
+
+def test_glyph_coverage_is_read_once_per_font_and_character_set(tmp_path, monkeypatch):
+    """Each line gets the characters the font cannot draw, in order; the next edit with the
+    same characters does not read the font's character maps again (1.7 s for the CJK one)."""
+    from adcut.render import compile as compile_mod
+    from adcut.render import memo, subtitles
+
+    monkeypatch.setenv("ADCUT_CACHE_DIR", str(tmp_path / "cache"))
+    memo.forget()
+    reads = []
+    real = subtitles.missing_glyphs
+    monkeypatch.setattr(subtitles, "missing_glyphs", lambda *a: reads.append(a) or real(*a))
+    font, _ = subtitles.default_font()
+    lines = ["Tap ✈ now", "Fly ✈ ➿ today", "All fine"]
+    want = [real(t, font) for t in lines]
+    assert compile_mod.glyphs_missing(lines, font) == want == [["✈"], ["✈", "➿"], []]
+    memo.forget()  # the next edit, same characters in another order
+    assert compile_mod.glyphs_missing(["All fine", "Tap ✈ now"], font) == [[], ["✈"]]
+    assert len(reads) == 2  # the first edit's set and this one's (a subset: another key)
+    memo.forget()
+    compile_mod.glyphs_missing(lines[::-1], font)
+    assert len(reads) == 2  # the same character set: remembered
+    memo.forget()
