@@ -276,9 +276,6 @@ class HibariEngine:
         except ImportError as exc:
             raise DependencyError("hibari-tts is not installed",
                                   hint="pip install hibari-tts==0.2.1") from exc
-        import_deferred("onnxruntime", "onnx")  # onnx: see _durations_output
-        import onnxruntime as ort
-
         model_file: str | None = None
         version = hibari.__version__
         if voice is not None and (voice.endswith(".onnx") or os.sep in voice):
@@ -302,17 +299,36 @@ class HibariEngine:
                                            "with network access") from exc
         self.voice = voice or voice_name
         self.version = version
-        self._tts = hibari.Hibari(voice=voice_name, model=model_file)
-        self.sample_rate = int(self._tts.sample_rate)
-        model_bytes, self._durations_name = _durations_output(Path(self._tts.model_path).read_bytes())
+        self._voice_name, self._model_file = voice_name, model_file
+        self._tts = None  # the model loads on the first line not found in the cache
+
+    @property
+    def sample_rate(self) -> int:
+        self._load()
+        return self._sample_rate
+
+    def _load(self) -> None:
+        """Load the voice model and its duration session (about 0.9 s with the onnx import):
+        only when a line must really be synthesised, so a re-render from the cache skips it."""
+        if self._tts is not None:
+            return
+        import hibari
+
+        import_deferred("onnxruntime", "onnx")  # onnx: see _durations_output
+        import onnxruntime as ort
+
+        tts = hibari.Hibari(voice=self._voice_name, model=self._model_file)
+        self._sample_rate = int(tts.sample_rate)
+        model_bytes, self._durations_name = _durations_output(Path(tts.model_path).read_bytes())
         if self._durations_name is None:
             log.warning("hibari: duration tensor not found in %s; word times from ASR",
-                        self._tts.model_path)
+                        tts.model_path)
         else:
             so = ort.SessionOptions()
             so.intra_op_num_threads = so.inter_op_num_threads = 1
             so.log_severity_level = 3
             self._sess = ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
+        self._tts = tts
 
     def _render(self, ids: list[int], speed: float, rng: np.random.Generator
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -393,6 +409,7 @@ class HibariEngine:
         import numpy as np
 
         text = _check_text_and_speed(text, speed)
+        self._load()
         rng = np.random.default_rng(0)  # fixed noise: the same line gives the same file
         parts: list[np.ndarray] = []
         words: list[WordTime] = []
