@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 _memory: dict[str, Any] = {}
 # Bumped when what a kind measures changes meaning: old entries are then never read.
 VERSION = 1
+# The disk cache is kept under this size: the entries used least recently go first (a shot's
+# reframing frames are about 130 KB, so this holds some 2,000 shots).
+MAX_CACHE_BYTES = 256 * 1024 * 1024
 
 
 def file_identity(path: str | Path) -> str:
@@ -63,6 +66,7 @@ def remembered_json(kind: str, args: Sequence[Any], files: Sequence[str | Path],
     path = _folder() / f"{key}.json"
     try:
         value = json.loads(path.read_text())["value"]
+        _touch(path)
     except (OSError, ValueError, KeyError):
         value = compute()
         _store(path, json.dumps({"value": value}).encode())
@@ -82,6 +86,7 @@ def remembered_arrays(kind: str, args: Sequence[Any], files: Sequence[str | Path
     try:
         with np.load(path) as data:
             value = [data[f"a{i}"] for i in range(len(data.files))]
+        _touch(path)
     except (OSError, ValueError, KeyError, EOFError):
         value = compute()
         buf = io.BytesIO()
@@ -98,10 +103,39 @@ def _store(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(data)
         os.replace(tmp, path)
+        trim(path.parent)
     except OSError as exc:
         log.debug("measurement not cached at %s: %s", path, exc)
         try:
             tmp.unlink()
+        except OSError:
+            pass
+
+
+def _touch(path: Path) -> None:
+    """Mark an entry as just used (its modification time orders the trimming)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def trim(folder: Path, max_bytes: int = MAX_CACHE_BYTES) -> None:
+    """Remove the least recently used entries until the folder holds at most `max_bytes`."""
+    entries = []
+    for entry in os.scandir(folder):
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        entries.append((st.st_mtime_ns, st.st_size, entry.path))
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries):
+        if total <= max_bytes:
+            break
+        try:
+            os.unlink(path)
+            total -= size
         except OSError:
             pass
 

@@ -70,3 +70,17 @@ def test_arrays_round_trip_and_an_unwritable_cache_still_measures(tmp_path, monk
     monkeypatch.setenv("ADCUT_CACHE_DIR", str(blocked))
     memo.forget()
     assert memo.remembered_json("k", [], [f], lambda: 3) == 3
+
+
+def test_the_disk_cache_keeps_the_most_recently_used_entries_under_its_size(tmp_path):
+    import os
+
+    from adcut.render.memo import trim
+
+    for i in range(10):
+        (tmp_path / f"e{i}.json").write_bytes(b"x" * 1000)
+        os.utime(tmp_path / f"e{i}.json", ns=(i * 10**9, i * 10**9))
+    os.utime(tmp_path / "e0.json")  # used just now
+    trim(tmp_path, max_bytes=3500)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["e0.json", "e8.json", "e9.json"]
