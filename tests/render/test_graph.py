@@ -83,7 +83,10 @@ def test_golden_render_command():
     args = build_ffmpeg_args(golden_timeline(), "/out/ad.mp4", options)
     check_golden("render_args.txt", args_text(args))
     check_golden("render_filtergraph.txt", build_filtergraph(golden_timeline(), options) + "\n")
-    assert args[args.index("-filter_complex") + 1] == build_filtergraph(golden_timeline(), options)
+    # Two graphs (picture, then sound), each run by ffmpeg in a thread of its own.
+    graphs = [args[i + 1] for i, a in enumerate(args) if a == "-filter_complex"]
+    assert ";\n".join(graphs) == build_filtergraph(golden_timeline(), options)
+    assert "[vout]" in graphs[0] and ":a]" not in graphs[0] and "[aout]" in graphs[1]
 
 
 def test_golden_measure_command():
@@ -112,15 +115,17 @@ def test_render_output_options():
     assert args[i - 5:i] == ["-ss", "1", "-t", "3.266667", "-i"]
 
 
-def test_preview_is_half_size_and_ultrafast():
+def test_preview_is_a_third_of_the_size_and_ultrafast():
     tl = golden_timeline()
-    assert output_size(tl, True) == (540, 960)
+    assert output_size(tl, True) == (360, 640)
     args = build_ffmpeg_args(tl, "/o.mp4", RenderOptions(preview=True))
     assert args[args.index("-preset") + 1] == "ultrafast" and "96k" in args
     graph = build_filtergraph(tl, RenderOptions(preview=True))
-    assert "scale=540:960" in graph and "scale=1080:1920" not in graph
-    odd = Timeline.model_validate(golden_timeline().model_dump() | {"width": 270, "height": 480})
-    assert output_size(odd, True) == (134, 240)  # even dimensions
+    assert "scale=360:640" in graph and "scale=1080:1920" not in graph
+    odd = Timeline.model_validate(golden_timeline().model_dump() | {"width": 274, "height": 480})
+    assert output_size(odd, True) == (90, 160)  # even dimensions
+    tiny = Timeline.model_validate(golden_timeline().model_dump() | {"width": 16, "height": 64})
+    assert output_size(tiny, True) == (8, 32)  # never under 8 px a side: the same shape
 
 
 # -- arithmetic, by hand ------------------------------------------------------------------------
