@@ -201,7 +201,7 @@ def edit(
     variants: Annotated[int, typer.Option(min=1, max=20, help="Make N ads that differ in hook, order and music.")] = 1,
     explain: Annotated[bool, typer.Option("--explain", help="Show every candidate clip with its score and why.")] = False,
     script: Annotated[Optional[Path], typer.Option(help="Use this script (one line per shot) instead of writing one.")] = None,
-    preview: Annotated[bool, typer.Option("--preview", help="Fast half-size render to check the edit; render the plan in full later.")] = False,
+    preview: Annotated[bool, typer.Option("--preview", help="Fast third-size render (360x640 for 9:16) to check the edit; render the plan in full later.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (with the seconds spent per phase).")] = False,
 ) -> None:

@@ -305,7 +305,7 @@ def run_qc(output: Path, timeline: Timeline, *,
            caption_boxes: list[tuple[int, int, int, int]] | None = None,
            picture_logs: list[PictureLog] | None = None) -> list[Check]:
     """Check a rendered file against its timeline. `caption_boxes` are the subtitle boxes as
-    (left, top, right, bottom) pixels of the timeline's frame. A preview (half-size) render
+    (left, top, right, bottom) pixels of the timeline's frame. A preview (third-size) render
     is recognised by its size: its loudness is not normalised, so that check is skipped.
     `picture_logs`: the render's own measure of black and frozen stretches (see the module
     docstring); without them the file's picture is decoded for them."""

@@ -155,7 +155,7 @@ def test_the_card_is_rendered_after_the_last_clip_in_the_brand_colour(tmp_path):
     green = np.array([0x1E, 0x56, 0x31])
     assert np.abs(last[5, 5] - green).max() < 20  # the brand colour fills the card
     lay = card_layout(card_tl, 1080, 1080)
-    k = last.shape[1] / 1080  # a preview is half size
+    k = last.shape[1] / 1080  # a preview is smaller
     cx, cy = int((lay.logo.x + lay.logo.w / 2) * k), int((lay.logo.y + lay.logo.h / 2) * k)
     assert np.abs(last[cy, cx] - [250, 220, 0]).max() < 30  # the logo
     assert np.abs(frames[25][cy, cx] - green).max() < 30  # faded in, not there at once

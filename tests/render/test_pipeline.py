@@ -168,4 +168,4 @@ def test_a_hand_edited_timeline_renders_too(rendered, tmp_path):
     path.write_text(json.dumps(timeline))
     result = run("render", path, "-o", tmp_path / "edited.mp4", "--preview")
     assert result.exit_code == 0, result.output
-    assert probe_media(tmp_path / "edited.mp4").video.width == 540
+    assert probe_media(tmp_path / "edited.mp4").video.width == 360

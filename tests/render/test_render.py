@@ -315,7 +315,7 @@ def test_preview_and_print_command(media, tmp_path):
     result = render_timeline(tl, out, preview=True)
     assert result.loudness_gain_db is None
     info = probe_media(out)
-    assert (info.video.width, info.video.height) == (W // 2, H // 2)
+    assert (info.video.width, info.video.height) == (W // 3, 106)  # a third, even sides
     text = print_command(tl, out)
     measure, render = text.split("\n", 1)[1].split(" -f null -\n")
     assert text.startswith("# pass 1") and "ebur128" in measure and "libx264" not in measure

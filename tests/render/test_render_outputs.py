@@ -197,9 +197,9 @@ def test_the_preview_summary_names_the_size_rendered(footage, tmp_path):
     doc = write_timeline(tmp_path / "tl.json", footage, size=(360, 640))
     result = run("render", doc, "-o", tmp_path / "ad.mp4", "--preview")
     assert result.exit_code == 0, result.output
-    assert "180x320 @ 25 fps (preview)" in result.stdout
+    assert "120x212 @ 25 fps (preview)" in result.stdout
     info = probe_media(tmp_path / "ad.mp4").video
-    assert (info.width, info.height) == (180, 320)
+    assert (info.width, info.height) == (120, 212)
 
 
 @pytest.mark.hostile("overwrite")
@@ -217,7 +217,7 @@ def test_rendering_its_own_timeline_again_leaves_that_timeline_as_it_is(footage,
     assert result.exit_code == 0, result.output
     assert own.read_text() == text and own.stat().st_mtime_ns == mtime
     assert json.loads(result.stdout)["companions"]["timeline"] == str(own)
-    assert probe_media(out).video.width == 90  # the new render is in place
+    assert probe_media(out).video.width == 60  # the new render is in place
     assert names(tmp_path) == [*RENDER_SET, "tl.json"]
 
 
