@@ -327,16 +327,12 @@ def captions_off_text(captions: list[CaptionCue], clips: list[TimelineClip],
 
 def glyphs_missing(texts: list[str], font_file: Path) -> list[list[str]]:
     """subtitles.missing_glyphs of each text, from one look at the font for all their
-    characters, remembered per font file and character set (adcut.render.memo): reading the
-    character maps of the bundled CJK collection takes 1.7 s, and the next edit's lines mostly
-    use the same characters."""
-    from adcut.render.memo import remembered_json
+    characters (the font's coverage is remembered per font file, see subtitles._coverage)."""
     from adcut.render.subtitles import missing_glyphs
 
     chars = "".join(sorted(set("".join(texts))))
     with phase("font coverage"):
-        missing = set(remembered_json("missing-glyphs", [chars], [font_file],
-                                      lambda: missing_glyphs(chars, Path(font_file))))
+        missing = set(missing_glyphs(chars, Path(font_file)))
     return [[ch for ch in dict.fromkeys(text) if ch in missing] for text in texts]
 
 

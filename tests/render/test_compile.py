@@ -342,25 +342,36 @@ def test_a_plan_with_the_old_caption_size_keeps_its_size():
         assert subtitle_layout(w, h, plan.subtitles).size_px == round(0.042 * h)
 
 
-def test_glyph_coverage_is_read_once_per_font_and_character_set(tmp_path, monkeypatch):
-    """Each line gets the characters the font cannot draw, in order; the next edit with the
-    same characters does not read the font's character maps again (1.7 s for the CJK one)."""
+def test_a_fonts_coverage_is_read_once_per_font_file(tmp_path, monkeypatch):
+    """Each line gets the characters the font cannot draw, in order; a later edit (another
+    process: nothing in memory) does not read the font's character maps again (1.5 s for the
+    bundled CJK collection), whatever its lines; a changed font file is read again."""
+    import shutil
+
     from adcut.render import compile as compile_mod
     from adcut.render import memo, subtitles
 
     monkeypatch.setenv("ADCUT_CACHE_DIR", str(tmp_path / "cache"))
-    memo.forget()
     reads = []
-    real = subtitles.missing_glyphs
-    monkeypatch.setattr(subtitles, "missing_glyphs", lambda *a: reads.append(a) or real(*a))
-    font, _ = subtitles.default_font()
+    real = subtitles._read_coverage
+    monkeypatch.setattr(subtitles, "_read_coverage", lambda f: reads.append(f) or real(f))
+
+    def next_edit() -> None:  # what a new process starts with
+        memo.forget()
+        subtitles._coverage.cache_clear()
+
+    next_edit()
+    font = tmp_path / "font.ttf"
+    shutil.copy(subtitles.default_font()[0], font)
     lines = ["Tap ✈ now", "Fly ✈ ➿ today", "All fine"]
-    want = [real(t, font) for t in lines]
-    assert compile_mod.glyphs_missing(lines, font) == want == [["✈"], ["✈", "➿"], []]
-    memo.forget()  # the next edit, same characters in another order
-    assert compile_mod.glyphs_missing(["All fine", "Tap ✈ now"], font) == [[], ["✈"]]
-    assert len(reads) == 2  # the first edit's set and this one's (a subset: another key)
-    memo.forget()
-    compile_mod.glyphs_missing(lines[::-1], font)
-    assert len(reads) == 2  # the same character set: remembered
-    memo.forget()
+    assert compile_mod.glyphs_missing(lines, font) == [["✈"], ["✈", "➿"], []]
+    assert subtitles.missing_glyphs("Go ✈ 好", font) == ["✈"]
+    assert len(reads) == 1
+    next_edit()
+    assert compile_mod.glyphs_missing(["All fine", "Fly ➿ 你好"], font) == [[], ["➿"]]
+    assert len(reads) == 1  # remembered on disk
+    next_edit()
+    font.write_bytes(font.read_bytes() + b"\0")  # another file now: read again
+    compile_mod.glyphs_missing(lines, font)
+    assert len(reads) == 2
+    next_edit()
