@@ -132,7 +132,7 @@ def assign_lines(unary: np.ndarray, adjacency: np.ndarray | None = None,
     """perm with perm[i] the clip (column) for line (row) i, maximising `order_score`:
     Hungarian on `unary`, then best-improvement moves (swap two lines' clips, or give a line
     an unused clip) while the score with the adjacency bonus rises. Needs rows <= columns."""
-    from scipy.optimize import linear_sum_assignment
+    from adcut.planner.assignment import linear_sum_assignment
 
     n, m = unary.shape
     if n == 0:

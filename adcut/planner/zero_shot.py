@@ -100,7 +100,7 @@ def _durations(clips: list[ClipRef], hints: Hints) -> list[float | None]:
 
 
 def _assign(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from scipy.optimize import linear_sum_assignment
+    from adcut.planner.assignment import linear_sum_assignment
 
     return linear_sum_assignment(-M)
 
