@@ -63,3 +63,22 @@ def test_a_language_without_a_voice_is_said_before_any_work(tmp_path):
     assert json.loads(result.stdout)[0]["warnings"] == [first.split(None, 1)[1]]
     # The plan says it has no voice, so QC does not look for one.
     assert json.loads(plan_path.read_text())["voice"]["engine"] == "none"
+
+
+def test_the_default_voice_is_hibaris_own_and_known_without_importing_it():
+    import subprocess
+    import sys
+
+    from hibari.voices import DEFAULT, VOICES
+
+    from adcut.voice.tts import DEFAULT_HIBARI_VOICE, languages_spoken
+
+    assert DEFAULT_HIBARI_VOICE == DEFAULT and VOICES[DEFAULT].get("bundled")
+    assert languages_spoken("hibari") == {"en"}
+    # An edit whose lines are all cached never imports hibari (0.1 s) nor scipy (0.26 s).
+    code = ("import sys; from adcut.voice.tts import HibariEngine, languages_spoken; "
+            "e = HibariEngine(); languages_spoken('hibari'); "
+            "from adcut.planner.assignment import linear_sum_assignment; "
+            "print(e.voice, 'hibari' in sys.modules, 'scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [DEFAULT, "False", "False"]
