@@ -168,6 +168,7 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
     with phase("reframe"):
         # Reframing: only where the plan leaves the centre to us and the aspect differs.
         out_w, out_h = ASPECTS[plan.aspect]
+        _decode_shot_frames_together(plan, facts, base_dir)
         for shot in plan.shots:
             src = facts.sources.get(shot.source)
             r = shot.reframe
@@ -271,12 +272,55 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
     return facts
 
 
+def _decode_shot_frames_together(plan: EditPlan, facts: PlanFacts,
+                                 base_dir: Path | None) -> None:
+    """Decode the frames every auto-reframed video shot is judged on, and those of the opening
+    shot's motion, a few ffmpeg children at a time (each decodes its whole range for a few
+    frames: 0.3-0.5 s a shot, mostly one thread's work), so the reframing finds them
+    remembered (reframe.sample_shot_frames)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from adcut.render.reframe import sample_shot_frames
+
+    jobs = []
+    for shot in plan.shots:
+        src = facts.sources.get(shot.source)
+        if (isinstance(src, SourceFacts) and src.has_video and not src.still
+                and (shot.reframe.center_x is None or shot.reframe.center_y is None)):
+            jobs.append((resolve(shot.source, base_dir), shot.in_s,
+                         min(shot.out_s, src.duration_s) - shot.in_s, 3))
+    if plan.shots:
+        jobs.append(_opening_frames_job(plan, facts, base_dir))
+    jobs = [job for job in jobs if job is not None]
+    if len(jobs) < 2:
+        return
+    pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1, len(jobs)))
+    try:
+        for _ in pool.map(lambda job: sample_shot_frames(*job), jobs):
+            pass
+    except MediaError:
+        pass  # the loop meets the same error shot by shot, and says which
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def measure_opening_motion(plan: EditPlan, facts: PlanFacts,
                            base_dir: Path | None) -> float | None:
     """How much the first shot moves over its first HOOK_S (reframe.motion_level of frames
     half a second apart); None for a still (it gets its own motion) or a shot not probed."""
     from adcut.render.reframe import motion_level, sample_shot_frames
 
+    job = _opening_frames_job(plan, facts, base_dir)
+    if job is None:
+        return None
+    frames = sample_shot_frames(*job)
+    return motion_level(frames) if len(frames) >= 2 else None
+
+
+def _opening_frames_job(plan: EditPlan, facts: PlanFacts, base_dir: Path | None
+                        ) -> tuple[Path, float, float, int] | None:
+    """The frames (file, start s, span s, count) measure_opening_motion judges."""
     shot = plan.shots[0]
     src = facts.sources.get(shot.source)
     if not isinstance(src, SourceFacts) or not src.has_video or getattr(src, "still", False):
@@ -284,9 +328,7 @@ def measure_opening_motion(plan: EditPlan, facts: PlanFacts,
     span_s = min(HOOK_S, min(shot.out_s, src.duration_s) - shot.in_s)
     if span_s <= 0:
         return None
-    frames = sample_shot_frames(resolve(shot.source, base_dir), shot.in_s, span_s,
-                                count=max(2, round(span_s / 0.5) + 1))
-    return motion_level(frames) if len(frames) >= 2 else None
+    return resolve(shot.source, base_dir), shot.in_s, span_s, max(2, round(span_s / 0.5) + 1)
 
 
 def opening_push_in(clips: list[TimelineClip], motion: float | None,
