@@ -120,6 +120,8 @@ def test_preview_is_a_third_of_the_size_and_ultrafast():
     assert output_size(tl, True) == (360, 640)
     args = build_ffmpeg_args(tl, "/o.mp4", RenderOptions(preview=True))
     assert args[args.index("-preset") + 1] == "ultrafast" and "96k" in args
+    assert args.count("-skip_loop_filter") == len(tl.clips)  # each clip decoded the fast way
+    assert "-skip_loop_filter" not in build_ffmpeg_args(tl, "/o.mp4", RenderOptions())
     graph = build_filtergraph(tl, RenderOptions(preview=True))
     assert "scale=360:640" in graph and "scale=1080:1920" not in graph
     odd = Timeline.model_validate(golden_timeline().model_dump() | {"width": 274, "height": 480})
