@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from adcut.cli import app, join_planner_args as _join_planner_args
+from adcut.cli import join_planner_args as _join_planner_args
 from tests import synth
+from tests.in_process import run
 
 CAPTIONS = {
     "shoe.mp4": "a red running shoe on a running track",
@@ -20,13 +20,6 @@ CAPTIONS = {
     "logo.mp4": "the Spark logo on a white background",
 }
 COLOURS = ["red", "orange", "yellow", "blue", "gray", "white"]
-
-
-def run(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 @pytest.fixture(scope="module")

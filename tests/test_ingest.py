@@ -14,23 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
-from adcut.cli import app
 from adcut.library.schema import SCHEMA_VERSION
 from tests import synth
+from tests.in_process import run
 
 FPS = 25
 COLORS = ["red", "lime", "blue", "yellow"]
 RGB = {"red": (255, 0, 0), "lime": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0)}
 SPOKEN = "Introducing the new Spark running shoe. Lighter, faster, stronger."
-
-
-def run(*args: str):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def dump(lib: Path) -> dict:

@@ -389,14 +389,17 @@ class Ingester:
         if kind == "footage" and self.options.text:
             checks.append(("texts", self.text, "--text"))
         for emb_kind, encoder, flag in checks:
-            mine = _encoder_id(encoder)
-            others = catalog.encoders_in_use(emb_kind) - {mine}
-            if others:
-                name, version = sorted(others)[0]
-                raise EncoderMismatchError(
-                    f"library {self.folder} holds {emb_kind} embeddings from {name} "
-                    f"({version}); this ingest uses {mine[0]} ({mine[1]})",
-                    hint=f"ingest with {flag} {name}, or into a new library folder")
+            self._check_encoder(catalog, emb_kind, encoder, flag)
+
+    def _check_encoder(self, catalog: Catalog, emb_kind: str, encoder, flag: str) -> None:
+        mine = _encoder_id(encoder)
+        others = catalog.encoders_in_use(emb_kind) - {mine}
+        if others:
+            name, version = sorted(others)[0]
+            raise EncoderMismatchError(
+                f"library {self.folder} holds {emb_kind} embeddings from {name} "
+                f"({version}); this ingest uses {mine[0]} ({mine[1]})",
+                hint=f"ingest with {flag} {name}, or into a new library folder")
 
     def _ingest_one(self, catalog: Catalog, kind: str, path: Path, st: os.stat_result,
                     info, problem: str | None = None) -> FileOutcome:
@@ -768,7 +771,7 @@ class Ingester:
         self._written = []
         try:
             if catalog.embedding(source_id, "texts") is not None and self.options.text:
-                self._check_text_encoder(catalog)
+                self._check_encoder(catalog, "texts", self.text, "--text")
                 texts = self._store_texts(source_id, sorted(records, key=lambda c: c.emb_row))
             catalog.update_texts(source_id, updates, captions, new_hash, texts)
         finally:
@@ -794,16 +797,6 @@ class Ingester:
         info = probe_media(path)
         found = self._read_screen_text(path, info, [(r["start_s"] + r["end_s"]) / 2 for r in rows])
         return {r["id"]: (items, self._ocr_engine()) for r, items in zip(rows, found)}
-
-    def _check_text_encoder(self, catalog: Catalog) -> None:
-        mine = _encoder_id(self.text)
-        others = catalog.encoders_in_use("texts") - {mine}
-        if others:
-            name, version = sorted(others)[0]
-            raise EncoderMismatchError(
-                f"library {self.folder} holds texts embeddings from {name} ({version}); this "
-                f"ingest uses {mine[0]} ({mine[1]})",
-                hint=f"ingest with --text {name}, or into a new library folder")
 
     def _footage_audio(self, path: Path, info):
         """(speech, music) as (times, patch_s, scores) or None, words, warnings."""

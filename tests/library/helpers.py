@@ -6,17 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from adcut.cli import app
-
-
-def run(*args):
-    """The CLI in-process; a Python exception escaping it fails the test."""
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+from tests.in_process import run
 
 
 PROGRESS_BAR = "\u2501"  # the bar of a progress line (rich), which ends on stderr too

@@ -8,7 +8,6 @@ the process's memory map)."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests import synth
-from tests.voice.test_interrupt import _wait_until_mapped
+from tests.render.procs import interrupt, wait_until_mapped
 
 
 @pytest.mark.hostile("signal")
@@ -31,14 +30,8 @@ def test_ctrl_c_while_ingest_loads_its_models_stops_it(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "adcut", "ingest", str(footage), "--library",
                              str(lib), "--asr", "none"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        assert _wait_until_mapped(proc, "_ml_dtypes_ext"), "the audio model never loaded"
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    assert wait_until_mapped(proc, "_ml_dtypes_ext"), "the audio model never loaded"
+    err = interrupt(proc)
     assert proc.returncode == 130, err[-2000:]
     assert err.strip().splitlines()[-1].startswith("interrupted"), err[-2000:]
     assert not list((lib / "emb").glob("*.npy")) if (lib / "emb").exists() else True

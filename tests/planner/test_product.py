@@ -9,12 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-from typer.testing import CliRunner
 
-from adcut.cli import app
 from adcut.planner.product import (OUTLIER_Z, ProductLooks, modified_z,
                                    open_and_close_on_product, score_looks, with_product)
 from tests import synth
+from tests.in_process import run
 
 
 # -- pure ---------------------------------------------------------------------------------------
@@ -89,13 +88,6 @@ def bottle(size, bg, offset=(0, 0), scale=1.0) -> Image.Image:
     d.rectangle([cx - bw // 5, cy - bh // 2 - bh // 14, cx + bw // 5, cy - bh // 2], fill=(200, 160, 40))
     d.rectangle([cx - bw // 2, cy, cx + bw // 2, cy + bh // 5], fill=(240, 230, 200))
     return img
-
-
-def run(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from adcut.cli import app
 from adcut.render.length import fit_frames, target_seconds
 from tests import synth
+from tests.in_process import run
 
 CAPTIONS = {"cup.mp4": "a glass of iced coffee on a table", "pour.mp4": "cold brew poured into a glass",
             "street.mp4": "a busy street at night", "bottle.mp4": "a bottle of cold brew",
@@ -29,13 +28,6 @@ def test_fit_frames_adds_where_the_footage_has_room_and_takes_from_slack():
     # the floors cannot be undercut: as close as they allow
     assert fit_frames([100, 100], [90, 90], [100, 100], 100) == [90, 90]
     assert target_seconds('{"duration_s": 15}') == 15.0 and target_seconds(None) is None
-
-
-def run(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -56,3 +58,34 @@ def wait_for(predicate, timeout_s: float, step_s: float = 0.02):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(step_s)
+
+
+def mapped(pid: int, needle: str) -> bool:
+    """Whether a file whose path contains `needle` (a native module) is in `pid`'s memory map."""
+    try:
+        return needle in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def wait_until_mapped(proc: subprocess.Popen, needle: str, timeout_s: float = 60) -> bool:
+    """Poll every 2 ms until `proc` maps `needle` (True) or ends or time runs out (False)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        if mapped(proc.pid, needle):
+            return True
+        time.sleep(0.002)
+    return False
+
+
+def interrupt(proc: subprocess.Popen, timeout_s: float = 120) -> str:
+    """Ctrl-C `proc` (a SIGINT) and wait for it to end; its stderr. A process that outlives
+    `timeout_s` is killed (the test's assertions on its exit code then fail)."""
+    try:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=timeout_s)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return err

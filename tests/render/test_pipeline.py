@@ -11,21 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from adcut.cli import app
 from adcut.media.ffmpeg import find_ffmpeg
 from adcut.media.probe import probe_media
 from tests import synth
+from tests.in_process import run
 
 FPS = 25
-
-
-def run(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def frame_at(path: Path, t_s: float, size=(108, 192)) -> np.ndarray:

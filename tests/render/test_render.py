@@ -385,3 +385,28 @@ def test_print_command_of_a_long_timeline_shows_every_pass(media, tmp_path):
     assert len(commands) == 4, text
     assert [c.count(" -i ") for c in commands[:2]] == [6, 6] and "-c copy" in commands[-1]
     assert "parts.ffconcat" in text and not (tmp_path / "long.mp4").exists()
+
+
+def test_a_fitted_shot_moves_over_a_still_backdrop_from_half_a_second_in(tmp_path):
+    """The backdrop of a fitted shot is one blurred frame taken 0.5 s in (its first frame may
+    still belong to the cut before: here 0.2 s of red), held still while the picture moves,
+    and a push-in moves the picture within its band, not the backdrop."""
+    source = tmp_path / "src.mp4"
+    # red 0.2 s, then blue | yellow (an edge off the centre, which a zoom would move) with a
+    # white box sliding across the blue
+    synth.ffmpeg("-f", "lavfi", "-i", "color=c=red:s=320x180:r=25:d=0.2", "-f", "lavfi", "-i",
+                 "color=c=blue:s=200x180:r=25:d=2.8", "-f", "lavfi", "-i",
+                 "color=c=yellow:s=120x180:r=25:d=2.8", "-filter_complex",
+                 "[1:v][2:v]hstack,drawbox=x='mod(t*150\\,160)':y=50:w=40:h=80:color=white:"
+                 "t=fill[b];[0:v][b]concat=n=2:v=1:a=0", *synth.X264, str(source))
+    tl = timeline([clip(source, 0, 60, 0.0, size=(320, 180), reframe={"mode": "fit-blur"},
+                        push_in=0.1)])
+    out = tmp_path / "fitted.mp4"
+    render_timeline(tl, out)
+    fr = [f.astype(int) for f in frames(out)]
+    band_top = (H - round(W * 180 / 320)) // 2  # the picture's band: rows band_top..H-band_top
+    backdrop = [f[:band_top - 4] for f in fr]
+    assert all(near(colour(b, 0.1, 0.5), BLUE, 60) for b in backdrop)  # never the red cut
+    assert max(np.abs(b - backdrop[0]).mean() for b in backdrop) < 0.5  # still
+    band = [f[band_top + 4:H - band_top - 4] for f in fr]
+    assert np.abs(band[20] - band[40]).mean() > 2  # while the picture moves (the white box)

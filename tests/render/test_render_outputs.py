@@ -13,23 +13,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from adcut.cli import app
 from adcut.media.probe import probe_media
 from tests import faults, synth
+from tests.in_process import run
 from tests.render.procs import alive, children, wait_for
 
 FPS = 25
 REPO = Path(__file__).parents[2]
 RENDER_SET = ["ad.manifest.json", "ad.mp4", "ad.otio", "ad.qc.json", "ad.timeline.json"]
-
-
-def run(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def said(stderr: str) -> list[str]:

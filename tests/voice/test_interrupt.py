@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests import synth
+from tests.render.procs import interrupt, wait_until_mapped
 
 ADCUT = [sys.executable, "-m", "adcut"]
 
@@ -37,22 +37,6 @@ def plan_folder(tmp_path_factory) -> Path:
     return root
 
 
-def _mapped(pid: int, needle: str) -> bool:
-    try:
-        return needle in Path(f"/proc/{pid}/maps").read_text()
-    except OSError:
-        return False
-
-
-def _wait_until_mapped(proc: subprocess.Popen, needle: str, timeout_s: float = 60) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and proc.poll() is None:
-        if _mapped(proc.pid, needle):
-            return True
-        time.sleep(0.002)
-    return False
-
-
 @pytest.mark.hostile("signal")
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc")
 @pytest.mark.parametrize("when", ["voice-model-load", 0.5, 1.0, 1.5])
@@ -66,17 +50,11 @@ def test_ctrl_c_at_any_moment_of_a_render_stops_it(plan_folder, tmp_path, when):
     env = {**os.environ, "ADCUT_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.Popen([*ADCUT, "render", "plan.json", "-o", "out.mp4"], cwd=folder,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        if when == "voice-model-load":
-            assert _wait_until_mapped(proc, "_ml_dtypes_ext"), "the voice model never loaded"
-        else:
-            time.sleep(when)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    if when == "voice-model-load":
+        assert wait_until_mapped(proc, "_ml_dtypes_ext"), "the voice model never loaded"
+    else:
+        time.sleep(when)
+    err = interrupt(proc)
     assert proc.returncode == 130, err[-2000:]
     assert err.strip().splitlines()[-1].startswith("interrupted"), err[-2000:]
     assert "Traceback" not in err

@@ -5,20 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from adcut.cli import app
 from adcut.cli.edit import missing_voice_warning
 from adcut.core.errors import BadInputError
 from adcut.voice.tts import check_voice, list_voices
 from tests import synth
-
-
-def run(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+from tests.in_process import run
 
 
 def test_voices_lists_the_bundled_voice_first_and_says_what_works_offline():
