@@ -19,6 +19,7 @@ sources by `check_timeline_sources` before a render starts.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,6 +145,29 @@ class PlanFacts:
 def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = None,
                  with_voice: bool = True) -> PlanFacts:
     """Probe sources, synthesise voice lines and choose reframing for one plan."""
+    # The voice lines depend on the plan alone: they are synthesised beside the probing,
+    # reframing and glyph checks (the model load and the synthesis are mostly onnxruntime's and
+    # numpy's work, which lets the reframing's ffmpeg children and the main thread run).
+    lines = [(i, s.line) for i, s in enumerate(plan.shots) if s.line]
+    stop = threading.Event()
+    voicing = _in_background(lambda: voice_lines(plan, lines, cache_dir, stop) if with_voice
+                             else Voiced([None] * len(plan.shots)))
+    try:
+        facts = _gather_picture_facts(plan, lines, base_dir)
+        voiced = voicing.result()
+    except BaseException:
+        stop.set()  # Ctrl-C or a failure: the voice stops at its next line
+        raise
+    facts.voices, facts.voice_engine = voiced.voices, voiced.engine
+    facts.notes += voiced.notes
+    facts.problems += voiced.problems
+    _gather_music_facts(plan, facts, base_dir)
+    return facts
+
+
+def _gather_picture_facts(plan: EditPlan, lines: list[tuple[int, str]],
+                          base_dir: Path | None) -> PlanFacts:
+    """Probe the sources, choose the reframing, check the captions' glyphs and the end card."""
     from adcut.media.probe import probe_media
     from adcut.render.reframe import choose_reframe, sample_shot_frames, saliency_map
 
@@ -193,7 +217,6 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
                                        r.center_y if r.center_y is not None else cy))
 
     # Subtitles: layout and glyph coverage.
-    lines = [(i, s.line) for i, s in enumerate(plan.shots) if s.line]
     if plan.subtitles.enabled and lines:
         from adcut.render.subtitles import subtitle_layout
 
@@ -218,42 +241,11 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
     if plan.end_card is not None:
         gather_end_card_facts(plan, facts, base_dir)
 
-    with phase("voice"):
-        # Voice-over.
-        facts.voices = [None] * len(plan.shots)
-        if with_voice and lines and plan.voice.engine != "none":
-            from adcut.voice.tts import synthesize_cached, voice_for
+    return facts
 
-            try:
-                engine = voice_for(plan.language, plan.voice.engine, plan.voice.voice)
-            except (BadInputError, DependencyError) as exc:
-                facts.problems.append(f"voice.engine: {exc.message}")
-                engine = None
-            else:
-                if engine is None:
-                    facts.notes.append(
-                        f"no offline voice speaks {plan.language!r}: the ad has subtitles only "
-                        "(timed at reading speed)")
-            if engine is not None:
-                from adcut.core.spoken import lexicon_of, voice_line
 
-                facts.voice_engine = f"{engine.name} {engine.version}"
-                lexicon = lexicon_of(plan.brief)
-                for i, text in lines:
-                    # the voice says the spoken form (the shot's own, else the line through the
-                    # brief's lexicon and the normaliser: "verde dot coffee", "four dollars
-                    # ninety-nine"); the captions show the line, each shown word timed from the
-                    # spoken words that say it
-                    said = voice_line(text, plan.shots[i].spoken, plan.language, lexicon)
-                    try:
-                        speech = synthesize_cached(engine, said.text or text, cache_dir / "tts",
-                                                   speed=plan.voice.speed)
-                    except BadInputError as exc:
-                        facts.problems.append(f"shots[{i}].line: {exc.message}")
-                        continue
-                    words = said.shown_word_times(text.split(), list(speech.words))
-                    facts.voices[i] = LineVoice(str(speech.path), speech.duration_s, words)
-
+def _gather_music_facts(plan: EditPlan, facts: PlanFacts, base_dir: Path | None) -> None:
+    """The music's level against the voice's, and its beats when it must loop."""
     with phase("music levels"):
         # Music that ends before the ad: measured here, looped by compile_plan.
         music_src = facts.sources.get(plan.music.source) if plan.music else None
@@ -270,6 +262,70 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
             if plan.music.start_s + total_s > music_src.duration_s + RANGE_SLACK_S:
                 facts.music_rhythm = measure_music_rhythm(resolve(plan.music.source, base_dir))
     return facts
+
+
+@dataclass
+class Voiced:
+    """The voice lines of a plan: per shot, and what the synthesis noted or found wrong."""
+
+    voices: list[LineVoice | None]
+    engine: str | None = None
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def voice_lines(plan: EditPlan, lines: list[tuple[int, str]], cache_dir: Path,
+                stop: threading.Event | None = None) -> Voiced:
+    """Synthesise (or find cached) the voice of every line of `plan`; a set `stop` ends the
+    work before the next line."""
+    voiced = Voiced([None] * len(plan.shots))
+    if not lines or plan.voice.engine == "none":
+        return voiced
+    with phase("voice"):
+        from adcut.voice.tts import synthesize_cached, voice_for
+
+        try:
+            engine = voice_for(plan.language, plan.voice.engine, plan.voice.voice)
+        except (BadInputError, DependencyError) as exc:
+            voiced.problems.append(f"voice.engine: {exc.message}")
+            return voiced
+        if engine is None:
+            voiced.notes.append(f"no offline voice speaks {plan.language!r}: the ad has "
+                                "subtitles only (timed at reading speed)")
+            return voiced
+        from adcut.core.spoken import lexicon_of, voice_line
+
+        voiced.engine = f"{engine.name} {engine.version}"
+        lexicon = lexicon_of(plan.brief)
+        for i, text in lines:
+            if stop is not None and stop.is_set():
+                break
+            # the voice says the spoken form (the shot's own, else the line through the brief's
+            # lexicon and the normaliser: "verde dot coffee", "four dollars ninety-nine"); the
+            # captions show the line, each shown word timed from the spoken words that say it
+            said = voice_line(text, plan.shots[i].spoken, plan.language, lexicon)
+            try:
+                speech = synthesize_cached(engine, said.text or text, cache_dir / "tts",
+                                           speed=plan.voice.speed)
+            except BadInputError as exc:
+                voiced.problems.append(f"shots[{i}].line: {exc.message}")
+                continue
+            words = said.shown_word_times(text.split(), list(speech.words))
+            voiced.voices[i] = LineVoice(str(speech.path), speech.duration_s, words)
+    return voiced
+
+
+def _in_background(work):
+    """Start `work()` on a thread (in a copy of this context, so its phases are recorded with
+    the command's); `.result()` waits for it and re-raises what it raised."""
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(contextvars.copy_context().run, work)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _decode_shot_frames_together(plan: EditPlan, facts: PlanFacts,

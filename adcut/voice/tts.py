@@ -250,16 +250,15 @@ def _durations_output(model_bytes: bytes) -> tuple[bytes, str | None]:
     """The model with its per-phoneme durations (frames) added as an output, and that output's name.
 
     The duration predictor ends in Round -> Clip -> Cast(int64) -> CumSum (the frame where each
-    phoneme ends); the CumSum's input is the durations tensor. None if the graph differs."""
-    import onnx
+    phoneme ends); the CumSum's input is the durations tensor. None if the graph differs. The
+    output is added on the model's bytes (adcut.voice.onnx_graph), without importing onnx."""
+    from adcut.voice.onnx_graph import nodes, with_output
 
-    model = onnx.load_from_string(model_bytes)
-    cumsums = [n for n in model.graph.node if n.op_type == "CumSum"]
-    if len(cumsums) != 1:
+    cumsums = [inputs for op_type, inputs in nodes(model_bytes) if op_type == "CumSum"]
+    if len(cumsums) != 1 or not cumsums[0]:
         return model_bytes, None
-    name = cumsums[0].input[0]
-    model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.INT64, None))
-    return model.SerializeToString(), name
+    name = cumsums[0][0]
+    return with_output(model_bytes, name), name
 
 
 class HibariEngine:
@@ -327,7 +326,7 @@ class HibariEngine:
         import_deferred("hibari")
         import hibari
 
-        import_deferred("onnxruntime", "onnx")  # onnx: see _durations_output
+        import_deferred("onnxruntime")
         import onnxruntime as ort
 
         tts = hibari.Hibari(voice=self._voice_name, model=self._model_file)

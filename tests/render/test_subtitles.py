@@ -90,6 +90,50 @@ def test_missing_glyphs_english_chinese_and_what_the_font_lacks():
     assert missing_glyphs("a\u200db\ufe0f \t\n", font) == []  # joiners, selectors, whitespace
 
 
+def _font_with(tmp_path: Path, codes: list[int], name: str) -> Path:
+    """A tiny TrueType font whose glyphs g1.. are mapped, out of order, to `codes`."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    glyphs = [".notdef", *(f"g{k}" for k in range(1, len(codes) + 1))]
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder(glyphs)
+    # shuffled glyph ids: format 4 needs its idRangeOffset arrays, not only deltas
+    order = list(reversed(glyphs[1:]))
+    fb.setupCharacterMap(dict(zip(codes, order)))
+    empty = TTGlyphPen(None).glyph()
+    fb.setupGlyf({g: empty for g in glyphs})
+    fb.setupHorizontalMetrics({g: (500, 0) for g in glyphs})
+    fb.setupHorizontalHeader(ascent=800, descent=-200)
+    fb.setupNameTable({"familyName": name, "styleName": "Regular"})
+    fb.setupOS2()
+    fb.setupPost()
+    path = tmp_path / f"{name}.ttf"
+    fb.save(str(path))
+    return path
+
+
+def test_font_coverage_read_from_the_raw_tables_equals_fonttools(tmp_path):
+    """The character maps are read with numpy (fast on a first edit); every code point must be
+    the one fontTools maps: the bundled CJK collection (format 12 and 4 in five faces), a font
+    with only a format 4 map of scattered codes, one with a code beyond the BMP (format 12)."""
+    from fontTools.ttLib import TTCollection, TTFont
+
+    from adcut.render.subtitles import _cmap_points, _read_coverage
+
+    bmp = [0x41, 0x42, 0x43, 0x61, 0x7A, 0x4E2D, 0x6587, 0x20AC, 0xFF01, 0xFFFD]
+    fonts = [default_font()[0], _font_with(tmp_path, bmp, "Bmp"),
+             _font_with(tmp_path, [*bmp, 0x1F600], "Astral")]
+    for path in fonts:
+        collection = path.read_bytes()[:4] == b"ttcf"
+        faces = TTCollection(str(path), lazy=True).fonts if collection else [TTFont(str(path))]
+        expected = sorted(set().union(*(face.getBestCmap().keys() for face in faces)))
+        assert all(_cmap_points(face.reader["cmap"]) is not None for face in faces)
+        assert _read_coverage(str(path)).tolist() == expected, path.name
+    assert 0x1F600 in _read_coverage(str(fonts[2])).tolist()
+    assert len(_read_coverage(str(fonts[0]))) > 40_000
+
+
 def test_safe_area_keeps_clear_of_the_vertical_platforms_ui():
     left, top, right, bottom = safe_area(1080, 1920)
     assert bottom >= 0.2 * 1920 and right >= 0.12 * 1080 and top >= 0.1 * 1920
