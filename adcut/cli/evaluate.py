@@ -63,7 +63,9 @@ def eval_results(
 def bench(
     benchmark: Annotated[str, typer.Argument(help="Benchmark name: autocut364.")],
     folder: Annotated[Path, typer.Argument(help="Its folder (e.g. the autocut364 release files).")],
-    track: Annotated[str, typer.Option(help="How clips are shown: caption (one caption per clip).")] = "caption",
+    track: Annotated[str, typer.Option(
+        help="How clips are shown: caption (one caption per clip) | token (RQ-VAE tokens per clip, "
+             "the AutoCut model's inputs; its stored outputs are scored on the same ads).")] = "caption",
     planner: Annotated[str, typer.Option(help="zero-shot | openai URL | hf PATH | model PATH.")] = "zero-shot",
     model: Annotated[Optional[str], typer.Option(help="Model name for --planner openai.")] = None,
     out: Annotated[Optional[Path], typer.Option(
@@ -74,8 +76,10 @@ def bench(
 ) -> None:
     """Run a planner on a benchmark's ads, write its predictions in the release format, and
     score them next to the paper's rows (with bootstrap 95% intervals)."""
-    from adcut.eval.bench import format_bench, run_bench
+    from adcut.eval.bench import format_bench, run_bench, track_name
     from adcut.planner.registry import load_planner
+
+    track = track_name(track)  # a bad --track fails before a planner is loaded
 
     def progress(kind: str, done: int, total: int) -> None:
         if sys.stderr.isatty():

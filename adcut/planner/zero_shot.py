@@ -27,6 +27,11 @@
 - write: adcut.planner.script (templates filled with the brief's words only, each line checked
   for claims the brief does not make, lengths fitted to durations).
 - music: adcut.planner.music (the brief's mood and energy against AudioSet tags, tempo, loudness).
+
+Token track (clips shown as RQ-VAE `<v_level_code>` runs with no captions, as the AutoCut
+model sees them): select and order work in token space (adcut.planner.token_space: the most
+coherent group of clips by shared codes; lines matched to clips by duration against line
+length plus frame continuity); write uses each clip's frame count as its duration (1 fps).
 """
 
 from __future__ import annotations
@@ -39,9 +44,19 @@ from adcut.core.errors import BadInputError
 from adcut.planner import music as music_mod
 from adcut.planner import order as order_mod
 from adcut.planner import script as script_mod
+from adcut.planner import token_space as token_mod
 from adcut.planner.base import Decision, Hints
 from adcut.planner.relevance import TextRelevance, detect_language
-from adcut.tasks.types import ClipRef, MusicTask, Product, ScriptTask, SelectTask, SortTask
+from adcut.tasks.types import (
+    TRACK_CAPTION,
+    TRACK_TOKENS,
+    ClipRef,
+    MusicTask,
+    Product,
+    ScriptTask,
+    SelectTask,
+    SortTask,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +91,11 @@ def _jitter(seed: int, size: int) -> np.ndarray:
     return np.random.default_rng(seed).random(size) * 1e-9
 
 
+def _tiebreak(seed: int, size: int) -> np.ndarray:
+    """Seeded values in [0, 1) that token_space scales far below any real score: exact ties only."""
+    return np.random.default_rng(seed).random(size)
+
+
 def _vision_matrix(clips: list[ClipRef], hints: Hints) -> np.ndarray | None:
     vecs = [hints.clips.get(c.number).vision if hints.clips.get(c.number) is not None else None for c in clips]
     if not vecs or any(v is None for v in vecs):
@@ -99,6 +119,26 @@ def _durations(clips: list[ClipRef], hints: Hints) -> list[float | None]:
     return out
 
 
+def token_codes(clips: list[ClipRef]) -> tuple[list[np.ndarray], list[str]] | None:
+    """((frames, 8) codes per clip, notes) when the clips are shown as tokens only (every clip
+    has a token text, none a caption), else None. A token text the strict parser refuses is
+    read forgivingly (frames missing levels dropped) and noted."""
+    if not clips or any(c.caption for c in clips) or not all(c.tokens for c in clips):
+        return None
+    from adcut.tokens.vocab import TokenFormatError, clip_codes, parse_clip
+
+    codes: list[np.ndarray] = []
+    notes: list[str] = []
+    for c in clips:
+        try:
+            codes.append(clip_codes(c))
+        except TokenFormatError as exc:
+            repairs: list[str] = []
+            codes.append(parse_clip(c.tokens or "", strict=False, repairs=repairs).codes)
+            notes.append(f"clip {c.number}: tokens read forgivingly ({exc.message}; {'; '.join(repairs)})")
+    return codes, notes
+
+
 def _assign(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from adcut.planner.assignment import linear_sum_assignment
 
@@ -113,12 +153,16 @@ class ZeroShotPlanner:
     in a space of their own, so they never score text)."""
 
     name = "zero-shot"
+    # How clips may be shown to it: captions (text), or RQ-VAE tokens (token_space).
+    reads_tracks = (TRACK_CAPTION, TRACK_TOKENS)
 
     def __init__(self, text_encoder: str | None = "minilm", use_vision: bool = False,
-                 tie_encoder: str | None = "wordllama") -> None:
+                 tie_encoder: str | None = "wordllama",
+                 token_params: token_mod.TokenParams | None = None) -> None:
         self.text_encoder = text_encoder
         self.use_vision = use_vision
         self.tie_encoder = tie_encoder
+        self.token_params = token_params or token_mod.TokenParams()
 
     def _relevance(self, corpus: list[str]) -> TextRelevance:
         return TextRelevance(corpus, text_encoder=self.text_encoder)
@@ -146,6 +190,9 @@ class ZeroShotPlanner:
         n = min(max(0, int(task.n_select)), m)
         if n == 0:
             return Decision(value=[], explanation=["nothing to select"])
+        tokens = token_codes(clips)
+        if tokens is not None:
+            return self._select_tokens(task, n, *tokens, hints)
         numbers = [c.number for c in clips]
         caps = [_clip_text(c) for c in clips]
         lines = [ln for ln in task.script_lines if ln and ln.strip()]
@@ -242,6 +289,9 @@ class ZeroShotPlanner:
         m = len(clips)
         if m == 0:
             return Decision(value=[], explanation=["no clips to order"])
+        tokens = token_codes(clips)
+        if tokens is not None:
+            return self._order_tokens(task, *tokens, hints)
         numbers = [c.number for c in clips]
         caps = [_clip_text(c) for c in clips]
         lines = list(task.script_lines)
@@ -310,6 +360,47 @@ class ZeroShotPlanner:
         return Decision(value=[numbers[j] for j in perm], explanation=explanation,
                         scores={numbers[j]: round(float(P[j]), 6) for j in range(m)})
 
+    # ----------------------------------------------------------------------------- tokens
+
+    def _select_tokens(self, task: SelectTask, n: int, codes: list[np.ndarray], notes: list[str],
+                       hints: Hints) -> Decision:
+        clips = list(task.clips)
+        numbers = [c.number for c in clips]
+        p = self.token_params
+        chosen, sim, value = token_mod.select_clips(codes, n, p, _tiebreak(hints.seed, len(clips)))
+        mask = np.zeros(len(clips), bool)
+        mask[chosen] = True
+        coh = sim[:, chosen].sum(1) / np.maximum(n - mask.astype(int), 1)
+        explanation = [f"{n} of {len(clips)} clips chosen from their RQ-VAE codes as the most coherent group "
+                       f"(mean pairwise similarity {value:.3f}; {p.select_weighting} level weights, "
+                       f"{p.select_aggregate} over frames)", *notes]
+        for i in np.argsort(-coh, kind="stable"):
+            explanation.append(f"clip {numbers[i]} {'chosen' if mask[i] else 'dropped'}: "
+                               f"similarity to the chosen {coh[i]:.3f}, {len(codes[i])} frames")
+        return Decision(value=[numbers[i] for i in chosen], explanation=explanation,
+                        scores={numbers[i]: round(float(coh[i]), 6) for i in range(len(clips))})
+
+    def _order_tokens(self, task: SortTask, codes: list[np.ndarray], notes: list[str], hints: Hints) -> Decision:
+        clips = list(task.clips)
+        numbers = [c.number for c in clips]
+        lines = list(task.script_lines)
+        p = self.token_params
+        perm, unary, adj = token_mod.order_clips(codes, lines, p, _tiebreak(hints.seed, len(clips)))
+        if not lines:
+            explanation = ["no script: clips chained by frame continuity (last frame of one against "
+                           "the first frame of the next)", *notes]
+            return Decision(value=[numbers[j] for j in perm], explanation=explanation)
+        explanation = [f"script lines matched to clips by duration (frames) against line length "
+                       f"(characters) at the ad's own rate, plus frame continuity at weight "
+                       f"{p.continuity_weight:g}", *notes]
+        scores: dict[int, float] = {}
+        for i, j in enumerate(perm[: len(lines)]):
+            cont = f", continues clip {numbers[perm[i - 1]]} by {adj[perm[i - 1], j]:.2f}" if i else ""
+            explanation.append(f"line {i + 1} ({len((lines[i] or '').strip())} chars) -> clip {numbers[j]} "
+                               f"({len(codes[j])} frames, duration miss {-unary[i, j]:.2f}{cont})")
+            scores[numbers[j]] = round(float(unary[i, j]), 6)
+        return Decision(value=[numbers[j] for j in perm], explanation=explanation, scores=scores)
+
     # ----------------------------------------------------------------------------- write
 
     def write(self, task: ScriptTask, hints: Hints | None = None) -> Decision:
@@ -320,6 +411,9 @@ class ZeroShotPlanner:
         language = script_mod.script_language(task.product, hints.language)
         caps = [c.caption for c in clips]
         durs = _durations(clips, hints)
+        tokens = token_codes(clips)
+        if tokens is not None:  # token track: a clip lasts as many seconds as it has frames (1 fps)
+            durs = [d if d is not None else (float(len(k)) or None) for d, k in zip(durs, tokens[0])]
         points = [p for p in task.product.selling_points if p and p.strip()]
         point_scores = None
         if points and any(caps):

@@ -53,6 +53,14 @@ class ClipRef:
     frame_ids: list[str] = field(default_factory=list)
     tokens: str | None = None
 
+    @property
+    def codes(self):
+        """(frames, 8) int64 RQ-VAE codes parsed (strictly) from `tokens`; (0, 8) without
+        tokens. Raises adcut.tokens.vocab.TokenFormatError on a malformed token text."""
+        from adcut.tokens.vocab import clip_codes
+
+        return clip_codes(self)
+
 
 @dataclass(frozen=True)
 class SelectTask:

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from adcut.core.errors import AdcutError, BadInputError, DependencyError
-from adcut.eval.bench import TRACK_FILES, predict_rows, run_bench
+from adcut.eval.bench import TRACK_FILES, planner_for_track, predict_rows, run_bench
 from adcut.eval.files import load_result_file, score_file
 from adcut.planner.base import Decision, Hints
 from adcut.tasks.release import load_release_rows
@@ -150,8 +150,8 @@ def test_bad_folders_give_one_clear_line(tmp_path):
     assert code == 2 and "no such folder" in err
     code, _, err = cli("bench", "other", tmp_path)
     assert code == 2 and "unknown benchmark" in err
-    code, _, err = cli("bench", "autocut364", tmp_path, "--track", "tokens")
-    assert code == 2 and "unknown track" in err
+    code, _, err = cli("bench", "autocut364", tmp_path, "--track", "nonsense")
+    assert code == 2 and "unknown track 'nonsense'" in err and "token" in err
     (tmp_path / CAPTION["sort"]).write_text("")
     with pytest.raises(BadInputError, match="no task file had usable rows"):
         run_bench("autocut364", tmp_path, SpyPlanner(), out=tmp_path / "o")
@@ -214,3 +214,163 @@ def test_an_openai_planner_is_sent_exactly_the_released_prompts(tmp_path):
     assert sorted(srv.prompts()) == sorted(released)  # the paper's prompts, byte for byte, nothing else
     assert all(f["n_planner_failed"] == 0 for f in rep["files"].values())
     assert (tmp_path / "o" / "F___vidsort_llm_openai_tiny-chat.jsonl").is_file()
+
+
+# --------------------------------------------------------------------------- token track
+
+TOKENS = TRACK_FILES["tokens"]
+needs_tokens = pytest.mark.skipif(DEV is None or not all((DEV / n).is_file() for n in TOKENS.values()),
+                                  reason="autocut364 token-track files not present")
+
+
+class TokenSpy(SpyPlanner):
+    name = "token-spy"
+    reads_tracks = ("caption", "tokens")
+
+
+@needs_tokens
+@pytest.mark.parametrize("kind", ["select", "sort", "script"])
+def test_token_adapter_round_trips_the_released_prompts_and_hides_the_answers(kind):
+    from adcut.tasks.prompts_zh import build_prompt_zh
+
+    rows, problems = load_release_rows(DEV / TOKENS[kind])
+    assert rows and not problems
+    spy = TokenSpy()
+    preds, counts, run_problems = predict_rows(rows, kind, spy, TOKENS[kind], track="tokens")
+    assert counts == {"n_prompt_unparsed": 0, "n_prompt_roundtrip_mismatch": 0, "n_not_tokens_track": 0,
+                      "n_planner_failed": 0}
+    assert run_problems == [] and len(preds) == len(rows) == len(spy.seen)
+    for row, (task, hints) in zip(rows, spy.seen):
+        assert hints == Hints(seed=0, language="zh")
+        assert all(c.caption is None and c.tokens for c in task.clips)
+        assert all(c.codes.shape[1] == 8 and len(c.codes) >= 1 for c in task.clips)
+        assert build_prompt_zh(task, "tokens") == row.prompt  # exactly what the AutoCut model read
+        shown = repr(task)
+        if kind != "script":
+            assert row.gold not in shown and (row.model_generate or "") not in shown
+        assert not any(hasattr(task, f) for f in ("gold", "model_generate", "ad_key", "sample_id"))
+
+
+def _random_csa(folder) -> float:
+    """Expected CSA of picking n of the m pool clips at random: mean of 1 / C(m, n)."""
+    import math
+
+    from adcut.tasks.prompts_zh import parse_prompt_zh
+
+    rows, _ = load_release_rows(folder / TOKENS["select"])
+    tasks = [parse_prompt_zh(r.prompt)[1] for r in rows]
+    return sum(1 / math.comb(len(t.clips), t.n_select) for t in tasks) / len(tasks)
+
+
+@needs_dev
+@needs_tokens
+def test_token_track_on_the_dev_slice_via_the_cli(tmp_path):
+    t0 = time.perf_counter()
+    code, out, err = cli("bench", "autocut364", DEV, "--track", "token", "--json", "--out", tmp_path)
+    assert code == 0, err
+    assert time.perf_counter() - t0 < 30
+    rep = json.loads(out)
+    assert rep["planner"] == "zero-shot" and rep["track"] == "tokens" and rep["missing_files"] == []
+    ex, h = rep["counts_and_extras"], rep["headline"]
+    assert ex["CSA_n_eval"] == 102 and ex["CRA_n_rows"] == 102 and ex["WCD_n_eval"] == 102
+    for res in rep["files"].values():
+        assert res["n_planner_failed"] == 0 and res["n_prompt_unparsed"] == 0
+        assert res["n_prompt_roundtrip_mismatch"] == 0 and res["n_not_tokens_track"] == 0
+    # far above chance: random picks hit the whole set with probability ~0.004 here, a random
+    # order is exact ~1% of the time and has tau 0; a planner that ignores the codes fails these
+    random_csa = _random_csa(DEV)
+    assert random_csa < 0.01 and h["CSA"] > 0.5
+    assert h["CRA"] > 0.03 and ex["kendall_tau"] > 0.2
+    assert h["WCD"] < 4.0  # lines fitted to the clips' frame counts
+    for metric in ("CSA", "CRA", "kendall_tau", "WCD"):
+        lo, hi = rep["ci95"][metric]
+        assert lo <= h.get(metric, ex.get(metric)) <= hi
+    assert rep["paper"] == [{"system": "AutoCut (emb+sft, tokens)", "CSA": 0.659, "CRA": 0.107, "VSC": 1.036,
+                             "SQ": 84.6, "WCD": 3.02, "kendall_tau": 0.392}]
+    # AutoCut's own outputs on the same ads, computed from the files: the reference values
+    ref = rep["reference"]
+    want = json.loads((DEV / "expected.json").read_text(encoding="utf-8"))["systems"]["atc_embsft"]
+    for metric in ("CSA", "CRA", "WCD"):
+        assert ref["headline"][metric] == pytest.approx(want["headline"][metric], abs=1e-9)
+    assert ref["counts_and_extras"]["kendall_tau"] == pytest.approx(want["counts_and_extras"]["kendall_tau"], abs=1e-9)
+    assert set(ref["ci95"]) >= {"CSA", "CRA", "kendall_tau", "WCD"}
+    assert rep["dev_reference"]["atc_embsft"]["CSA"] == ref["headline"]["CSA"]
+    code, text, _ = cli("bench", "autocut364", DEV, "--track", "tokens", "--out", tmp_path / "again")
+    assert code == 0 and "--track token" in text and "AutoCut (emb+sft) outputs on the same ads: CSA 0.686" in text
+
+
+def _token_subset(tmp_path, name: str, n: int, scramble: bool = False, kinds=("select", "sort", "script")):
+    """The first n rows of the token-track files; with `scramble`, every gold answer and stored
+    output replaced (golds by another row's, outputs shuffled)."""
+    import random
+
+    folder = tmp_path / name
+    folder.mkdir()
+    for kind in kinds:
+        objs = [json.loads(line) for line in (DEV / TOKENS[kind]).read_text(encoding="utf-8").splitlines()[:n]]
+        if scramble:
+            golds = [o["conversations"][1]["value"] for o in objs]
+            outs = [o["model_generate"] for o in objs]
+            random.Random(7).shuffle(outs)
+            for i, o in enumerate(objs):
+                o["conversations"][1]["value"] = golds[(i + 1) % len(golds)]
+                o["model_generate"] = outs[i]
+        (folder / TOKENS[kind]).write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objs),
+                                           encoding="utf-8")
+    return folder
+
+
+def _predictions(folder) -> dict[str, list[str]]:
+    return {p.name: [json.loads(line)["model_generate"] for line in p.read_text(encoding="utf-8").splitlines()]
+            for p in sorted(folder.glob("F___*_zero-shot.jsonl"))}
+
+
+@needs_tokens
+def test_token_predictions_never_depend_on_answers_or_other_tasks(tmp_path):
+    """The planner sees each task of each ad alone: scrambling the gold answers and the stored
+    AutoCut outputs changes nothing, nor does running one task's file without the others."""
+    from adcut.planner.zero_shot import ZeroShotPlanner
+
+    plain = _token_subset(tmp_path, "plain", 20)
+    scrambled = _token_subset(tmp_path, "scrambled", 20, scramble=True)
+    alone = _token_subset(tmp_path, "alone", 20, kinds=("sort",))
+    for folder in (plain, scrambled, alone):
+        run_bench("autocut364", folder, ZeroShotPlanner(), track="token", out=folder / "o", n_boot=50)
+    ours = _predictions(plain / "o")
+    assert len(ours) == 3 and all(len(v) == 20 for v in ours.values())
+    assert _predictions(scrambled / "o") == ours
+    sort_name = "F___vidsort_zero-shot.jsonl"
+    assert _predictions(alone / "o") == {sort_name: ours[sort_name]}
+
+
+@needs_tokens
+def test_token_track_bad_input_gives_one_clear_line(tmp_path):
+    code, _, err = cli("bench", "autocut364", tmp_path, "--track", "token")
+    assert code == 2 and "none of the token-track files" in err and TOKENS["select"] in err
+    assert len(err.strip().splitlines()) == 1
+    folder = _token_subset(tmp_path, "small", 2, kinds=("sort",))
+    with pytest.raises(BadInputError, match="planner spy cannot read clip tokens"):
+        run_bench("autocut364", folder, SpyPlanner(), track="token", out=tmp_path / "o")
+    assert planner_for_track(SpyPlanner(), "caption").name == "spy"
+
+
+@needs_tokens
+def test_an_openai_planner_is_sent_the_token_track_prompts(tmp_path):
+    from tests.planner_llm import serve
+
+    def reply(body: dict) -> str:
+        prompt = body["messages"][0]["content"]
+        if prompt.endswith("【现在开始输出台词】"):
+            return "\n".join(["好的台词"] * 40)
+        return ",".join(str(i) for i in range(1, 41))
+
+    folder = _token_subset(tmp_path, "llm", 2)
+    with serve(reply) as srv:
+        code, out, err = cli("bench", "autocut364", folder, "--track", "token", "--planner", f"openai {srv.url}",
+                             "--model", "tiny-chat", "--out", tmp_path / "o", "--json")
+    assert code == 0, err
+    rep = json.loads(out)
+    released = [json.loads(line)["conversations"][0]["value"]
+                for name in TOKENS.values() for line in (folder / name).read_text(encoding="utf-8").splitlines()]
+    assert sorted(srv.prompts()) == sorted(released)  # the AutoCut model's prompts, byte for byte
+    assert all(f["n_planner_failed"] == 0 for f in rep["files"].values())
