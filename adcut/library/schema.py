@@ -141,6 +141,32 @@ ALTER TABLE sources ADD COLUMN still INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sources ADD COLUMN captions_hash TEXT;
 """
 
+# Version 3: RQ-VAE tokens (adcut.tokens) of every frame and music window, per tokenizer.
+SCHEMA_V3 = """
+-- A tokenizer whose tokens the catalog holds, identified by its weights and config.
+CREATE TABLE tokenizers (
+    id               TEXT PRIMARY KEY,         -- blake2b of config.json and model.safetensors
+    modality         TEXT NOT NULL CHECK (modality IN ('video', 'audio')),
+    encoder          TEXT NOT NULL,            -- the embedding it applies to (embeddings.encoder)
+    encoder_version  TEXT NOT NULL,
+    levels           INTEGER NOT NULL,
+    codebook_size    INTEGER NOT NULL,
+    path             TEXT NOT NULL,            -- the folder it was read from (absolute)
+    added_at         TEXT NOT NULL
+);
+
+-- The codes of one embedding array of a source ('frames' of footage, 'windows' of music):
+-- rows x levels, row-major, uint8 (uint16 little-endian when codebook_size > 256).
+CREATE TABLE tokens (
+    tokenizer_id  TEXT NOT NULL REFERENCES tokenizers(id) ON DELETE CASCADE,
+    source_id     TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    kind          TEXT NOT NULL CHECK (kind IN ('frames', 'windows')),
+    rows          INTEGER NOT NULL,
+    codes         BLOB NOT NULL,
+    PRIMARY KEY (tokenizer_id, source_id, kind)
+);
+"""
+
 # version -> SQL that brings a catalog from version-1 to version. Version 1 creates everything.
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}
 SCHEMA_VERSION = max(MIGRATIONS)

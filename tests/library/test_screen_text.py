@@ -98,7 +98,7 @@ def test_captions_added_later_and_missing_text_are_picked_up(tmp_path):
 
 def test_a_version_1_catalog_migrates(tmp_path):
     from adcut.library.catalog import Catalog, _statements
-    from adcut.library.schema import SCHEMA_V1
+    from adcut.library.schema import SCHEMA_V1, SCHEMA_VERSION
 
     con = sqlite3.connect(tmp_path / "catalog.sqlite")
     for statement in _statements(SCHEMA_V1):
@@ -107,7 +107,7 @@ def test_a_version_1_catalog_migrates(tmp_path):
     con.commit()
     con.close()
     with Catalog(tmp_path) as catalog:
-        assert catalog.get_meta("schema_version") == "2"
+        assert catalog.get_meta("schema_version") == str(SCHEMA_VERSION)
         cols = {r[1] for r in catalog.con.execute("PRAGMA table_info(clips)")}
         assert {"ocr", "ocr_engine"} <= cols
         cols = {r[1] for r in catalog.con.execute("PRAGMA table_info(sources)")}

@@ -1,0 +1,163 @@
+"""How good a tokenizer is on a library: `adcut tokenizer eval` and `adcut tokenizer show`.
+
+Reconstruction: the mean cosine between a vector and the decoding of its own codes, on the
+sources the tokenizer held out in training (its report.json names them; without it every
+vector is measured and the figure is marked in-sample). Codebook use and perplexity per level,
+and the share of distinct token strings, say whether the codes spread over the codebooks.
+Round-trip retrieval asks what a language model's output is worth: decode a clip's tokens (its
+frames'; a window's for music), search the library's FAISS index with the result, and count
+how often the clip itself comes first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from adcut.core.errors import BadInputError
+from adcut.library.catalog import Catalog
+from adcut.library.index import load_index
+from adcut.tokens.library import ARRAYS, library_vectors, stored_codes, tokenizer_id
+
+# modality -> (FAISS index name, catalog table of its rows)
+INDEXES = {"video": ("clips", "clips"), "audio": ("music", "music_windows")}
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+def level_usage(codes: np.ndarray, codebook_size: int) -> tuple[list[float], list[float]]:
+    """Per level: the share of the codebook in use, and the perplexity of the code histogram
+    (exp of its entropy: codebook_size when every code is equally used, 1 when one is)."""
+    use, perplexity = [], []
+    for level in range(codes.shape[1]):
+        counts = np.bincount(codes[:, level], minlength=codebook_size).astype(np.float64)
+        p = counts[counts > 0] / counts.sum()
+        use.append(round(float((counts > 0).mean()), 4))
+        perplexity.append(round(float(np.exp(-(p * np.log(p)).sum())), 2))
+    return use, perplexity
+
+
+def distinct_share(codes: np.ndarray) -> float:
+    """Distinct token strings (code rows) over rows."""
+    return round(len(np.unique(codes, axis=0)) / max(len(codes), 1), 4)
+
+
+def reconstruction_cosine(tokenizer, vectors: np.ndarray) -> float:
+    codes = tokenizer.encode(vectors)
+    recon = tokenizer.decode(codes)
+    return float((l2_normalise(recon) * l2_normalise(vectors)).sum(axis=1).mean())
+
+
+def heldout_sources(folder: Path) -> list[str] | None:
+    """The sources a tokenizer held out in training (from its report.json), or None."""
+    path = Path(folder) / "report.json"
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    held = report.get("heldout_sources") if isinstance(report, dict) else None
+    return [str(s) for s in held] if isinstance(held, list) else None
+
+
+@dataclass
+class RoundTrip:
+    items: int
+    first: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.first / self.items if self.items else 0.0
+
+
+def round_trip(catalog: Catalog, tokenizer, tok_id: str, *, limit: int | None = None
+               ) -> RoundTrip:
+    """Decode each clip's (or music window's) stored tokens, search the library's index, and
+    count the items that find themselves first."""
+    modality = tokenizer.config.modality
+    name, table = INDEXES[modality]
+    index, _ = load_index(catalog.folder, name)
+    if index is None:
+        raise BadInputError(f"{catalog.folder} has no {name} index",
+                            hint=f"run adcut library check --repair {catalog.folder}")
+    _, kind = ARRAYS[modality]
+    queries, wanted = [], []
+    for source in catalog.sources(ARRAYS[modality][0]):
+        codes = stored_codes(catalog, tok_id, source["id"], kind)
+        if codes is None:
+            continue
+        decoded = tokenizer.decode(codes)
+        if modality == "video":
+            frames = catalog.con.execute(
+                "SELECT f.row, c.vec_id FROM frames f JOIN clips c ON c.id = f.clip_id "
+                "WHERE f.source_id = ? ORDER BY f.row", (source["id"],)).fetchall()
+            by_clip: dict[int, list[int]] = {}
+            for f in frames:
+                by_clip.setdefault(f["vec_id"], []).append(f["row"])
+            for vec_id, rows in by_clip.items():
+                queries.append(l2_normalise(decoded[rows].mean(axis=0)))
+                wanted.append(vec_id)
+        else:
+            for w in catalog.windows(source["id"]):
+                queries.append(l2_normalise(decoded[w["emb_row"]]))
+                wanted.append(w["vec_id"])
+    if limit is not None:
+        queries, wanted = queries[:limit], wanted[:limit]
+    if not queries:
+        return RoundTrip(0, 0)
+    _, ids = index.search(np.asarray(queries, dtype=np.float32), 1)
+    return RoundTrip(len(wanted), int((ids[:, 0] == np.asarray(wanted)).sum()))
+
+
+def evaluate_tokenizer(catalog: Catalog, tokenizer, folder: Path) -> dict:
+    """Every figure of `adcut tokenizer eval`, as a JSON-ready dict."""
+    config = tokenizer.config
+    lib = library_vectors(catalog, config.modality)
+    tokenizer.check_encoder(lib.encoder, lib.encoder_version)
+    held = heldout_sources(folder)
+    sources = np.asarray(lib.sources)
+    mask = np.isin(sources, held) if held else np.ones(len(sources), dtype=bool)
+    in_sample = not held or not mask.any()
+    if in_sample:
+        mask[:] = True
+    codes = tokenizer.encode(lib.vectors)
+    use, perplexity = level_usage(codes, config.codebook_size)
+    tok_id = tokenizer_id(folder)
+    trip = round_trip(catalog, tokenizer, tok_id)
+    return {
+        "tokenizer": str(folder), "tokenizer_id": tok_id, "modality": config.modality,
+        "encoder": f"{config.encoder} {config.encoder_version}",
+        "levels": config.levels, "codebook_size": config.codebook_size,
+        "vectors": int(len(lib.vectors)), "measured_vectors": int(mask.sum()),
+        "measured_on": "all vectors (in-sample: no held-out sources recorded in this library)"
+                       if in_sample else f"the {len(set(sources[mask]))} held-out sources",
+        "reconstruction_cos": round(reconstruction_cosine(tokenizer, lib.vectors[mask]), 4),
+        "level_use": use, "level_perplexity": perplexity,
+        "distinct_token_strings": distinct_share(codes),
+        "round_trip": {"items": trip.items, "first": trip.first,
+                       "accuracy": round(trip.accuracy, 4),
+                       "note": "" if trip.items else "no tokens stored yet: run adcut "
+                                                     "tokenizer encode first"},
+    }
+
+
+def nearest(catalog: Catalog, modality: str, vector: np.ndarray, k: int = 5
+            ) -> list[tuple[str, float]]:
+    """(clip or window id, cosine) of the k library items nearest to `vector`."""
+    name, table = INDEXES[modality]
+    index, _ = load_index(catalog.folder, name)
+    if index is None or index.ntotal == 0:
+        return []
+    scores, ids = index.search(l2_normalise(vector.astype(np.float32))[None], min(k, index.ntotal))
+    out = []
+    for score, vec_id in zip(scores[0], ids[0]):
+        row = catalog.con.execute(f"SELECT id FROM {table} WHERE vec_id = ?",
+                                  (int(vec_id),)).fetchone()
+        if row is not None:
+            out.append((row["id"], round(float(score), 4)))
+    return out

@@ -1,0 +1,210 @@
+"""Tokens and a library: the vectors a tokenizer trains on, and the codes it stores back.
+
+A video tokenizer reads the 1 fps frame embeddings of the footage ('frames' arrays), an audio
+tokenizer the embeddings of the music windows ('windows' arrays). Each source is one group,
+so held-out data never shares a file with training data. The codes of a source's array are
+kept in the catalog (table `tokens`, schema v3) under the tokenizer's id, a hash of its
+weights and config: `encode_library` is incremental like ingest (a source already encoded by
+this tokenizer is skipped; a re-ingested source loses its codes with its old records).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from adcut.core.errors import BadInputError, LibraryError
+from adcut.library.catalog import Catalog
+from adcut.library.store import load_embeddings
+
+# modality -> (source kind, embedding array kind)
+ARRAYS = {"video": ("footage", "frames"), "audio": ("music", "windows")}
+
+
+@dataclass(frozen=True)
+class LibraryVectors:
+    """Every vector of one modality of a library, with the source each came from."""
+
+    vectors: np.ndarray  # (N, dim) float32
+    sources: list[str]  # source id per row
+    rows: list[int]  # row in its source's array
+    encoder: str
+    encoder_version: str
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+
+def library_vectors(catalog: Catalog, modality: str) -> LibraryVectors:
+    """The frame (video) or music-window (audio) embeddings of the library, in source order.
+    Refused when the library has none, or when its sources were embedded by different
+    encoders (a tokenizer learns one encoder's space)."""
+    if modality not in ARRAYS:
+        raise BadInputError(f"unknown modality {modality!r}", hint="use --modality video or audio")
+    source_kind, kind = ARRAYS[modality]
+    records = [r for r in catalog.embeddings() if r["kind"] == kind]
+    what = "frame" if modality == "video" else "music-window"
+    if not records:
+        raise BadInputError(
+            f"{catalog.folder} holds no {what} embeddings",
+            hint=f"ingest {'footage' if modality == 'video' else 'music'} first: "
+                 f"adcut ingest {'FOOTAGE' if modality == 'video' else '--music MUSIC'} "
+                 f"--library {catalog.folder}")
+    encoders = sorted({(r["encoder"], r["encoder_version"]) for r in records})
+    if len(encoders) > 1:
+        listed = ", ".join(f"{e} {v}" for e, v in encoders)
+        raise BadInputError(f"{catalog.folder}: the {what} embeddings come from {len(encoders)} "
+                            f"encoders ({listed})",
+                            hint="re-ingest the library with one encoder")
+    arrays, sources, rows = [], [], []
+    for r in records:
+        array = load_embeddings(catalog.folder, r["path"], r["rows"], r["dim"])
+        arrays.append(array)
+        sources += [r["source_id"]] * len(array)
+        rows += list(range(len(array)))
+    encoder, version = encoders[0]
+    return LibraryVectors(np.concatenate(arrays), sources, rows, encoder, version)
+
+
+def tokenizer_id(folder: Path) -> str:
+    """The id under which a tokenizer's codes are stored: its config and weights, hashed."""
+    digest = hashlib.blake2b(digest_size=8)
+    for name in ("config.json", "model.safetensors"):
+        digest.update((Path(folder) / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _blob(codes: np.ndarray, codebook_size: int) -> bytes:
+    dtype = np.uint8 if codebook_size <= 256 else np.dtype("<u2")
+    return np.ascontiguousarray(codes, dtype=dtype).tobytes()
+
+
+def _codes(blob: bytes, rows: int, levels: int, codebook_size: int) -> np.ndarray:
+    dtype = np.uint8 if codebook_size <= 256 else np.dtype("<u2")
+    array = np.frombuffer(blob, dtype=dtype)
+    if array.size != rows * levels:
+        raise LibraryError(f"stored tokens hold {array.size} codes, not {rows} x {levels}",
+                           hint="run adcut tokenizer encode again")
+    return array.reshape(rows, levels).astype(np.int64)
+
+
+@dataclass
+class EncodeReport:
+    tokenizer_id: str
+    modality: str
+    encoded_sources: int = 0
+    encoded_rows: int = 0
+    unchanged_sources: int = 0
+    seconds: float = 0.0
+    rows_per_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def encode_library(catalog: Catalog, tokenizer, folder: Path,
+                   on_progress: Callable[[int, int], None] | None = None) -> EncodeReport:
+    """Store the codes of every frame (video tokenizer) or music window (audio) that the
+    catalog does not yet hold for this tokenizer; one transaction per source."""
+    import time
+
+    config = tokenizer.config
+    source_kind, kind = ARRAYS[config.modality]
+    tok_id = tokenizer_id(folder)
+    with catalog.transaction() as con:
+        con.execute(
+            "INSERT OR IGNORE INTO tokenizers VALUES (?,?,?,?,?,?,?,?)",
+            (tok_id, config.modality, config.encoder, config.encoder_version, config.levels,
+             config.codebook_size, str(Path(folder).resolve()),
+             datetime.now(timezone.utc).isoformat(timespec="seconds")))
+    records = [r for r in catalog.embeddings() if r["kind"] == kind]
+    report = EncodeReport(tok_id, config.modality)
+    if not records:
+        report.notes.append(f"the library holds no {kind} to encode")
+    for r in records:
+        tokenizer.check_encoder(r["encoder"], r["encoder_version"])
+    done = {(row["source_id"]): row["rows"] for row in catalog.con.execute(
+        "SELECT source_id, rows FROM tokens WHERE tokenizer_id = ? AND kind = ?", (tok_id, kind))}
+    todo = [r for r in records if done.get(r["source_id"]) != r["rows"]]
+    report.unchanged_sources = len(records) - len(todo)
+    total = sum(r["rows"] for r in todo)
+    started, finished = time.perf_counter(), 0
+    encode_s = 0.0
+    for r in todo:
+        vectors = load_embeddings(catalog.folder, r["path"], r["rows"], r["dim"])
+        t = time.perf_counter()
+        codes = tokenizer.encode(vectors)
+        encode_s += time.perf_counter() - t
+        with catalog.transaction() as con:
+            con.execute("INSERT OR REPLACE INTO tokens VALUES (?,?,?,?,?)",
+                        (tok_id, r["source_id"], kind, len(codes),
+                         _blob(codes, config.codebook_size)))
+        finished += len(codes)
+        report.encoded_sources += 1
+        if on_progress is not None:
+            on_progress(finished, total)
+    report.encoded_rows = finished
+    report.seconds = round(time.perf_counter() - started, 3)
+    report.rows_per_s = round(finished / encode_s, 1) if encode_s > 0 else 0.0
+    return report
+
+
+def stored_codes(catalog: Catalog, tok_id: str, source_id: str, kind: str
+                 ) -> np.ndarray | None:
+    """The codes (rows x levels) of one source's array under a tokenizer; None when the
+    catalog holds none (not encoded yet, or a catalog older than schema v3)."""
+    if not has_tokens_table(catalog):  # a read-only catalog of schema v2 or older
+        return None
+    row = catalog.con.execute(
+        "SELECT t.rows, t.codes, k.levels, k.codebook_size FROM tokens t JOIN tokenizers k "
+        "ON k.id = t.tokenizer_id WHERE t.tokenizer_id = ? AND t.source_id = ? "
+        "AND t.kind = ?", (tok_id, source_id, kind)).fetchone()
+    if row is None:
+        return None
+    return _codes(row["codes"], row["rows"], row["levels"], row["codebook_size"])
+
+
+def has_tokens_table(catalog: Catalog) -> bool:
+    return catalog.con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                               "name = 'tokens'").fetchone() is not None
+
+
+def clip_frame_rows(catalog: Catalog, clip_id: str) -> tuple[str, list[int]]:
+    """(source id, frame rows in time order) of one footage clip; an unknown id is refused."""
+    clip = catalog.con.execute("SELECT source_id FROM clips WHERE id = ?", (clip_id,)).fetchone()
+    if clip is None:
+        raise BadInputError(f"no clip {clip_id!r} in {catalog.folder}",
+                            hint=f"list the clips with: adcut library ls {catalog.folder}")
+    rows = [r["row"] for r in catalog.con.execute(
+        "SELECT row FROM frames WHERE clip_id = ? ORDER BY t_s", (clip_id,))]
+    return clip["source_id"], rows
+
+
+def training_config(lib: LibraryVectors, modality: str, *, preset: str | None = None,
+                    seed: int = 0, **overrides):
+    """The TokenizerConfig to train on `lib`: the preset (default adcut-<modality>), told
+    which encoder's vectors it applies to. adcut's presets take the library's dimension (they
+    are sized for adcut's own encoders, and any encoder works); the paper's presets keep the
+    paper's, and a library of another dimension is refused."""
+    from adcut.tokens.config import PRESETS, preset as make_preset
+
+    name = preset or f"adcut-{modality}"
+    if name not in PRESETS:
+        raise BadInputError(f"unknown preset {name!r}", hint=f"use one of {', '.join(PRESETS)}")
+    base = PRESETS[name]
+    if base.get("modality", modality) != modality:
+        raise BadInputError(f"preset {name} is for {base['modality']}, not {modality}",
+                            hint=f"use --preset {'paper' if name.startswith('paper') else 'adcut'}"
+                                 f"-{modality}")
+    if name.startswith("paper-") and base["input_dim"] != lib.dim:
+        raise BadInputError(
+            f"preset {name} takes {base['input_dim']}-d vectors; this library's are {lib.dim}-d "
+            f"({lib.encoder} {lib.encoder_version})",
+            hint=f"use --preset adcut-{modality}, sized to the library's encoder")
+    chosen = {k: v for k, v in overrides.items() if v is not None}
+    return make_preset(name, input_dim=lib.dim, encoder=lib.encoder,
+                       encoder_version=lib.encoder_version, seed=seed, **chosen)

@@ -1,0 +1,193 @@
+"""`adcut tokenizer train|encode|eval|show` on a real library (generated footage, the real
+vision encoder), with tiny tokenizers (2 levels x 8 codes) so training takes seconds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from adcut.tokens import vocab
+from tests import synth
+from tests.in_process import run
+
+# lavfi pictures that differ from each other and move, a source per file
+SOURCES = {"bars.mp4": "smptehdbars=size=320x180:rate=25",
+           "pattern.mp4": "testsrc2=size=320x180:rate=25",
+           "fractal.mp4": "mandelbrot=size=320x180:rate=25",
+           "life.mp4": "life=size=320x180:rate=25:mold=10:ratio=0.5:seed=3",
+           "cells.mp4": "cellauto=size=320x180:rate=25:rule=110:seed=5",
+           "noise.mp4": "color=c=teal:size=320x180:rate=25,noise=alls=60:allf=t"}
+TINY = ["--levels", "2", "--codebook-size", "8", "--epochs", "4", "--batch-size", "8"]
+
+
+def lavfi_video(path: Path, source: str, seconds: float) -> None:
+    synth.ffmpeg("-f", "lavfi", "-i", source, "-t", str(seconds), "-pix_fmt", "yuv420p",
+                 "-c:v", "libx264", "-preset", "ultrafast", str(path))
+
+
+@pytest.fixture(scope="module")
+def footage(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("footage")
+    for name, source in SOURCES.items():
+        lavfi_video(folder / name, source, 6)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def built(footage, tmp_path_factory) -> Path:
+    lib = tmp_path_factory.mktemp("tok") / "lib"
+    result = run("ingest", footage, "--library", lib, "--asr", "none", "--ocr", "none",
+                 "--text", "none", "--max-shot", "2")
+    assert result.exit_code == 0, result.output
+    return lib
+
+
+@pytest.fixture
+def library(built, tmp_path) -> Path:
+    copy = tmp_path / "lib"
+    shutil.copytree(built, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def trained(built, tmp_path_factory) -> Path:
+    tok = tmp_path_factory.mktemp("tokenizer") / "tok"
+    result = run("tokenizer", "train", "--library", built, "--modality", "video", "-o", tok,
+                 *TINY, "--json")
+    assert result.exit_code == 0, result.output
+    return tok
+
+
+def sql(lib: Path, query: str, *args) -> list:
+    with sqlite3.connect(lib / "catalog.sqlite") as con:
+        return con.execute(query, args).fetchall()
+
+
+def test_train_writes_a_tokenizer_that_names_its_encoder(trained, built):
+    config = json.loads((trained / "config.json").read_text())
+    encoder, version = sql(built, "SELECT encoder, encoder_version FROM embeddings "
+                                  "WHERE kind = 'frames' LIMIT 1")[0]
+    assert (config["encoder"], config["encoder_version"]) == (encoder, version)
+    assert (trained / "model.safetensors").stat().st_size > 0
+    report = json.loads((trained / "report.json").read_text())
+    # held out: whole source files, never a part of one
+    held = set(report["heldout_sources"])
+    assert held and held < {s for (s,) in sql(built, "SELECT id FROM sources")}
+
+
+def test_train_refuses_to_replace_a_tokenizer_without_force(trained, built):
+    before = {p.name: p.read_bytes() for p in trained.iterdir()}
+    result = run("tokenizer", "train", "--library", built, "--modality", "video", "-o", trained,
+                 *TINY)
+    assert result.exit_code == 2 and "--force" in result.output
+    assert {p.name: p.read_bytes() for p in trained.iterdir()} == before
+
+
+def test_encode_stores_every_frame_once_and_is_incremental(library, trained, footage,
+                                                           tmp_path):
+    result = run("tokenizer", "encode", "--library", library, "--tokenizer", trained, "--json")
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.stdout)
+    frames = sql(library, "SELECT COUNT(*) FROM frames")[0][0]
+    assert first["encoded_rows"] == frames and first["encoded_sources"] == len(SOURCES)
+    assert sql(library, "SELECT SUM(rows) FROM tokens")[0][0] == frames
+    again = json.loads(run("tokenizer", "encode", "--library", library, "--tokenizer",
+                           trained, "--json").stdout)
+    assert again["encoded_sources"] == 0 and again["unchanged_sources"] == len(SOURCES)
+    # one new file: only it is encoded
+    more = tmp_path / "more"
+    more.mkdir()
+    lavfi_video(more / "rgb.mp4", "rgbtestsrc=size=320x180:rate=25", 3)
+    assert run("ingest", more, "--library", library, "--asr", "none", "--ocr", "none",
+               "--text", "none").exit_code == 0
+    third = json.loads(run("tokenizer", "encode", "--library", library, "--tokenizer",
+                           trained, "--json").stdout)
+    assert third["encoded_sources"] == 1 and third["unchanged_sources"] == len(SOURCES)
+
+
+def test_eval_reports_reconstruction_codebooks_and_round_trip(library, trained):
+    run("tokenizer", "encode", "--library", library, "--tokenizer", trained)
+    result = run("tokenizer", "eval", "--library", library, "--tokenizer", trained, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert "held-out" in report["measured_on"]
+    assert -1.0 <= report["reconstruction_cos"] <= 1.0
+    assert len(report["level_use"]) == 2 and all(0 < u <= 1 for u in report["level_use"])
+    assert all(1 <= p <= 8 for p in report["level_perplexity"])
+    clips = sql(library, "SELECT COUNT(*) FROM clips")[0][0]
+    assert report["round_trip"]["items"] == clips
+    assert 0 <= report["round_trip"]["first"] <= clips
+    text = run("tokenizer", "eval", "--library", library, "--tokenizer", trained).stdout
+    assert "round-trip retrieval" in text and "reconstruction cosine" in text
+
+
+def test_show_gives_the_clips_token_string_and_the_inverse(library, trained):
+    run("tokenizer", "encode", "--library", library, "--tokenizer", trained)
+    clip_id = sql(library, "SELECT id FROM clips ORDER BY id LIMIT 1")[0][0]
+    result = run("tokenizer", "show", clip_id, "--library", library, "--tokenizer", trained,
+                 "--json")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    codes = vocab.parse_clip(shown["tokens"], levels=2, codebook_size=8).codes
+    rows = sql(library, "SELECT row FROM frames WHERE clip_id = ? ORDER BY t_s", clip_id)
+    source = sql(library, "SELECT source_id FROM clips WHERE id = ?", clip_id)[0][0]
+    blob, = sql(library, "SELECT codes FROM tokens WHERE source_id = ?", source)[0]
+    stored = np.frombuffer(blob, np.uint8).reshape(-1, 2)
+    assert codes.tolist() == stored[[r for (r,) in rows]].tolist()
+    assert len(shown["nearest"]) == 5
+    inverse = json.loads(run("tokenizer", "show", "--tokens", shown["tokens"], "--library",
+                             library, "--tokenizer", trained, "--json").stdout)
+    assert inverse["nearest"] == shown["nearest"]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--modality", "smell"], "modality"),
+    (["--modality", "video", "--codebook-size", "4096"], "at least"),
+])
+def test_bad_training_input_gets_one_line(built, tmp_path, args, needle):
+    out = tmp_path / "tok"
+    result = run("tokenizer", "train", "--library", built, "-o", out, *args)
+    assert result.exit_code == 2, result.output
+    assert needle in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_a_tokenizer_of_another_encoder_or_damaged_is_refused(library, trained, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(trained, other)
+    config_path = other / "config.json"
+    data = json.loads(config_path.read_text())
+    data["encoder"] = "clip:openai/clip-vit-base-patch32"
+    config_path.write_text(json.dumps(data))
+    before = sql(library, "SELECT COUNT(*) FROM tokens")
+    result = run("tokenizer", "encode", "--library", library, "--tokenizer", other)
+    assert result.exit_code == 2 and "clip:openai" in result.output, result.output
+    assert sql(library, "SELECT COUNT(*) FROM tokens") == before
+    damaged = tmp_path / "damaged"
+    shutil.copytree(trained, damaged)
+    weights = damaged / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    result = run("tokenizer", "eval", "--library", library, "--tokenizer", damaged)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_schema_v2_library_migrates_and_stays_readable(library):
+    with sqlite3.connect(library / "catalog.sqlite") as con:
+        con.execute("DROP TABLE tokens")
+        con.execute("DROP TABLE tokenizers")
+        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    clips = sql(library, "SELECT id, start_s, end_s FROM clips ORDER BY id")
+    assert run("library", "info", library).exit_code == 0  # read-only: not migrated, readable
+    assert sql(library, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    from adcut.library.catalog import Catalog
+
+    with Catalog(library) as catalog:  # a writer migrates
+        assert catalog.get_meta("schema_version") == "3"
+    assert sql(library, "SELECT id, start_s, end_s FROM clips ORDER BY id") == clips
+    assert sql(library, "SELECT COUNT(*) FROM tokens") == [(0,)]
