@@ -2,14 +2,15 @@
 
 The token-space planner (adcut.planner.token_space) has a few choices: the level weighting
 and frame aggregation of the clip similarity used to select, and the weighting, continuity
-weight and first-line extra used to order. None may be tuned on the whole dev slice, so this
-script runs k-fold cross-validation by ad: for each fold the grid point with the best mean
-on the other folds (CSA for select; Kendall tau, then CRA, for order: exact orders are too
-rare to choose by) is applied to the held-out fold, and only the held-out predictions are
-scored. It prints the held-out CSA, CRA and Kendall tau with bootstrap 95% intervals next
-to the AutoCut model's own outputs on the same ads (the stored `model_generate` of the
-inputs, scored by the same code), the planner's defaults in sample, the choice each fold
-made, and the random-choice level.
+weight, first-line extra and tie order (boundary continuity alone, or takes kept together)
+used to order. None may be tuned on the whole dev slice, so this script runs k-fold
+cross-validation by ad: for each fold the grid point with the best mean on the other folds
+(CSA for select; Kendall tau, then CRA, for order: exact orders are too rare to choose by)
+is applied to the held-out fold, and only the held-out predictions are scored. It prints the
+held-out CSA, CRA and Kendall tau with bootstrap 95% intervals next to the AutoCut model's
+own outputs on the same ads (the stored `model_generate` of the inputs, scored by the same
+code), the planner's defaults in sample, the choice each fold made, and the random-choice
+level.
 
 Each task of each ad is planned alone from its parsed task object (as `adcut bench` does);
 gold answers and stored outputs are read only to score.
@@ -48,9 +49,11 @@ FILES = TRACK_FILES[TRACK_TOKENS]
 SELECT_GRID = [{"select_weighting": w, "select_aggregate": a}
                for w, a in itertools.product(T.WEIGHTINGS, ("mean", "max", "meanmax"))]
 # Continuity 0.01: it only orders what the durations leave tied. The order's level weighting is
-# not a choice of its own: it follows the weighting the fold chose for selection.
-ORDER_GRID = [{"order_weighting": w, "continuity_weight": c, "first_line_extra": f}
-              for w, c, f in itertools.product(T.WEIGHTINGS, (0.01, 0.5, 1.0, 2.0), (0.0, 0.5, 1.0))]
+# not a choice of its own: it follows the weighting the fold chose for selection. Tie order:
+# clips of equal length ordered by boundary continuity alone, or then by `take_score`.
+ORDER_GRID = [{"order_weighting": w, "continuity_weight": c, "first_line_extra": f, "tie_order": t}
+              for w, c, f, t in itertools.product(T.WEIGHTINGS, (0.01, 0.5, 1.0, 2.0), (0.0, 0.5, 1.0),
+                                                  T.TIE_ORDERS)]
 DEFAULTS = T.TokenParams()
 
 
@@ -207,7 +210,8 @@ def format_report(r: dict) -> str:
         sel = c["select"]
         lines.append(f"    fold {c['fold']}: select {sel['select_weighting']}/{sel['select_aggregate']} "
                      f"(CSA {c['train_CSA']:.3f} -> {c['test_CSA']:.3f}); order {o['order_weighting']}, "
-                     f"continuity {o['continuity_weight']:g}, first line +{o['first_line_extra']:g} "
+                     f"continuity {o['continuity_weight']:g}, first line +{o['first_line_extra']:g}, "
+                     f"ties by {o['tie_order']} "
                      f"(tau {c['train_tau']:.3f} -> {c['test_tau']:.3f})")
     lines.append(f"  defaults: {r['defaults_in_sample']['params']}")
     return "\n".join(lines)

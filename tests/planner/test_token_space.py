@@ -95,6 +95,66 @@ def test_order_without_script_and_with_extra_clips():
     assert sorted(many_lines.value) == [1, 2]
 
 
+def test_opening_clips_read_the_shared_frame_at_second_0():
+    """Every line that starts within second 0 gets that second's frame: a one-frame clip and a
+    longer clip opening on the identical frame are lines 1 and 2, if line 1 fits in a second."""
+    rng = np.random.default_rng(5)
+    f0 = rng.integers(0, 256, 8)
+    one, longer = f0[None, :], np.vstack([f0, rng.integers(0, 256, (2, 8))])
+    others = [rng.integers(0, 256, (k, 8)) for k in (2, 1, 2)]
+    codes = [others[0], longer, others[1], one, others[2]]
+    short = T.line_lengths(["家人们，", "今天给大家推荐一款面霜，", "保湿不油腻，", "温和不刺激，", "快来下单吧。"])
+    assert T.opening_clips(codes, short) == [3, 1]
+    long_first = short.copy()
+    long_first[0] = 20  # 20 characters cannot end within the first second: a still image repeats
+    assert T.opening_clips(codes, long_first) == []
+    near = f0.copy()
+    near[7] = (near[7] + 1) % 256  # seven levels of eight alike is another frame, not a repeat
+    assert T.opening_clips([others[0], longer, others[1], near[None, :], others[2]], short) == []
+    two_longer = [np.vstack([f0, rng.integers(0, 256, 8)]), longer, one]
+    assert T.opening_clips(two_longer, short[:3]) == []  # two clips longer than a frame: not an opening
+
+
+def test_order_puts_the_opening_clips_first():
+    """Line 2 is too short for two frames by its length alone, but it starts within second 0
+    (its clip opens on line 1's one frame) and so holds that frame as well: the shared frame
+    decides what durations alone get wrong, for every seed."""
+    rng = np.random.default_rng(6)
+    f0 = rng.integers(0, 256, 8)
+    arrays = [np.vstack([f0, rng.integers(0, 256, 8)]), rng.integers(0, 256, (2, 8)), f0[None, :],
+              rng.integers(0, 256, (1, 8))]
+    lines = ["家人们，", "好，", "今天推荐这款面霜，", "快下单。"]  # 4, 2, 9, 4 characters
+    task = SortTask(product=PRODUCT, script_lines=lines, clips=_clips(arrays))
+    for seed in range(4):
+        assert NoText().order(task, Hints(seed=seed)).value == [3, 1, 2, 4]
+    perm, unary, _ = T.order_clips(arrays, lines)
+    assert perm == [2, 0, 1, 3] and unary.shape == (4, 4)
+
+
+def test_ties_are_ordered_to_keep_takes_together():
+    """Equal-length clips whose boundary frames say nothing: the inner frames show two takes,
+    and the tie order keeps each take's clips next to each other."""
+    p, q, r = (np.array([[k * 8 + i for i in range(8)]]) for k in range(3))
+    assert T.take_score([0, 2, 1], [p, q, p.copy()], "uniform") == pytest.approx(1.0)  # p, p, q: 1 s apart
+    assert T.take_score([0, 1, 2], [p, q, p.copy()], "uniform") == pytest.approx(0.5)  # p, q, p: 2 s apart
+    rng = np.random.default_rng(7)
+    takes = [rng.integers(0, 256, 8) for _ in range(2)]
+
+    def clip(take):  # noise, the take, noise: the boundary frames match nothing
+        return np.vstack([rng.integers(0, 256, 8), takes[take], rng.integers(0, 256, 8)])
+
+    codes = [clip(0), clip(1), clip(0), clip(1), r.repeat(3, axis=0)]
+    pairs = {frozenset({1, 3}), frozenset({2, 4})}  # clip numbers of one take
+    out = T.order_ties_by_takes([4, 0, 1, 2, 3], codes, "uniform", start=1)
+    assert out[0] == 4 and {frozenset(out[1:3]), frozenset(out[3:5])} == {frozenset({0, 2}), frozenset({1, 3})}
+    task = SortTask(product=PRODUCT, script_lines=["一二三四五六"] * 4, clips=_clips(codes[:4]))
+    for seed in range(4):  # the planner's default tie order does the same
+        v = NoText().order(task, Hints(seed=seed)).value
+        assert {frozenset(v[:2]), frozenset(v[2:])} == pairs
+    with pytest.raises(ValueError):
+        T.order_clips(codes, ["一"] * 5, T.TokenParams(tie_order="random"))
+
+
 def test_write_fits_lines_to_frame_counts():
     rng = np.random.default_rng(4)
     arrays = [rng.integers(0, 256, (f, 8)) for f in (1, 4)]
