@@ -191,3 +191,13 @@ def test_a_schema_v2_library_migrates_and_stays_readable(library):
         assert catalog.get_meta("schema_version") == "3"
     assert sql(library, "SELECT id, start_s, end_s FROM clips ORDER BY id") == clips
     assert sql(library, "SELECT COUNT(*) FROM tokens") == [(0,)]
+
+
+def test_a_small_library_gets_enough_training_steps_and_a_large_one_the_presets():
+    from adcut.tokens.library import MIN_STEPS, training_budget
+
+    batch, epochs = training_budget(1130, 0.1, 2048, 256, 30)
+    assert batch >= 256 and (1017 // batch) * epochs >= MIN_STEPS  # not 30 steps in all
+    assert training_budget(1_000_000, 0.1, 2048, 256, 30) == (2048, 30)
+    batch, epochs = training_budget(20_000, 0.1, 2048, 256, 30)
+    assert batch == 2048 and (18_000 // batch) * epochs >= MIN_STEPS
