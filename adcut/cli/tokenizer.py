@@ -163,8 +163,10 @@ def evaluate(library: Library, tokenizer: TokenizerDir, as_json: AsJson = False)
     print(f"  distinct token strings  {report['distinct_token_strings']:.1%} of "
           f"{report['vectors']} vectors")
     if trip["items"]:
-        print(f"  round-trip retrieval    {trip['accuracy']:.1%} ({trip['first']}/{trip['items']} "
-              f"{'clips' if report['modality'] == 'video' else 'windows'} find themselves first)")
+        what = "clips" if report["modality"] == "video" else "windows"
+        print(f"  round-trip retrieval    {trip['accuracy']:.1%} of {trip['items']} {what} find "
+              f"themselves first in the embeddings index, {trip['accuracy_among_decoded']:.1%} "
+              f"among the library's decoded tokens")
     else:
         print(f"  round-trip retrieval    - ({trip['note']})")
 

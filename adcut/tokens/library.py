@@ -95,6 +95,22 @@ def _codes(blob: bytes, rows: int, levels: int, codebook_size: int) -> np.ndarra
     return array.reshape(rows, levels).astype(np.int64)
 
 
+ENCODE_BATCH_ROWS = 65_536
+
+
+def _batches(records: list, rows: int) -> list[list]:
+    """Consecutive groups of records holding about `rows` rows each (a bigger record alone)."""
+    out: list[list] = []
+    size = 0
+    for r in records:
+        if not out or size + r["rows"] > rows:
+            out.append([])
+            size = 0
+        out[-1].append(r)
+        size += r["rows"]
+    return out
+
+
 @dataclass
 class EncodeReport:
     tokenizer_id: str
@@ -110,7 +126,8 @@ class EncodeReport:
 def encode_library(catalog: Catalog, tokenizer, folder: Path,
                    on_progress: Callable[[int, int], None] | None = None) -> EncodeReport:
     """Store the codes of every frame (video tokenizer) or music window (audio) that the
-    catalog does not yet hold for this tokenizer; one transaction per source."""
+    catalog does not yet hold for this tokenizer (a source's codes are written whole, in
+    one transaction with the other sources of its batch)."""
     import time
 
     config = tokenizer.config
@@ -135,17 +152,21 @@ def encode_library(catalog: Catalog, tokenizer, folder: Path,
     total = sum(r["rows"] for r in todo)
     started, finished = time.perf_counter(), 0
     encode_s = 0.0
-    for r in todo:
-        vectors = load_embeddings(catalog.folder, r["path"], r["rows"], r["dim"])
+    # Many sources hold a few rows (a still is one frame): they are encoded together, a batch
+    # of about ENCODE_BATCH_ROWS at a time, and stored one transaction per batch.
+    for batch in _batches(todo, ENCODE_BATCH_ROWS):
+        arrays = [load_embeddings(catalog.folder, r["path"], r["rows"], r["dim"]) for r in batch]
         t = time.perf_counter()
-        codes = tokenizer.encode(vectors)
+        codes = tokenizer.encode(np.concatenate(arrays))
         encode_s += time.perf_counter() - t
+        bounds = np.cumsum([0] + [len(a) for a in arrays])
         with catalog.transaction() as con:
-            con.execute("INSERT OR REPLACE INTO tokens VALUES (?,?,?,?,?)",
-                        (tok_id, r["source_id"], kind, len(codes),
-                         _blob(codes, config.codebook_size)))
+            for r, a, b in zip(batch, bounds[:-1], bounds[1:]):
+                con.execute("INSERT OR REPLACE INTO tokens VALUES (?,?,?,?,?)",
+                            (tok_id, r["source_id"], kind, int(b - a),
+                             _blob(codes[a:b], config.codebook_size)))
         finished += len(codes)
-        report.encoded_sources += 1
+        report.encoded_sources += len(batch)
         if on_progress is not None:
             on_progress(finished, total)
     report.encoded_rows = finished
