@@ -163,10 +163,20 @@ def run(root: Path, modality: str, epochs: int | None, seed: int) -> dict:
     if epochs:
         train_args += ["--epochs", str(epochs)]
     train_s, trained = adcut(*train_args)
+    # The round trip: a tokenizer trained on the library it searches, as a user trains one on
+    # their own library (for video, a second tokenizer on the larger library; its own held-out
+    # figures are not reported, since a turned copy may sit across the split from its original).
+    trip_dir = tok_dir
+    if wide != library:
+        trip_dir = root / f"{modality}-tokenizer-{MIN_CLIPS}"
+        adcut(*[str(wide) if a == str(library) else str(trip_dir) if a == str(tok_dir) else a
+                for a in train_args])
     encode_s, encoded = adcut("tokenizer", "encode", "--library", str(wide), "--tokenizer",
-                              str(tok_dir))
-    eval_s, evaluated = adcut("tokenizer", "eval", "--library", str(wide), "--tokenizer",
-                              str(tok_dir))
+                              str(trip_dir))
+    eval_s, trip_eval = adcut("tokenizer", "eval", "--library", str(wide), "--tokenizer",
+                              str(trip_dir))
+    _, evaluated = adcut("tokenizer", "eval", "--library", str(library), "--tokenizer",
+                         str(tok_dir))
     speed = encode_speed(tok_dir, library)
     return {
         "modality": modality, "library": str(library), "round_trip_library": str(wide),
@@ -184,7 +194,7 @@ def run(root: Path, modality: str, epochs: int | None, seed: int) -> dict:
         "paper_heldout_cos": PAPER_COS[modality],
         "level_use": evaluated["level_use"], "level_perplexity": evaluated["level_perplexity"],
         "distinct_token_strings": evaluated["distinct_token_strings"],
-        "encode_vectors_per_s": round(speed), "round_trip": evaluated["round_trip"],
+        "encode_vectors_per_s": round(speed), "round_trip": trip_eval["round_trip"],
         "trained": trained,
     }
 
@@ -216,8 +226,9 @@ def main() -> None:
               + f"; distinct token strings {r['distinct_token_strings']:.1%}")
         print(f"  encode           {r['encode_vectors_per_s']:,} vectors/s on CPU   "
               f"target >= 50,000")
-        print(f"  round trip       {trip['accuracy']:.1%} of {trip['items']} items find "
-              f"themselves first   target >= 95% with >= 1,000 clips")
+        print(f"  round trip       {trip['items']} items: {trip['accuracy_among_decoded']:.1%} find "
+              f"themselves first among the library's decoded tokens, {trip['accuracy']:.1%} in "
+              f"its embeddings index   target >= 95% with >= 1,000 clips")
         print(f"  train {r['train_s']} s (with the baseline's fit), encode (CLI) "
               f"{r['encode_cli_s']} s, eval {r['eval_s']} s")
 
