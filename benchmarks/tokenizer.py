@@ -229,6 +229,9 @@ def main() -> None:
         print(f"  round trip       {trip['items']} items: {trip['accuracy_among_decoded']:.1%} find "
               f"themselves first among the library's decoded tokens, {trip['accuracy']:.1%} in "
               f"its embeddings index   target >= 95% with >= 1,000 clips")
+        print(f"  ... without near-twins ({trip['distinct_items']} items with no other within "
+              f"cosine {trip['distinct_cos']}): {trip['accuracy_among_decoded_distinct']:.1%} "
+              f"among decoded tokens, {trip['accuracy_distinct']:.1%} in the index")
         print(f"  train {r['train_s']} s (with the baseline's fit), encode (CLI) "
               f"{r['encode_cli_s']} s, eval {r['eval_s']} s")
 

@@ -167,6 +167,9 @@ def evaluate(library: Library, tokenizer: TokenizerDir, as_json: AsJson = False)
         print(f"  round-trip retrieval    {trip['accuracy']:.1%} of {trip['items']} {what} find "
               f"themselves first in the embeddings index, {trip['accuracy_among_decoded']:.1%} "
               f"among the library's decoded tokens")
+        print(f"  ... without near-twins  {trip['accuracy_distinct']:.1%} in the index, "
+              f"{trip['accuracy_among_decoded_distinct']:.1%} among decoded tokens, over the "
+              f"{trip['distinct_items']} {what} with no other within cosine {trip['distinct_cos']}")
     else:
         print(f"  round-trip retrieval    - ({trip['note']})")
 

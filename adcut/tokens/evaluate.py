@@ -11,7 +11,10 @@ model's output back to media, and (b) among the decodings of every library item'
 like compared with like. (a) is bounded by how alike the library's clips are: where a
 neighbour lies closer to a clip than the clip's decoding does (cosine 0.95-0.99 in a library
 of takes cut into short clips), no tokenizer of 8 bytes can tell them apart that way; (b) fails
-only where two items' tokens decode to about the same vector.
+only where two items' tokens decode to about the same vector. Both are also given for the
+items the encoder itself tells apart, those with no other item within cosine DISTINCT_COS of
+their embedding: a picture stored twice, or a still scene cut into two clips, is one picture
+to the encoder, and no token string can say which of the two it was.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from adcut.library.catalog import Catalog
 from adcut.library.index import load_index
 from adcut.tokens.library import ARRAYS, library_vectors, stored_codes, tokenizer_id
 
+# Two items whose embeddings are closer than this are the same picture (or sound) to the
+# encoder: the round trip is also reported without them.
+DISTINCT_COS = 0.99
 # modality -> (FAISS index name, catalog table of its rows)
 INDEXES = {"video": ("clips", "clips"), "audio": ("music", "music_windows")}
 
@@ -75,6 +81,9 @@ class RoundTrip:
     items: int
     first: int  # (a) found first in the embeddings index
     first_decoded: int  # (b) found first among the library's decoded tokens
+    distinct: int = 0  # items with no other item within DISTINCT_COS of their embedding
+    first_distinct: int = 0  # (a) among them
+    first_decoded_distinct: int = 0  # (b) among them
 
     @property
     def accuracy(self) -> float:
@@ -139,7 +148,16 @@ def round_trip(catalog: Catalog, tokenizer, tok_id: str) -> RoundTrip:
     own = np.arange(len(wanted))
     first_decoded = (d_ids[:, 0] == own) & ((d_scores[:, 1] < d_scores[:, 0]) if k > 1
                                             else True)
-    return RoundTrip(len(wanted), int(first.sum()), int(first_decoded.sum()))
+    # the items' own embeddings, and the nearest other item to each
+    stored = index.index.reconstruct_n(0, index.ntotal)
+    row_of = {int(v): i for i, v in enumerate(faiss.vector_to_array(index.id_map))}
+    originals = stored[[row_of[w] for w in wanted]]
+    o_scores, _ = index.search(originals, min(2, index.ntotal))
+    distinct = (o_scores[:, 1] <= DISTINCT_COS if o_scores.shape[1] > 1
+                else np.ones(len(wanted), dtype=bool))
+    return RoundTrip(len(wanted), int(first.sum()), int(first_decoded.sum()),
+                     int(distinct.sum()), int((first & distinct).sum()),
+                     int((first_decoded & distinct).sum()))
 
 
 def evaluate_tokenizer(catalog: Catalog, tokenizer, folder: Path) -> dict:
@@ -171,6 +189,13 @@ def evaluate_tokenizer(catalog: Catalog, tokenizer, folder: Path) -> dict:
                        "accuracy": round(trip.accuracy, 4),
                        "first_among_decoded": trip.first_decoded,
                        "accuracy_among_decoded": round(trip.accuracy_decoded, 4),
+                       "distinct_items": trip.distinct,
+                       "distinct_cos": DISTINCT_COS,
+                       "accuracy_distinct": round(trip.first_distinct / trip.distinct, 4)
+                       if trip.distinct else 0.0,
+                       "accuracy_among_decoded_distinct":
+                           round(trip.first_decoded_distinct / trip.distinct, 4)
+                           if trip.distinct else 0.0,
                        "note": "" if trip.items else "no tokens stored yet: run adcut "
                                                      "tokenizer encode first"},
     }

@@ -122,6 +122,8 @@ def test_eval_reports_reconstruction_codebooks_and_round_trip(library, trained):
     clips = sql(library, "SELECT COUNT(*) FROM clips")[0][0]
     trip = report["round_trip"]
     assert trip["items"] == clips and 0 <= trip["first"] <= clips
+    assert 0 < trip["distinct_items"] <= clips  # lavfi pictures of six kinds: not all twins
+    assert 0 <= trip["accuracy_among_decoded_distinct"] <= 1
     # among the library's decoded tokens a clip is found first unless another clip's frames
     # carry the very same codes (their decodings are then equal: a tie, a miss)
     keys = {}
