@@ -133,8 +133,6 @@ def encode(library: Library, tokenizer: TokenizerDir, as_json: AsJson = False) -
     if as_json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return
-    for line in report.notes:
-        note(line)
     print(f"{library}: {report.encoded_sources} sources encoded ({report.encoded_rows} "
           f"{'frames' if report.modality == 'video' else 'music windows'}, "
           f"{report.rows_per_s:,.0f} per second), {report.unchanged_sources} unchanged; "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -120,7 +120,6 @@ class EncodeReport:
     unchanged_sources: int = 0
     seconds: float = 0.0
     rows_per_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
 
 def encode_library(catalog: Catalog, tokenizer, folder: Path,
@@ -131,20 +130,24 @@ def encode_library(catalog: Catalog, tokenizer, folder: Path,
     import time
 
     config = tokenizer.config
-    source_kind, kind = ARRAYS[config.modality]
+    _, kind = ARRAYS[config.modality]
     tok_id = tokenizer_id(folder)
+    records = [r for r in catalog.embeddings() if r["kind"] == kind]
+    if not records:
+        what = "footage frames" if config.modality == "video" else "music windows"
+        raise BadInputError(f"{catalog.folder} holds no {what} for this {config.modality} "
+                            "tokenizer to encode",
+                            hint=f"ingest {'footage' if config.modality == 'video' else 'music'} "
+                                 "first, or give a tokenizer of the library's modality")
+    for r in records:
+        tokenizer.check_encoder(r["encoder"], r["encoder_version"])
+    report = EncodeReport(tok_id, config.modality)
     with catalog.transaction() as con:
         con.execute(
             "INSERT OR IGNORE INTO tokenizers VALUES (?,?,?,?,?,?,?,?)",
             (tok_id, config.modality, config.encoder, config.encoder_version, config.levels,
              config.codebook_size, str(Path(folder).resolve()),
              datetime.now(timezone.utc).isoformat(timespec="seconds")))
-    records = [r for r in catalog.embeddings() if r["kind"] == kind]
-    report = EncodeReport(tok_id, config.modality)
-    if not records:
-        report.notes.append(f"the library holds no {kind} to encode")
-    for r in records:
-        tokenizer.check_encoder(r["encoder"], r["encoder_version"])
     done = {(row["source_id"]): row["rows"] for row in catalog.con.execute(
         "SELECT source_id, rows FROM tokens WHERE tokenizer_id = ? AND kind = ?", (tok_id, kind))}
     todo = [r for r in records if done.get(r["source_id"]) != r["rows"]]

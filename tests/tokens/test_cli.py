@@ -198,6 +198,19 @@ def test_a_tokenizer_of_another_encoder_or_damaged_is_refused(library, trained, 
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_a_library_without_the_tokenizers_modality_is_refused_before_anything_is_written(
+        trained, tmp_path):
+    from adcut.core.errors import BadInputError
+    from adcut.library.catalog import Catalog
+    from adcut.tokens.library import encode_library
+    from adcut.tokens.tokenizer import Tokenizer
+
+    with Catalog(tmp_path / "music-only") as catalog:  # no footage: nothing a video tokenizer reads
+        with pytest.raises(BadInputError, match="holds no footage frames"):
+            encode_library(catalog, Tokenizer.load(trained), trained)
+        assert catalog.con.execute("SELECT COUNT(*) FROM tokenizers").fetchone()[0] == 0
+
+
 def test_a_schema_v2_library_migrates_and_stays_readable(library):
     with sqlite3.connect(library / "catalog.sqlite") as con:
         con.execute("DROP TABLE tokens")
