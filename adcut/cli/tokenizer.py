@@ -193,6 +193,10 @@ def show(
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return
     print(result["tokens"])
-    print(f"nearest to its decoded tokens ({result['what']}):")
+    print(f"nearest to its decoded tokens ({result['what']}), in the library's embeddings:")
     for item_id, score in result["nearest"]:
         print(f"  {item_id}  cos {score:.3f}")
+    if result["nearest_by_tokens"]:
+        print("... and among the library's own decoded tokens:")
+        for item_id, score in result["nearest_by_tokens"]:
+            print(f"  {item_id}  cos {score:.3f}")

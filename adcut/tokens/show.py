@@ -80,7 +80,30 @@ def show_item(catalog: Catalog, tokenizer, folder: Path, *, item: str | None, at
         codes = codes[[window["emb_row"]]]
         text, what = vocab.track_string(codes[0], size), f"music window {item}"
     decoded = tokenizer.decode(codes).mean(axis=0)
-    return {"tokens": text, "what": what, "nearest": nearest(catalog, modality, decoded, k)}
+    return {"tokens": text, "what": what, "nearest": nearest(catalog, modality, decoded, k),
+            "nearest_by_tokens": nearest_by_tokens(catalog, tokenizer, tok_id, decoded, k)}
+
+
+def nearest_by_tokens(catalog: Catalog, tokenizer, tok_id: str, vector: np.ndarray, k: int
+                      ) -> list[tuple[str, float]]:
+    """(id, cosine) of the k library items whose own decoded tokens lie nearest to `vector`:
+    like compared with like, the mapping that `eval`'s round trip finds the surer of the two.
+    Empty until `adcut tokenizer encode` has stored the library's tokens."""
+    from adcut.tokens.evaluate import INDEXES, decoded_items, l2_normalise
+
+    items, vec_ids = decoded_items(catalog, tokenizer, tok_id)
+    if not vec_ids:
+        return []
+    scores = items @ l2_normalise(vector.astype(np.float32))
+    order = np.argsort(-scores, kind="stable")[:k]
+    table = INDEXES[tokenizer.config.modality][1]
+    out = []
+    for i in order:
+        row = catalog.con.execute(f"SELECT id FROM {table} WHERE vec_id = ?",
+                                  (int(vec_ids[i]),)).fetchone()
+        if row is not None:
+            out.append((row["id"], round(float(scores[i]), 4)))
+    return out
 
 
 def _at_time(catalog: Catalog, tokenizer, tok_id: str, path: str, at_s: float, modality: str,

@@ -164,6 +164,8 @@ def test_show_gives_the_clips_token_string_and_the_inverse(library, trained):
     inverse = json.loads(run("tokenizer", "show", "--tokens", shown["tokens"], "--library",
                              library, "--tokenizer", trained, "--json").stdout)
     assert inverse["nearest"] == shown["nearest"]
+    # among the library's decoded tokens the clip's own tokens find the clip itself, at cos 1
+    assert inverse["nearest_by_tokens"][0] == [clip_id, 1.0]
 
 
 @pytest.mark.parametrize("args, needle", [
