@@ -237,3 +237,40 @@ def test_a_small_library_gets_enough_training_steps_and_a_large_one_the_presets(
     assert training_budget(1_000_000, 0.1, 2048, 256, 30) == (2048, 30)
     batch, epochs = training_budget(20_000, 0.1, 2048, 256, 30)
     assert batch == 2048 and (18_000 // batch) * epochs >= MIN_STEPS
+
+
+@pytest.mark.hostile("signal")
+def test_ctrl_c_then_resume_gives_the_uninterrupted_weights(built, tmp_path):
+    """A real `adcut tokenizer train` process stopped by Ctrl-C after its first checkpoint
+    exits 130 pointing to --resume; resuming finishes with the very weights of a run that was
+    never stopped."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from safetensors.numpy import load_file
+
+    args = ["tokenizer", "train", "--library", str(built), "--modality", "video", "--levels",
+            "2", "--codebook-size", "8", "--epochs", "40", "--batch-size", "8"]
+    adcut = [sys.executable, "-m", "adcut"]
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    proc = subprocess.Popen([*adcut, *args, "-o", str(stopped)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (stopped / "checkpoint.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-1000:]
+    assert "--resume" in err.strip().splitlines()[-1] and "Traceback" not in err
+    assert not (stopped / "model.safetensors").exists()
+    resumed = subprocess.run([*adcut, *args, "-o", str(stopped), "--resume"],
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-1000:]
+    assert subprocess.run([*adcut, *args, "-o", str(whole)], capture_output=True,
+                          env=os.environ).returncode == 0
+    a, b = load_file(str(whole / "model.safetensors")), load_file(str(stopped / "model.safetensors"))
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    assert not (stopped / "checkpoint.pt").exists()

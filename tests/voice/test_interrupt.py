@@ -1,10 +1,11 @@
 """Ctrl-C at any moment of a render stops it: exit 130, nothing left behind.
 
 The render runs as a real `adcut render` process and gets a real SIGINT. The voice model's
-load is the dangerous moment: onnx imports ml_dtypes, whose C module init clears a pending
-KeyboardInterrupt, so a Ctrl-C in those 0.6 s used to be dropped and the render finished with
-exit 0. One case waits for exactly that moment (the extension appears in the process's memory
-map) before it sends the signal; the others send it at fixed times.
+load is the dangerous moment: a native module initialising can clear a pending
+KeyboardInterrupt (onnx's ml_dtypes did, for 0.6 s, when the voice still imported onnx), and
+the render then finished with exit 0; the voice also runs on a thread beside the reframing.
+One case waits for onnxruntime's extension to appear in the process's memory map before it
+sends the signal; the others send it at fixed times.
 """
 
 from __future__ import annotations
