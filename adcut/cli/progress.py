@@ -1,10 +1,10 @@
-"""Progress bars on stderr for the long commands (ingest, render)."""
+"""Progress bars on stderr for the long commands (ingest, render, tokenizer train)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from adcut.cli.app import stderr_console
+from adcut.cli.app import note, stderr_console
 
 
 class RichIngestProgress:
@@ -95,3 +95,37 @@ class RichRenderProgress:
         if total_s:
             self._progress.update(self._task, total=total_s)
         self._progress.update(self._task, completed=seconds_done)
+
+
+class RichTrainProgress:
+    """Epochs done, with the loss, the held-out cosine and each level's codebook use."""
+
+    def __init__(self, header: str) -> None:
+        self._header = header  # said when training starts (not before a refusal)
+        self._progress = None
+        self._task = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, m: dict) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        if self._progress is None:
+            note(self._header)
+            self._progress = Progress(TextColumn("train"), BarColumn(),
+                                      TextColumn("epoch {task.completed:.0f}/{task.total:.0f}"),
+                                      TextColumn("{task.fields[figures]}"),
+                                      TextColumn("ETA"), TimeRemainingColumn(),
+                                      console=stderr_console())
+            self._progress.start()
+            self._task = self._progress.add_task("train", total=m.get("epochs", 1), figures="")
+        use = m.get("level_use") or []
+        figures = (f"loss {m.get('loss', float('nan')):.4f}  held-out cos "
+                   f"{m.get('heldout_cos', float('nan')):.4f}  codes used "
+                   + "/".join(f"{u:.0%}" for u in use))
+        self._progress.update(self._task, completed=m.get("epoch", 0), figures=figures)

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from adcut.cli.app import App, app, note, stderr_console
+from adcut.cli.app import App, app, note
+from adcut.cli.progress import RichTrainProgress
 
 tokenizer_app = App(help="Train RQ-VAE tokenizers, store a library's tokens, measure them.",
                     no_args_is_help=True)
@@ -29,40 +30,6 @@ def _load(folder: Path):
     from adcut.tokens.tokenizer import Tokenizer
 
     return Tokenizer.load(folder)
-
-
-class _TrainProgress:
-    """Epochs done, with the loss, the held-out cosine and each level's codebook use."""
-
-    def __init__(self, header: str) -> None:
-        self._header = header  # said when training starts (not before a refusal)
-        self._progress = None
-        self._task = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self._progress is not None:
-            self._progress.stop()
-
-    def __call__(self, m: dict) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        if self._progress is None:
-            note(self._header)
-            self._progress = Progress(TextColumn("train"), BarColumn(),
-                                      TextColumn("epoch {task.completed:.0f}/{task.total:.0f}"),
-                                      TextColumn("{task.fields[figures]}"),
-                                      TextColumn("ETA"), TimeRemainingColumn(),
-                                      console=stderr_console())
-            self._progress.start()
-            self._task = self._progress.add_task("train", total=m.get("epochs", 1), figures="")
-        use = m.get("level_use") or []
-        figures = (f"loss {m.get('loss', float('nan')):.4f}  held-out cos "
-                   f"{m.get('heldout_cos', float('nan')):.4f}  codes used "
-                   + "/".join(f"{u:.0%}" for u in use))
-        self._progress.update(self._task, completed=m.get("epoch", 0), figures=figures)
 
 
 @tokenizer_app.command("train", interrupted="stopped; the last finished epoch is checkpointed: "
@@ -96,7 +63,7 @@ def train(
     header = (f"training on {len(lib.vectors)} {modality} vectors ({lib.dim}-d, {lib.encoder} "
               f"{lib.encoder_version}) from {len(set(lib.sources))} sources: {config.levels} "
               f"levels x {config.codebook_size} codes, {config.epochs} epochs")
-    with _TrainProgress(header) as progress:
+    with RichTrainProgress(header) as progress:
         report = train_tokenizer(lib.vectors, lib.sources, config, output, resume=resume,
                                  force=force, on_progress=progress)
     if as_json:

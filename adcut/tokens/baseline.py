@@ -25,16 +25,12 @@ from __future__ import annotations
 import numpy as np
 
 from adcut.core.errors import BadInputError
+from adcut.encoders.base import l2_normalize
 
 MAX_FIT_PER_CENTROID = 256  # k-means fits on at most this many vectors per centroid (as faiss)
 SEED_PER_CENTROID = 32  # k-means++ picks its starting centroids among at most this many per centroid
 MAX_PCA_ROWS = 100_000  # the principal axes are fitted on at most this many vectors
 CHUNK_ROWS = 8192  # rows per distance matrix (8192 x 256 floats stay in cache)
-
-
-def l2_normalize_rows(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
 
 
 def _nearest(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
@@ -111,7 +107,7 @@ class ResidualKMeans:
             raise BadInputError(f"{len(x)} vectors; fitting {self.codebook_size} centroids per level needs at "
                                 f"least {self.codebook_size}")
         rng = np.random.default_rng([seed, 0xBA5E])
-        x = l2_normalize_rows(x)
+        x = l2_normalize(x)
         sample = x if len(x) <= MAX_PCA_ROWS else x[np.sort(rng.choice(len(x), MAX_PCA_ROWS, replace=False))]
         self.mean = sample.mean(axis=0, dtype=np.float64).astype(np.float32)
         # the top right-singular vectors of the centred data, from the D x D scatter matrix
@@ -137,7 +133,7 @@ class ResidualKMeans:
     def encode(self, vectors: np.ndarray) -> np.ndarray:
         """Codes (N, levels)."""
         x = self._check(vectors, fitted=True)
-        residual = (l2_normalize_rows(x) - self.mean) @ self.axes
+        residual = (l2_normalize(x) - self.mean) @ self.axes
         codes = np.empty((len(x), self.levels), dtype=self.code_dtype)
         for level, centroids in enumerate(self.codebooks):
             index = _nearest(residual, centroids)

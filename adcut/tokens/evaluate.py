@@ -26,43 +26,17 @@ from pathlib import Path
 import numpy as np
 
 from adcut.core.errors import BadInputError
+from adcut.encoders.base import l2_normalize
 from adcut.library.catalog import Catalog
 from adcut.library.index import load_index
 from adcut.tokens.library import ARRAYS, library_vectors, stored_codes, tokenizer_id
+from adcut.tokens.train import code_statistics, cosine_rows
 
 # Two items whose embeddings are closer than this are the same picture (or sound) to the
 # encoder: the round trip is also reported without them.
 DISTINCT_COS = 0.99
 # modality -> (FAISS index name, catalog table of its rows)
 INDEXES = {"video": ("clips", "clips"), "audio": ("music", "music_windows")}
-
-
-def l2_normalise(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
-
-
-def level_usage(codes: np.ndarray, codebook_size: int) -> tuple[list[float], list[float]]:
-    """Per level: the share of the codebook in use, and the perplexity of the code histogram
-    (exp of its entropy: codebook_size when every code is equally used, 1 when one is)."""
-    use, perplexity = [], []
-    for level in range(codes.shape[1]):
-        counts = np.bincount(codes[:, level], minlength=codebook_size).astype(np.float64)
-        p = counts[counts > 0] / counts.sum()
-        use.append(round(float((counts > 0).mean()), 4))
-        perplexity.append(round(float(np.exp(-(p * np.log(p)).sum())), 2))
-    return use, perplexity
-
-
-def distinct_share(codes: np.ndarray) -> float:
-    """Distinct token strings (code rows) over rows."""
-    return round(len(np.unique(codes, axis=0)) / max(len(codes), 1), 4)
-
-
-def reconstruction_cosine(tokenizer, vectors: np.ndarray) -> float:
-    codes = tokenizer.encode(vectors)
-    recon = tokenizer.decode(codes)
-    return float((l2_normalise(recon) * l2_normalise(vectors)).sum(axis=1).mean())
 
 
 def heldout_sources(folder: Path) -> list[str] | None:
@@ -113,11 +87,11 @@ def decoded_items(catalog: Catalog, tokenizer, tok_id: str) -> tuple[np.ndarray,
             for f in frames:
                 by_clip.setdefault(f["vec_id"], []).append(f["row"])
             for vec_id, rows in by_clip.items():
-                queries.append(l2_normalise(decoded[rows].mean(axis=0)))
+                queries.append(l2_normalize(decoded[rows].mean(axis=0)))
                 ids.append(vec_id)
         else:
             for w in catalog.windows(source["id"]):
-                queries.append(l2_normalise(decoded[w["emb_row"]]))
+                queries.append(l2_normalize(decoded[w["emb_row"]]))
                 ids.append(w["vec_id"])
     dim = tokenizer.config.input_dim
     return np.asarray(queries, dtype=np.float32).reshape(-1, dim), ids
@@ -171,8 +145,9 @@ def evaluate_tokenizer(catalog: Catalog, tokenizer, folder: Path) -> dict:
     in_sample = not held or not mask.any()
     if in_sample:
         mask[:] = True
-    codes = tokenizer.encode(lib.vectors)
-    use, perplexity = level_usage(codes, config.codebook_size)
+    codes = tokenizer.encode(lib.vectors)  # once: the statistics and the reconstruction
+    stats = code_statistics(codes, config.codebook_size)
+    cos = cosine_rows(tokenizer.decode(codes[mask]), lib.vectors[mask])
     tok_id = tokenizer_id(folder)
     trip = round_trip(catalog, tokenizer, tok_id)
     return {
@@ -182,9 +157,10 @@ def evaluate_tokenizer(catalog: Catalog, tokenizer, folder: Path) -> dict:
         "vectors": int(len(lib.vectors)), "measured_vectors": int(mask.sum()),
         "measured_on": "all vectors (in-sample: no held-out sources recorded in this library)"
                        if in_sample else f"the {len(set(sources[mask]))} held-out sources",
-        "reconstruction_cos": round(reconstruction_cosine(tokenizer, lib.vectors[mask]), 4),
-        "level_use": use, "level_perplexity": perplexity,
-        "distinct_token_strings": distinct_share(codes),
+        "reconstruction_cos": round(float(cos.mean()), 4),
+        "level_use": [round(u, 4) for u in stats["level_use"]],
+        "level_perplexity": [round(p, 2) for p in stats["level_perplexity"]],
+        "distinct_token_strings": round(stats["distinct_share"], 4),
         "round_trip": {"items": trip.items, "first": trip.first,
                        "accuracy": round(trip.accuracy, 4),
                        "first_among_decoded": trip.first_decoded,
@@ -208,7 +184,7 @@ def nearest(catalog: Catalog, modality: str, vector: np.ndarray, k: int = 5
     index, _ = load_index(catalog.folder, name)
     if index is None or index.ntotal == 0:
         return []
-    scores, ids = index.search(l2_normalise(vector.astype(np.float32))[None], min(k, index.ntotal))
+    scores, ids = index.search(l2_normalize(vector.astype(np.float32))[None], min(k, index.ntotal))
     out = []
     for score, vec_id in zip(scores[0], ids[0]):
         row = catalog.con.execute(f"SELECT id FROM {table} WHERE vec_id = ?",

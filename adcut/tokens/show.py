@@ -89,12 +89,13 @@ def nearest_by_tokens(catalog: Catalog, tokenizer, tok_id: str, vector: np.ndarr
     """(id, cosine) of the k library items whose own decoded tokens lie nearest to `vector`:
     like compared with like, the mapping that `eval`'s round trip finds the surer of the two.
     Empty until `adcut tokenizer encode` has stored the library's tokens."""
-    from adcut.tokens.evaluate import INDEXES, decoded_items, l2_normalise
+    from adcut.encoders.base import l2_normalize
+    from adcut.tokens.evaluate import INDEXES, decoded_items
 
     items, vec_ids = decoded_items(catalog, tokenizer, tok_id)
     if not vec_ids:
         return []
-    scores = items @ l2_normalise(vector.astype(np.float32))
+    scores = items @ l2_normalize(vector.astype(np.float32))
     order = np.argsort(-scores, kind="stable")[:k]
     table = INDEXES[tokenizer.config.modality][1]
     out = []

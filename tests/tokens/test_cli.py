@@ -259,12 +259,14 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_weights(built, tmp_path):
     proc = subprocess.Popen([*adcut, *args, "-o", str(stopped)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not (stopped / "checkpoint.pt").exists() and time.monotonic() < deadline:
+    while (not (stopped / "checkpoint.pt").exists() and proc.poll() is None
+           and time.monotonic() < deadline):
         time.sleep(0.02)
+    assert proc.poll() is None, "training ended before it could be stopped"
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err[-1000:]
-    assert "--resume" in err.strip().splitlines()[-1] and "Traceback" not in err
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (proc.returncode, out[-500:], err[-1500:])
+    assert "--resume" in err.strip().splitlines()[-1] and "Traceback" not in err, err[-1500:]
     assert not (stopped / "model.safetensors").exists()
     resumed = subprocess.run([*adcut, *args, "-o", str(stopped), "--resume"],
                              capture_output=True, text=True)
