@@ -7,7 +7,8 @@ PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 VENV=${ADCUT_VENV:-.venv}
 extras=""
-[ "${1:-}" = "--dev" ] && extras="[dev]"
+# --dev: the test tools, and Ray (adcut[scale]) so the tests exercise the cluster path too.
+[ "${1:-}" = "--dev" ] && extras="[dev,scale]"
 
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"

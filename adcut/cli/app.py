@@ -52,6 +52,9 @@ app = App(
 library_app = App(help="Inspect, check and repair a library built by `adcut ingest`.",
                   no_args_is_help=True)
 app.add_typer(library_app, name="library")
+dataset_app = App(help="Corpora of finished ads and the training data built from them.",
+                  no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
 
 
 def _version(value: bool) -> None:

@@ -104,7 +104,9 @@ class EfficientNetLite0Encoder:
         # from_pretrained prints a line to stdout; keep stdout clean for the CLI's --json output
         with contextlib.redirect_stdout(io.StringIO()):
             model = EfficientNet.from_pretrained(MODEL_NAME, weights_path=str(path))
-        self._model = model.eval()
+        # A GPU when torch sees one (a Ray actor given one by `dataset build --gpus-per-worker`).
+        self._device = "cuda" if torch.cuda.is_available() else "cpu"
+        self._model = model.eval().to(self._device)
         self.class_names: list[str] | None = load_imagenet_class_names()
         self.weights_path = path
         self.version = f"{dist_version(WEIGHTS_DIST)}+{weights_tag(path, WEIGHTS_DIST)}-{PREPROCESS_TAG}"
@@ -120,11 +122,11 @@ class EfficientNetLite0Encoder:
         probs: list[np.ndarray] = []
         with torch.inference_mode():
             for start in range(0, len(images), BATCH):
-                x = torch.from_numpy(build_input_batch(images[start:start + BATCH]))
+                x = torch.from_numpy(build_input_batch(images[start:start + BATCH])).to(self._device)
                 feats = m.extract_features(x)  # (B, 1280, 7, 7)
                 pooled = feats.mean((2, 3))
                 # the classifier head on the same pooled features (dropout is identity in eval)
                 logits = m._fc(pooled)
-                embs.append(pooled.float().numpy())
-                probs.append(torch.softmax(logits.float(), dim=1).numpy())
+                embs.append(pooled.float().cpu().numpy())
+                probs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
         return VisionResult(l2_normalize(np.concatenate(embs)), np.concatenate(probs).astype(np.float32))
