@@ -32,7 +32,7 @@ def _load(folder: Path):
     return Tokenizer.load(folder)
 
 
-@tokenizer_app.command("train", interrupted="stopped; the last finished epoch is checkpointed: "
+@tokenizer_app.command("train", interrupted="stopped; the last checkpoint is kept: "
                                             "run the same command with --resume to go on")
 def train(
     library: Library,
@@ -51,8 +51,8 @@ def train(
     """Train an RQ-VAE on the library's embeddings; held-out data are whole source files.
 
     Writes config.json (naming the encoder the tokenizer applies to), model.safetensors and
-    report.json to --output, and a checkpoint after every epoch (so --resume continues an
-    interrupted run to the same result)."""
+    report.json to --output, and a checkpoint after the first epoch and then every 20 s (so
+    --resume continues an interrupted run to the same result)."""
     from adcut.tokens.library import library_vectors, training_config
     from adcut.tokens.train import train_tokenizer
 

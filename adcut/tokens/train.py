@@ -17,8 +17,11 @@ batch and then updated by EMA with dead-code re-seeding. Three differences, all 
 Determinism and resuming: the weights start from `torch.manual_seed(config.seed)`; the only
 other randomness is torch's global generator inside the quantizer (the k-means initialisation and
 dead-code re-seeding), whose state is saved in the checkpoint with the model, optimizer and
-scheduler after every epoch (numpy's global generator is never used, so there is none of it to
-save). Resuming therefore gives bit-identical weights to an uninterrupted run on the same
+scheduler at the end of an epoch (numpy's global generator is never used, so there is none of it
+to save). A checkpoint is written after the first epoch, then at most every CHECKPOINT_EVERY_S
+seconds, and when the caller's progress callback stops training: a small library's epochs last
+milliseconds, and writing the model and optimizer (tens of MB) after each of its hundreds of
+epochs cost more than training. Resuming therefore gives bit-identical weights to an uninterrupted run on the same
 machine and torch thread count. The caller's torch RNG state is restored when training ends.
 """
 
@@ -50,6 +53,7 @@ from adcut.tokens.tokenizer import CONFIG_NAME, Tokenizer, check_vectors
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.pt"
+CHECKPOINT_EVERY_S = 20.0  # an interrupted run loses at most this much training (plus an epoch)
 REPORT_NAME = "report.json"
 CHECKPOINT_FORMAT = "adcut-rqvae-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -340,7 +344,8 @@ def train_tokenizer(vectors: np.ndarray, groups: np.ndarray | list[str], config:
                     compare_baseline: bool = True) -> TrainReport:
     """Train a tokenizer on `vectors` (N, input_dim), `groups[i]` naming the source of row i.
 
-    Writes `out_dir/checkpoint.pt` after every epoch, then the tokenizer (config.json +
+    Writes `out_dir/checkpoint.pt` after the first epoch and then every CHECKPOINT_EVERY_S
+    seconds, then the tokenizer (config.json +
     model.safetensors) and report.json, and removes the checkpoint. `resume` continues from the
     checkpoint (same config and vectors required); `force` lets a fresh run replace a finished
     tokenizer or an unfinished run in out_dir. Every check runs before anything is written, so a
@@ -401,6 +406,7 @@ def train_tokenizer(vectors: np.ndarray, groups: np.ndarray | list[str], config:
         split_doc = {"mode": split.mode, "heldout_sources": split.heldout_sources, "note": split.note,
                      "train_vectors": n_train, "heldout_vectors": len(split.heldout_index),
                      "fingerprint": split.fingerprint()}
+        last_checkpoint = time.perf_counter()
         for epoch in range(start_epoch, config.epochs):
             t_epoch = time.perf_counter()
             model.train()
@@ -425,15 +431,27 @@ def train_tokenizer(vectors: np.ndarray, groups: np.ndarray | list[str], config:
                                                        "level_perplexity", "distinct_share")},
                      "seconds": time.perf_counter() - t_epoch}
             history.append(entry)
-            _save_checkpoint(out_dir / CHECKPOINT_NAME, config=config.training_fields(), epoch=epoch + 1,
-                             model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
-                             torch_rng=torch.get_rng_state(), history=history,
-                             data={"digest": digest, "vectors": len(x)}, split=split_doc,
-                             torch_threads=torch.get_num_threads())
+
+            def checkpoint() -> None:
+                _save_checkpoint(out_dir / CHECKPOINT_NAME, config=config.training_fields(), epoch=epoch + 1,
+                                 model=model.state_dict(), optimizer=opt.state_dict(),
+                                 scheduler=sched.state_dict(), torch_rng=torch.get_rng_state(),
+                                 history=history, data={"digest": digest, "vectors": len(x)},
+                                 split=split_doc, torch_threads=torch.get_num_threads())
+
+            now = time.perf_counter()
+            if epoch == start_epoch or now - last_checkpoint >= CHECKPOINT_EVERY_S:
+                checkpoint()
+                last_checkpoint = now
             log.info("epoch %d/%d: loss %.4f, held-out cos %.4f", epoch + 1, config.epochs, entry["loss"],
                      entry["heldout_cos"])
             if on_progress is not None:
-                on_progress(dict(entry))
+                try:
+                    on_progress(dict(entry))
+                except BaseException:
+                    if last_checkpoint != now:
+                        checkpoint()  # the caller stops here: keep this finished epoch
+                    raise
         tokenizer = Tokenizer(model)
         final = heldout_metrics(tokenizer, x_held)
 
