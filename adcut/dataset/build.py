@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 REPORT = "report.json"
 CLIP_TABLE = "clips.jsonl"
 TOKENIZER_DIRS = {"video": "tokenizers/video", "audio": "tokenizers/audio"}
+MAX_TRAIN_VECTORS = 1_000_000  # vectors a tokenizer trained on the corpus sees at most
 # The paper held out 2% of 700K ads; 5% keeps a few ads in eval for a corpus of tens.
 DEFAULT_EVAL_FRACTION = 0.05
 
@@ -227,35 +228,40 @@ def _load_tokenizers(paths: Sequence[Path]) -> dict:
     return found
 
 
-def _train_on_corpus(modality: str, ads: list[StoredAd], folder: Path, encoder: tuple[str, str]):
+def _train_on_corpus(modality: str, folder: DatasetFolder, keys: list[str], out: Path,
+                     encoder: tuple[str, str]):
     """A tokenizer trained on the corpus's own vectors (frames, or one music vector per ad),
-    held out by ad, saved in the dataset folder."""
+    held out by ad, saved in the dataset folder. A large corpus gives every ad's vectors up to
+    MAX_TRAIN_VECTORS in all (whole ads, in key order: a stable choice)."""
     from adcut.tokens.library import LibraryVectors, training_config
     from adcut.tokens.tokenizer import Tokenizer
     from adcut.tokens.train import train_tokenizer
 
     rows, groups = [], []
-    for ad in ads:
+    for key in keys:
+        ad = folder.load_ad(key)
         block = ad.frames if modality == "video" else (None if ad.music is None else ad.music[None, :])
         if block is not None and len(block):
             rows.append(block)
-            groups += [ad.analysis.key] * len(block)
+            groups += [key] * len(block)
+        if len(groups) >= MAX_TRAIN_VECTORS:
+            break
     vectors = np.concatenate(rows) if rows else np.zeros((0, 1), np.float32)
     lib = LibraryVectors(vectors, groups, list(range(len(groups))), encoder[0], encoder[1])
     config = training_config(lib, modality)
     what = "frames" if modality == "video" else "ads with music"
     log.info("training a %s tokenizer on %d %s of the corpus", modality, len(vectors), what)
     try:
-        train_tokenizer(vectors, groups, config, folder, force=True, compare_baseline=False)
+        train_tokenizer(vectors, groups, config, out, force=True, compare_baseline=False)
     except BadInputError as exc:
         raise BadInputError(
             f"cannot train a {modality} tokenizer on the corpus's {len(vectors)} {what}: {exc.message}",
             hint=f"pass --tokenizer with a {modality} tokenizer trained on a larger library "
                  f"(adcut tokenizer train --modality {modality})") from None
-    return Tokenizer.load(folder)
+    return Tokenizer.load(out)
 
 
-def tokenizers_for(request: BuildRequest, ads: list[StoredAd], root: Path, recorded: dict) -> dict:
+def tokenizers_for(request: BuildRequest, folder: DatasetFolder, keys: list[str], recorded: dict) -> dict:
     """modality -> (Tokenizer, id). Given ones are checked against the encoders the ads were
     embedded with; a missing one is trained on the corpus (or the one trained by an earlier
     build of this folder is reused). A folder whose token strings came from other tokenizers
@@ -265,9 +271,11 @@ def tokenizers_for(request: BuildRequest, ads: list[StoredAd], root: Path, recor
     from adcut.tokens.tokenizer import Tokenizer
 
     given = _load_tokenizers(request.tokenizers)
+    root = folder.root
+    used = {key: folder.load_doc(key).get("encoders", {}) for key in keys}
     out = {}
     for modality in ("video", "audio"):
-        encoders = {ad.encoders[modality] for ad in ads if modality in ad.encoders}
+        encoders = {tuple(enc[modality]) for enc in used.values() if modality in enc}
         if len(encoders) > 1:
             raise BadInputError(f"the stored ads' {modality} vectors come from different encoders: "
                                 f"{sorted(encoders)}", hint="rebuild with --force")
@@ -283,7 +291,7 @@ def tokenizers_for(request: BuildRequest, ads: list[StoredAd], root: Path, recor
                 f"not {tok_id or 'one trained now'})",
                 hint="pass the same --tokenizer, build into a new folder, or pass --force")
         if tok is None:
-            tok = Tokenizer.load(path) if exists else _train_on_corpus(modality, ads, path, encoder)
+            tok = Tokenizer.load(path) if exists else _train_on_corpus(modality, folder, keys, path, encoder)
         tok.check_encoder(*encoder)
         out[modality] = (tok, tokenizer_id(path))
     return out
@@ -308,13 +316,14 @@ def _jsonl(rows: list[dict]) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
 
 
-def clip_rows(ad: StoredAd, tad: TokenisedAd, split: str, codebook_size: int) -> list[dict]:
+def clip_rows(ad: StoredAd, tad: TokenisedAd, codebook_size: int) -> list[dict]:
+    """The ad's rows of the clip table (the split is added when the corpus is split)."""
     from adcut.tokens.vocab import video_string
 
     rows = []
     for i, (c, tc) in enumerate(zip(ad.analysis.clips, tad.clips)):
         rows.append({
-            "ad": ad.analysis.key, "clip": i, "split": split, "start_s": c.start_s, "end_s": c.end_s,
+            "ad": ad.analysis.key, "clip": i, "start_s": c.start_s, "end_s": c.end_s,
             "text": c.text, "frame_seconds": c.frame_seconds, "shot_starts_s": c.shot_starts_s,
             "v_tok": None if tc.codes is None else video_string(tc.codes, codebook_size),
             "thumbnail": f"thumbs/{ad.analysis.key}/{i:03d}.jpg" if c.frame_seconds else None,
@@ -322,47 +331,64 @@ def clip_rows(ad: StoredAd, tad: TokenisedAd, split: str, codebook_size: int) ->
     return rows
 
 
+@dataclass(frozen=True)
+class _Used:
+    """What assembly keeps of one stored ad once its vectors are tokens."""
+
+    tokens: TokenisedAd
+    clips: list[dict]  # its clip-table rows, less the split
+    duration_s: float
+    spoken: bool
+    notes: dict[str, str]
+
+
+def _use(ad: StoredAd, toks: dict, codebook_size: int) -> _Used:
+    tad = tokenise(ad, toks)
+    return _Used(tad, clip_rows(ad, tad, codebook_size), ad.analysis.duration_s,
+                 bool(ad.analysis.sentences), dict(ad.analysis.notes))
+
+
 def assemble(request: BuildRequest, jobs: list[AdJob], folder: DatasetFolder,
              problems: dict[str, str]) -> dict:
-    keys = [j.key for j in jobs]
+    """Tokenise every stored ad of the corpus (one at a time: only its codes are kept), split
+    by ad, and write the alignment and SFT files, the clip table, the report and the manifest."""
     finished = folder.finished()
-    ads = [folder.load_ad(k) for k in keys if k in finished]
+    keys = [j.key for j in jobs if j.key in finished]
     skips = folder.skips()
     skipped = dict(problems)
     for j in jobs:
         if j.key not in finished:
             skipped[str(j.path)] = skips.get(j.key, {}).get("reason", "not analysed")
-    if not ads:
+    if not keys:
         raise BadInputError("no ad of the corpus could be used: " +
                             "; ".join(f"{Path(k).name}: {v}" for k, v in list(skipped.items())[:3]),
                             hint="give finished ad videos with sound")
     recorded = (folder.manifest() or {}).get("tokenizers") or {}
-    toks = tokenizers_for(request, ads, folder.root, recorded)
+    toks = tokenizers_for(request, folder, keys, recorded)
     ids = {m: t[1] for m, t in toks.items()}
-    tokenised = [tokenise(ad, toks) for ad in ads]
-    eval_keys = sample_mod.split_ads([t.key for t in tokenised], request.eval_fraction)
     video_k = toks["video"][0].codebook_size if "video" in toks else 256
     # The vocabulary functions check codes against one upper bound for both kinds.
     bound = max([t[0].codebook_size for t in toks.values()] or [256])
+    used = {key: _use(folder.load_ad(key), toks, video_k) for key in keys}
+    eval_keys = sample_mod.split_ads(keys, request.eval_fraction)
 
     out: dict[str, dict[str, list]] = {s: {"align": [], "sft": [], "clips": []} for s in ("train", "eval")}
-    task_counts = {s: {} for s in ("train", "eval")}
+    task_counts: dict[str, dict[str, int]] = {s: {} for s in ("train", "eval")}
     left_out: dict[str, dict[str, str]] = {}
     for split in ("train", "eval"):
-        members = [t for t in tokenised if (t.key in eval_keys) == (split == "eval")]
-        pool = sample_mod.clip_pool(members, codebook_size=bound)
-        for tad in members:
-            ad = next(a for a in ads if a.analysis.key == tad.key)
-            out[split]["align"].append({"text": sample_mod.align_text(tad, codebook_size=bound)})
-            rows, why = sample_mod.sft_samples(tad, pool, one_task=request.one_task,
+        members = [key for key in keys if (key in eval_keys) == (split == "eval")]
+        pool = sample_mod.clip_pool([used[k].tokens for k in members], codebook_size=bound)
+        for key in members:
+            u = used[key]
+            out[split]["align"].append({"text": sample_mod.align_text(u.tokens, codebook_size=bound)})
+            rows, why = sample_mod.sft_samples(u.tokens, pool, one_task=request.one_task,
                                                codebook_size=bound)
             out[split]["sft"] += rows
             for r in rows:
                 task_counts[split][r["task"]] = task_counts[split].get(r["task"], 0) + 1
-            notes = {**ad.analysis.notes, **why}
-            if notes:
-                left_out[tad.key] = notes
-            out[split]["clips"] += clip_rows(ad, tad, split, video_k)
+            if u.notes or why:
+                left_out[key] = {**u.notes, **why}
+            out[split]["clips"] += [{**row, "split": split} for row in u.clips]
 
     root = folder.root
     for split in ("train", "eval"):
@@ -371,23 +397,24 @@ def assemble(request: BuildRequest, jobs: list[AdJob], folder: DatasetFolder,
                      _jsonl(sample_mod.with_sample_ids(out[split]["sft"])))
     write_atomic(root / CLIP_TABLE, _jsonl(out["train"]["clips"] + out["eval"]["clips"]))
 
-    n_frames = sum(len(a.frames) for a in ads)
+    n_frames = sum(len(row["frame_seconds"]) for u in used.values() for row in u.clips)
+    levels = {m: t[0].levels for m, t in toks.items()}
+    languages = sorted({u.tokens.language for u in used.values()})
     report = {
-        "ads": {"found": len(jobs) + len(problems), "used": len(ads), "train": len(ads) - len(eval_keys),
-                "eval": len(eval_keys), "with_music": sum(a.music is not None for a in ads),
-                "with_speech": sum(bool(a.analysis.sentences) for a in ads)},
+        "ads": {"found": len(jobs) + len(problems), "used": len(keys), "train": len(keys) - len(eval_keys),
+                "eval": len(eval_keys),
+                "with_music": sum(u.tokens.track_codes is not None for u in used.values()),
+                "with_speech": sum(u.spoken for u in used.values())},
         "skipped": skipped,
         "left_out": left_out,
-        "hours": round(sum(a.analysis.duration_s for a in ads) / 3600, 4),
-        "clips": sum(len(a.analysis.clips) for a in ads),
-        "tokens": {"video_frames": n_frames,
-                   "video": n_frames * (toks["video"][0].levels if "video" in toks else 0),
-                   "audio": sum(t.track_codes is not None for t in tokenised)
-                   * (toks["audio"][0].levels if "audio" in toks else 0)},
+        "hours": round(sum(u.duration_s for u in used.values()) / 3600, 4),
+        "clips": sum(len(u.clips) for u in used.values()),
+        "tokens": {"video_frames": n_frames, "video": n_frames * levels.get("video", 0),
+                   "audio": sum(u.tokens.track_codes is not None for u in used.values())
+                   * levels.get("audio", 0)},
         "tasks": task_counts,
         "tokenizers": ids,
-        "languages": {lang: sum(a.analysis.language == lang for a in ads)
-                      for lang in sorted({a.analysis.language for a in ads})},
+        "languages": {lang: sum(u.tokens.language == lang for u in used.values()) for lang in languages},
     }
     write_atomic(root / REPORT, (json.dumps(report, ensure_ascii=False, indent=1, sort_keys=True)
                                  + "\n").encode("utf-8"))

@@ -156,8 +156,12 @@ class DatasetFolder:
                 continue
         return out
 
+    def load_doc(self, key: str) -> dict:
+        """The ad's stored JSON (its analysis and the encoders of its vectors), without them."""
+        return json.loads((self.ads / f"{key}.json").read_text(encoding="utf-8"))
+
     def load_ad(self, key: str) -> StoredAd:
-        doc = json.loads((self.ads / f"{key}.json").read_text(encoding="utf-8"))
+        doc = self.load_doc(key)
         with np.load(self.ads / f"{key}.npz") as z:
             frames = z["frames"]
             music = z["music"] if "music" in z.files else None
