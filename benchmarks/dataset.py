@@ -94,16 +94,22 @@ def edit_distance(a: list[str], b: list[str]) -> int:
 
 
 def boundary_hits(truth_lines: list[dict], sentences: list[list]) -> list[bool]:
+    """Per true line: does a sentence start within 0.25 s of its start and one end within
+    0.25 s of its end? A line of two clauses spoken with a pause (a colon, a full stop inside
+    the caption) is two sentences to the builder, as the paper splits at every clause mark."""
+    starts = np.array([s[0] for s in sentences]) if sentences else np.zeros(0)
+    ends = np.array([s[1] for s in sentences]) if sentences else np.zeros(0)
     hits = []
     for line in truth_lines:
-        t0, t1 = line["start_s"], line["end_s"]
-        best, best_ov = None, 0.0
-        for s0, s1, _ in sentences:
-            ov = min(t1, s1) - max(t0, s0)
-            if ov > best_ov:
-                best, best_ov = (s0, s1), ov
-        hits.append(best is not None and abs(best[0] - t0) <= BOUNDARY_S and abs(best[1] - t1) <= BOUNDARY_S)
+        hits.append(bool(len(starts)) and np.abs(starts - line["start_s"]).min() <= BOUNDARY_S
+                    and np.abs(ends - line["end_s"]).min() <= BOUNDARY_S)
     return hits
+
+
+def split_lines(truth_lines: list[dict], sentences: list[list]) -> int:
+    """True lines the builder heard as more than one sentence."""
+    return sum(sum(1 for s0, s1, _ in sentences if s0 >= line["start_s"] - BOUNDARY_S
+                   and s1 <= line["end_s"] + BOUNDARY_S) > 1 for line in truth_lines)
 
 
 def music_identity(data: Path, music_lib: Path, audio_tok: Path) -> dict[str, str | None]:
@@ -134,6 +140,7 @@ def music_identity(data: Path, music_lib: Path, audio_tok: Path) -> dict[str, st
 def measure(corpus: Path, data: Path, music_lib: Path, audio_tok: Path) -> dict:
     truths = {p.name[: -len(".truth.json")]: json.loads(p.read_text()) for p in (corpus / "ads").glob("*.truth.json")}
     hits: list[bool] = []
+    split = 0
     errors = ref_words = 0
     clips_total = clips_tokenised = 0
     for key, truth in sorted(truths.items()):
@@ -142,6 +149,7 @@ def measure(corpus: Path, data: Path, music_lib: Path, audio_tok: Path) -> dict:
             continue
         ad = json.loads(ad_file.read_text())
         hits += boundary_hits(truth["lines"], ad["sentences"])
+        split += split_lines(truth["lines"], ad["sentences"])
         ref = [w for line in truth["lines"] for w in _words(line["text"])]
         hyp = [w for _, _, text in ad["words"] for w in _words(text)]
         errors += edit_distance(ref, hyp)
@@ -157,6 +165,7 @@ def measure(corpus: Path, data: Path, music_lib: Path, audio_tok: Path) -> dict:
     false_music = sum(ident.get(k) is not None for k in truths if k not in with_music)
     return {
         "lines": len(hits), "boundaries_within_0_25_s": round(float(np.mean(hits)), 4) if hits else None,
+        "lines_heard_as_several_sentences": split,
         "wer": round(errors / max(ref_words, 1), 4), "ref_words": ref_words,
         "ads_with_music": len(with_music), "music_identified": round(right / max(len(with_music), 1), 4),
         "music_found_where_none": false_music,
@@ -193,13 +202,15 @@ def main() -> None:
     figures = measure(corpus, data, music_lib, audio_tok)
 
     n = len(videos)
-    work_per_ad_s = build_s / ad_s  # seconds of work per second of ad, one 2-core worker
+    analysis_s = report["run"]["analysis_s"]
+    work_per_ad_s = analysis_s / ad_s  # seconds of analysis per second of ad, one 2-core worker
     paper_work_s = PAPER_ADS * PAPER_AD_S * work_per_ad_s
     result = {
         "ads": n, "ad_minutes": round(ad_s / 60, 2), "synth_s": round(synth_s, 1),
-        "build_s": round(build_s, 1), "ads_per_minute": round(n / build_s * 60, 2),
+        "build_s": round(build_s, 1), "analysis_s": round(analysis_s, 1),
+        "ads_per_minute": round(n / analysis_s * 60, 2),
         "decode_floor_s": round(floor_s, 1), "floor_ads_per_minute": round(n / floor_s * 60, 1),
-        "build_over_floor": round(build_s / floor_s, 1),
+        "analysis_over_floor": round(analysis_s / floor_s, 1),
         "work_s_per_ad_s": round(work_per_ad_s, 3),
         "hours_700k_ads_100_nodes_2core": round(paper_work_s / NODES / 3600, 1),
         "hours_700k_ads_100_nodes_16core_8_workers": round(paper_work_s / NODES / 8 / 3600, 1),
@@ -209,8 +220,9 @@ def main() -> None:
     if args.ray:
         ray_data = work / "data-ray"
         shutil.rmtree(ray_data, ignore_errors=True)
-        ray_s, _, _ = adcut("dataset", "build", str(corpus), "-o", str(ray_data), "--tokenizer", str(audio_tok),
-                         "--ray", "local", "--workers", "2")
+        ray_s, ray_proc, _ = adcut("dataset", "build", str(corpus), "-o", str(ray_data), "--tokenizer",
+                                   str(audio_tok), "--ray", "local", "--workers", "2", "--json")
+        result["ray_local_analysis_s"] = json.loads(ray_proc.stdout)["run"]["analysis_s"]
         same = subprocess.run(["diff", "-rq", "-x", "tokenizers", str(data), str(ray_data)], capture_output=True, text=True)
         result["ray_local_build_s"] = round(ray_s, 1)
         result["ray_files_identical"] = same.returncode == 0 or same.stdout.strip()

@@ -193,7 +193,8 @@ def build(
         outcome = build_dataset(request, progress)
     report = outcome.report
     if as_json:
-        print(json.dumps(report, ensure_ascii=False, indent=1, sort_keys=True))
+        print(json.dumps({**report, "run": outcome.run_json()}, ensure_ascii=False, indent=1,
+                         sort_keys=True))
     else:
         print(summary(report) + f"; {outcome.analysed} analysed now, {outcome.seconds:.1f} s -> {output}")
     raise typer.Exit(outcome.exit_code)

@@ -66,6 +66,13 @@ class BuildOutcome:
     report: dict
     analysed: int  # ads analysed by this run (the others were already done)
     seconds: float
+    analysis_s: float  # of which analysing the ads (the rest: tokenizers, tokens, files)
+
+    def run_json(self) -> dict:
+        """What this run did, beside the report (kept out of report.json, which a rebuild
+        must reproduce byte for byte)."""
+        return {"analysed_now": self.analysed, "seconds": round(self.seconds, 2),
+                "analysis_s": round(self.analysis_s, 2)}
 
     @property
     def exit_code(self) -> int:
@@ -444,10 +451,12 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
     if len(jobs) == 1:
         log.warning("the corpus has one ad: no distractor clips are possible, so it gives no "
                     "clip-selection samples")
+    t_analysis = time.perf_counter()
     analysed = run_analysis(jobs, folder, request, progress)
+    analysis_s = time.perf_counter() - t_analysis
     progress.phase("assembling")
     report = assemble(request, jobs, folder, problems)
-    return BuildOutcome(report, analysed, time.perf_counter() - t0)
+    return BuildOutcome(report, analysed, time.perf_counter() - t0, analysis_s)
 
 
 def read_report(root: Path) -> dict:
