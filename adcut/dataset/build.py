@@ -10,7 +10,6 @@ in a fixed order, so building twice gives the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -468,6 +467,3 @@ def read_report(root: Path) -> dict:
     except (OSError, ValueError) as exc:
         raise BadInputError(f"{path} cannot be read: {exc}", hint="rebuild the dataset") from exc
 
-
-def corpus_digest(keys: list[str]) -> str:
-    return hashlib.md5("\n".join(sorted(keys)).encode()).hexdigest()
