@@ -7,14 +7,17 @@ and the share of distinct token strings, say whether the codes spread over the c
 Round-trip retrieval asks what a language model's output is worth: decode a clip's tokens (its
 frames', averaged; a window's for music) and count how often the clip itself comes first when
 the result is searched (a) in the library's FAISS index of embeddings, as the paper maps a
-model's output back to media, and (b) among the decodings of every library item's own tokens,
-like compared with like. (a) is bounded by how alike the library's clips are: where a
-neighbour lies closer to a clip than the clip's decoding does (cosine 0.95-0.99 in a library
-of takes cut into short clips), no tokenizer of 8 bytes can tell them apart that way; (b) fails
-only where two items' tokens decode to about the same vector. Both are also given for the
-items the encoder itself tells apart, those with no other item within cosine DISTINCT_COS of
-their embedding: a picture stored twice, or a still scene cut into two clips, is one picture
-to the encoder, and no token string can say which of the two it was.
+model's output back to media, and (b) among the decodings of every library item's own tokens
+(the library's index of decoded tokens that `encode` stores, adcut.tokens.index), like
+compared with like. (a) is bounded by how alike the library's clips are: where a neighbour
+lies closer to a clip than the clip's decoding does (cosine 0.95-0.99 in a library of takes
+cut into short clips), no tokenizer of 8 bytes can tell them apart that way, and a clip the
+tokenizer never trained on is decoded less closely (so (a) is also given for the items of
+the held-out sources); (b) fails only where two items' tokens decode to about the same
+vector. Both are also given for the items the encoder itself tells apart, those with no
+other item within cosine DISTINCT_COS of their embedding: a picture stored twice, or a still
+scene cut into two clips, is one picture to the encoder, and no token string can say which
+of the two it was.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from adcut.core.errors import BadInputError
 from adcut.encoders.base import l2_normalize
 from adcut.library.catalog import Catalog
 from adcut.library.index import load_index
-from adcut.tokens.library import ARRAYS, library_vectors, stored_codes, tokenizer_id
+from adcut.tokens.index import decoded_items, decoded_library  # noqa: F401 (decoded_items: re-exported)
+from adcut.tokens.library import library_vectors, tokenizer_id
 from adcut.tokens.train import code_statistics, cosine_rows
 
 # Two items whose embeddings are closer than this are the same picture (or sound) to the
@@ -58,6 +62,10 @@ class RoundTrip:
     distinct: int = 0  # items with no other item within DISTINCT_COS of their embedding
     first_distinct: int = 0  # (a) among them
     first_decoded_distinct: int = 0  # (b) among them
+    heldout: int = 0  # items of the sources the tokenizer held out in training
+    first_heldout: int = 0  # (a) among them
+    first_decoded_heldout: int = 0  # (b) among them
+    stored_index: bool = False  # (b) searched the library's stored index of decoded tokens
 
     @property
     def accuracy(self) -> float:
@@ -68,38 +76,11 @@ class RoundTrip:
         return self.first_decoded / self.items if self.items else 0.0
 
 
-def decoded_items(catalog: Catalog, tokenizer, tok_id: str) -> tuple[np.ndarray, list[int]]:
-    """(decoded vectors, unit length; vec_ids) of every clip (video: the mean of its frames'
-    decodings) or music window whose tokens the catalog holds."""
-    modality = tokenizer.config.modality
-    _, kind = ARRAYS[modality]
-    queries, ids = [], []
-    for source in catalog.sources(ARRAYS[modality][0]):
-        codes = stored_codes(catalog, tok_id, source["id"], kind)
-        if codes is None:
-            continue
-        decoded = tokenizer.decode(codes)
-        if modality == "video":
-            frames = catalog.con.execute(
-                "SELECT f.row, c.vec_id FROM frames f JOIN clips c ON c.id = f.clip_id "
-                "WHERE f.source_id = ? ORDER BY f.row", (source["id"],)).fetchall()
-            by_clip: dict[int, list[int]] = {}
-            for f in frames:
-                by_clip.setdefault(f["vec_id"], []).append(f["row"])
-            for vec_id, rows in by_clip.items():
-                queries.append(l2_normalize(decoded[rows].mean(axis=0)))
-                ids.append(vec_id)
-        else:
-            for w in catalog.windows(source["id"]):
-                queries.append(l2_normalize(decoded[w["emb_row"]]))
-                ids.append(w["vec_id"])
-    dim = tokenizer.config.input_dim
-    return np.asarray(queries, dtype=np.float32).reshape(-1, dim), ids
-
-
-def round_trip(catalog: Catalog, tokenizer, tok_id: str) -> RoundTrip:
+def round_trip(catalog: Catalog, tokenizer, tok_id: str,
+               heldout: list[str] | None = None) -> RoundTrip:
     """Decode each clip's (or music window's) stored tokens and count the items found first,
-    (a) in the library's embeddings index and (b) among the library's decoded tokens."""
+    (a) in the library's embeddings index and (b) among the library's decoded tokens; also
+    among the items of the `heldout` sources (those the tokenizer never trained on)."""
     import faiss
 
     name, _ = INDEXES[tokenizer.config.modality]
@@ -107,11 +88,12 @@ def round_trip(catalog: Catalog, tokenizer, tok_id: str) -> RoundTrip:
     if index is None:
         raise BadInputError(f"{catalog.folder} has no {name} index",
                             hint=f"run adcut library check --repair {catalog.folder}")
-    queries, wanted = decoded_items(catalog, tokenizer, tok_id)
+    # the library's decoded tokens: its stored index (adcut tokenizer encode) when fresh
+    queries, wanted_ids, from_store = decoded_library(catalog, tokenizer, tok_id)
+    wanted = wanted_ids.tolist()
     if not wanted:
         return RoundTrip(0, 0, 0)
     scores, ids = index.search(queries, min(2, index.ntotal))
-    wanted_ids = np.asarray(wanted)
     # first in the index, and strictly: an equal second is a tie, a miss
     first = (ids[:, 0] == wanted_ids) & ((scores[:, 1] < scores[:, 0]) if ids.shape[1] > 1
                                          else True)
@@ -129,9 +111,16 @@ def round_trip(catalog: Catalog, tokenizer, tok_id: str) -> RoundTrip:
     o_scores, _ = index.search(originals, min(2, index.ntotal))
     distinct = (o_scores[:, 1] <= DISTINCT_COS if o_scores.shape[1] > 1
                 else np.ones(len(wanted), dtype=bool))
+    table = INDEXES[tokenizer.config.modality][1]
+    source_of = {r["vec_id"]: r["source_id"]
+                 for r in catalog.con.execute(f"SELECT vec_id, source_id FROM {table}")}
+    held = set(heldout or ())
+    in_held = np.asarray([source_of.get(w) in held for w in wanted], dtype=bool)
     return RoundTrip(len(wanted), int(first.sum()), int(first_decoded.sum()),
                      int(distinct.sum()), int((first & distinct).sum()),
-                     int((first_decoded & distinct).sum()))
+                     int((first_decoded & distinct).sum()),
+                     int(in_held.sum()), int((first & in_held).sum()),
+                     int((first_decoded & in_held).sum()), from_store)
 
 
 def evaluate_tokenizer(catalog: Catalog, tokenizer, folder: Path) -> dict:
@@ -149,7 +138,7 @@ def evaluate_tokenizer(catalog: Catalog, tokenizer, folder: Path) -> dict:
     stats = code_statistics(codes, config.codebook_size)
     cos = cosine_rows(tokenizer.decode(codes[mask]), lib.vectors[mask])
     tok_id = tokenizer_id(folder)
-    trip = round_trip(catalog, tokenizer, tok_id)
+    trip = round_trip(catalog, tokenizer, tok_id, None if in_sample else held)
     return {
         "tokenizer": str(folder), "tokenizer_id": tok_id, "modality": config.modality,
         "encoder": f"{config.encoder} {config.encoder_version}",
@@ -172,6 +161,15 @@ def evaluate_tokenizer(catalog: Catalog, tokenizer, folder: Path) -> dict:
                        "accuracy_among_decoded_distinct":
                            round(trip.first_decoded_distinct / trip.distinct, 4)
                            if trip.distinct else 0.0,
+                       # the items of the held-out sources, which the tokenizer never saw
+                       "heldout_items": trip.heldout,
+                       "accuracy_heldout": round(trip.first_heldout / trip.heldout, 4)
+                       if trip.heldout else None,
+                       "accuracy_among_decoded_heldout":
+                           round(trip.first_decoded_heldout / trip.heldout, 4)
+                           if trip.heldout else None,
+                       "decoded_tokens_from": "the library's stored index" if trip.stored_index
+                       else "the library decoded now (adcut tokenizer encode stores an index)",
                        "note": "" if trip.items else "no tokens stored yet: run adcut "
                                                      "tokenizer encode first"},
     }

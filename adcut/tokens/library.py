@@ -5,7 +5,8 @@ tokenizer the embeddings of the music windows ('windows' arrays). Each source is
 so held-out data never shares a file with training data. The codes of a source's array are
 kept in the catalog (table `tokens`, schema v3) under the tokenizer's id, a hash of its
 weights and config: `encode_library` is incremental like ingest (a source already encoded by
-this tokenizer is skipped; a re-ingested source loses its codes with its old records).
+this tokenizer is skipped; a re-ingested source loses its codes with its old records), and
+keeps the library's FAISS index of its decoded tokens beside them (adcut.tokens.index).
 """
 
 from __future__ import annotations
@@ -120,13 +121,16 @@ class EncodeReport:
     unchanged_sources: int = 0
     seconds: float = 0.0
     rows_per_s: float = 0.0
+    # the library's index of its decoded tokens (adcut.tokens.index): path, items, rebuilt
+    decoded_index: dict | None = None
 
 
 def encode_library(catalog: Catalog, tokenizer, folder: Path,
                    on_progress: Callable[[int, int], None] | None = None) -> EncodeReport:
     """Store the codes of every frame (video tokenizer) or music window (audio) that the
     catalog does not yet hold for this tokenizer (a source's codes are written whole, in
-    one transaction with the other sources of its batch)."""
+    one transaction with the other sources of its batch); then bring the library's index of
+    its decoded tokens up to date (adcut.tokens.index)."""
     import time
 
     config = tokenizer.config
@@ -173,6 +177,9 @@ def encode_library(catalog: Catalog, tokenizer, folder: Path,
         if on_progress is not None:
             on_progress(finished, total)
     report.encoded_rows = finished
+    from adcut.tokens.index import sync_token_index
+
+    report.decoded_index = sync_token_index(catalog, tokenizer, tok_id)
     report.seconds = round(time.perf_counter() - started, 3)
     report.rows_per_s = round(finished / encode_s, 1) if encode_s > 0 else 0.0
     return report

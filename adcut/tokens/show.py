@@ -88,12 +88,14 @@ def nearest_by_tokens(catalog: Catalog, tokenizer, tok_id: str, vector: np.ndarr
                       ) -> list[tuple[str, float]]:
     """(id, cosine) of the k library items whose own decoded tokens lie nearest to `vector`:
     like compared with like, the mapping that `eval`'s round trip finds the surer of the two.
-    Empty until `adcut tokenizer encode` has stored the library's tokens."""
+    They come from the library's stored index of decoded tokens (adcut.tokens.index), or are
+    decoded now where it is stale. Empty until `adcut tokenizer encode` has stored the tokens."""
     from adcut.encoders.base import l2_normalize
-    from adcut.tokens.evaluate import INDEXES, decoded_items
+    from adcut.tokens.evaluate import INDEXES
+    from adcut.tokens.index import decoded_library
 
-    items, vec_ids = decoded_items(catalog, tokenizer, tok_id)
-    if not vec_ids:
+    items, vec_ids, _ = decoded_library(catalog, tokenizer, tok_id)
+    if not len(vec_ids):
         return []
     scores = items @ l2_normalize(vector.astype(np.float32))
     order = np.argsort(-scores, kind="stable")[:k]

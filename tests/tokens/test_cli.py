@@ -124,6 +124,11 @@ def test_eval_reports_reconstruction_codebooks_and_round_trip(library, trained):
     assert trip["items"] == clips and 0 <= trip["first"] <= clips
     assert 0 < trip["distinct_items"] <= clips  # lavfi pictures of six kinds: not all twins
     assert 0 <= trip["accuracy_among_decoded_distinct"] <= 1
+    # also told apart: the clips of the sources the tokenizer held out in training
+    held = json.loads((trained / "report.json").read_text())["heldout_sources"]
+    assert trip["heldout_items"] == sum(
+        sql(library, "SELECT COUNT(*) FROM clips WHERE source_id = ?", s)[0][0] for s in held) > 0
+    assert 0 <= trip["accuracy_heldout"] <= 1 and 0 <= trip["accuracy_among_decoded_heldout"] <= 1
     # among the library's decoded tokens a clip is found first unless another clip's frames
     # carry the very same codes (their decodings are then equal: a tie, a miss)
     keys = {}
@@ -276,3 +281,81 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_weights(built, tmp_path):
     a, b = load_file(str(whole / "model.safetensors")), load_file(str(stopped / "model.safetensors"))
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     assert not (stopped / "checkpoint.pt").exists()
+
+
+def test_encode_stores_an_index_of_the_decoded_tokens_that_eval_and_show_use(library, trained,
+                                                                           tmp_path):
+    import faiss
+
+    from adcut.library.catalog import Catalog
+    from adcut.tokens.index import (
+        build_token_index,
+        load_token_index,
+        token_index_paths,
+    )
+    from adcut.tokens.library import tokenizer_id
+    from adcut.tokens.tokenizer import Tokenizer
+
+    tok, tok_id = Tokenizer.load(trained), tokenizer_id(trained)
+    index_path, info_path = token_index_paths(library, tok_id)
+    first = json.loads(run("tokenizer", "encode", "--library", library, "--tokenizer", trained,
+                           "--json").stdout)
+    clips = sql(library, "SELECT COUNT(*) FROM clips")[0][0]
+    assert first["decoded_index"] == {"path": f"tokens/{tok_id}.faiss", "items": clips,
+                                      "rebuilt": True}
+    assert index_path.is_file() and info_path.is_file()
+    with Catalog(library, readonly=True) as catalog:
+        stored = load_token_index(catalog, tok, tok_id)
+        fresh = build_token_index(catalog, tok, tok_id)
+    assert stored is not None and stored.ntotal == clips
+    # the very vectors and ids the library decodes to now
+    assert np.array_equal(faiss.vector_to_array(stored.id_map), faiss.vector_to_array(fresh.id_map))
+    assert np.array_equal(stored.index.reconstruct_n(0, clips), fresh.index.reconstruct_n(0, clips))
+    again = json.loads(run("tokenizer", "encode", "--library", library, "--tokenizer", trained,
+                           "--json").stdout)
+    assert again["decoded_index"]["rebuilt"] is False
+    with_index = json.loads(run("tokenizer", "eval", "--library", library, "--tokenizer",
+                                trained, "--json").stdout)["round_trip"]
+    clip_id = sql(library, "SELECT id FROM clips ORDER BY id LIMIT 1")[0][0]
+    shown = json.loads(run("tokenizer", "show", clip_id, "--library", library, "--tokenizer",
+                           trained, "--json").stdout)
+    # a damaged index is stale: eval and show decode the library instead, with the same result
+    index_path.write_bytes(index_path.read_bytes()[:100])
+    with Catalog(library, readonly=True) as catalog:
+        assert load_token_index(catalog, tok, tok_id) is None
+    result = run("tokenizer", "eval", "--library", library, "--tokenizer", trained, "--json")
+    assert result.exit_code == 0, result.output
+    without_index = json.loads(result.stdout)["round_trip"]
+    assert with_index.pop("decoded_tokens_from") == "the library's stored index"
+    assert without_index.pop("decoded_tokens_from").startswith("the library decoded now")
+    assert without_index == with_index
+    assert json.loads(run("tokenizer", "show", clip_id, "--library", library, "--tokenizer",
+                          trained, "--json").stdout) == shown
+    assert json.loads(run("tokenizer", "encode", "--library", library, "--tokenizer", trained,
+                          "--json").stdout)["decoded_index"]["rebuilt"] is True
+    # a source whose codes are gone (as a re-ingested file loses them) makes the index stale:
+    # eval searches the items that still have tokens, and the next encode rebuilds it
+    source = sql(library, "SELECT source_id FROM clips WHERE id = ?", clip_id)[0][0]
+    gone = sql(library, "SELECT COUNT(*) FROM clips WHERE source_id = ?", source)[0][0]
+    with sqlite3.connect(library / "catalog.sqlite") as con:
+        con.execute("DELETE FROM tokens WHERE source_id = ?", (source,))
+    with Catalog(library, readonly=True) as catalog:
+        assert load_token_index(catalog, tok, tok_id) is None
+    trip = json.loads(run("tokenizer", "eval", "--library", library, "--tokenizer", trained,
+                          "--json").stdout)["round_trip"]
+    assert trip["items"] == clips - gone
+    # new footage: the index covers what has tokens; the next encode adds its clips
+    more = tmp_path / "more"
+    more.mkdir()
+    lavfi_video(more / "rgb.mp4", "rgbtestsrc=size=320x180:rate=25", 3)
+    assert run("ingest", more, "--library", library, "--asr", "none", "--ocr", "none",
+               "--text", "none").exit_code == 0
+    third = json.loads(run("tokenizer", "encode", "--library", library, "--tokenizer", trained,
+                           "--json").stdout)
+    assert third["decoded_index"]["rebuilt"] is True
+    assert third["decoded_index"]["items"] == sql(library, "SELECT COUNT(*) FROM clips")[0][0]
+    with Catalog(library, readonly=True) as catalog:
+        assert load_token_index(catalog, tok, tok_id).ntotal == third["decoded_index"]["items"]
+    # the library's own check does not take the index for a leftover
+    check = run("library", "check", library, "--json")
+    assert check.exit_code == 0 and "tokens/" not in check.stdout, check.stdout
