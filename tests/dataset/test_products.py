@@ -61,3 +61,19 @@ def test_model_answer_parsed_and_capped():
     assert parse_product_answer("brand: none\nproduct: none\nfeatures:") is None
     zh = parse_product_answer("brand：胎宝\nproduct：孕妇钙片\nfeatures：含210毫克钙、不含重金属")
     assert zh.name == "孕妇钙片" and zh.selling_points == ["含210毫克钙", "不含重金属"]
+
+
+def test_a_model_behind_an_openai_endpoint_reads_the_facts_from_the_lines():
+    from adcut.dataset.products import ask_model
+    from adcut.planner.backends import OpenAIBackend
+    from tests.planner_llm import serve
+
+    with serve(["brand: Verde\nproduct: Cold Brew\nfeatures: smooth, low in acid"]) as srv:
+        facts = ask_model(OpenAIBackend(srv.url, "tiny-chat"),
+                          ["Meet Verde Cold Brew.", "Smooth and low in acid."])
+    assert facts.source == "llm" and facts.product.name == "Cold Brew"
+    assert facts.product.selling_points == ["smooth", "low in acid"]
+    prompt = srv.requests[0][3]["messages"][0]["content"]
+    assert "Meet Verde Cold Brew.\nSmooth and low in acid." in prompt
+    with serve(["product: none"]) as srv:
+        assert ask_model(OpenAIBackend(srv.url, "tiny-chat"), ["Hello."]) is None
