@@ -14,50 +14,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from adcut.cli.app import dataset_app, note, stderr_console
+from adcut.cli.app import dataset_app, note
+from adcut.cli.progress import RichBuildProgress, RichSynthProgress
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-
-
-class RichSynthProgress:
-    """Ads done out of the corpus, the one being made, with an ETA; the ingest bar of the
-    sample media the first time they are ingested."""
-
-    def __init__(self) -> None:
-        self._progress = None
-        self._task = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self._progress is not None:
-            self._progress.stop()
-
-    def ingest(self):
-        from adcut.cli.progress import RichIngestProgress
-
-        return RichIngestProgress()
-
-    def start(self, total: int, done: int) -> None:
-        from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
-
-        if done == total:  # nothing left to make: no bar
-            return
-        self._progress = Progress(TextColumn("synth"), BarColumn(),
-                                  TextColumn("{task.completed:.0f}/{task.total:.0f} ads"),
-                                  TextColumn("{task.description}"), TimeElapsedColumn(),
-                                  TextColumn("ETA"), TimeRemainingColumn(),
-                                  console=stderr_console())
-        self._progress.start()
-        self._task = self._progress.add_task("", total=total, completed=done)
-
-    def ad_started(self, name: str, product: str) -> None:
-        self._progress.update(self._task, description=f"{name} {product}")
-
-    def ad_done(self, name: str) -> None:
-        self._progress.update(self._task, advance=1)
 
 
 @dataset_app.command("synth", interrupted="stopped; the finished ads are kept (run the same "
@@ -109,43 +69,6 @@ def synth(
               + (f", {per_ad_s:.1f} s per ad" if report.made else "")
               + (f", {len(untrue)} with unreliable truth" if untrue else ""))
     raise typer.Exit(1 if untrue else 0)
-
-
-class RichBuildProgress:
-    """Ads analysed (and skipped), with an ETA; then the assembly step."""
-
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                  TextColumn("{task.completed}/{task.total} ads  {task.fields[skipped]} skipped"),
-                                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                                  console=stderr_console())
-        self._task = None
-        self._skipped = 0
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self._task is not None:
-            self._progress.stop()
-
-    def start(self, total: int) -> None:
-        if total:
-            self._progress.start()
-            self._task = self._progress.add_task("analysing", total=total, skipped=0)
-
-    def ad_done(self, key: str, ok: bool, message: str = "") -> None:
-        if not ok:
-            self._skipped += 1
-            note(f"skipped {key}: {message}")
-        if self._task is not None:
-            self._progress.update(self._task, advance=1, skipped=self._skipped)
-
-    def phase(self, name: str) -> None:
-        if self._task is not None:
-            self._progress.update(self._task, description=name)
 
 
 @dataset_app.command("build", interrupted="stopped; every ad finished so far is stored: run the "

@@ -1,10 +1,26 @@
-"""Progress bars on stderr for the long commands (ingest, render, tokenizer train)."""
+"""Progress bars on stderr for the long commands (ingest, render, tokenizer train, dataset
+synth and build)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from adcut.cli.app import note, stderr_console
+
+
+class _Bar:
+    """A rich bar on stderr that appears on first use (a no-op run or an early refusal prints
+    nothing) and stops when the `with` block ends."""
+
+    _progress = None
+    _task = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()
 
 
 class RichIngestProgress:
@@ -68,19 +84,8 @@ class RichIngestProgress:
         self._update()
 
 
-class RichRenderProgress:
+class RichRenderProgress(_Bar):
     """Seconds of the ad encoded, from ffmpeg's -progress output, with an ETA."""
-
-    def __init__(self) -> None:
-        self._progress = None
-        self._task = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self._progress is not None:
-            self._progress.stop()
 
     def update(self, seconds_done: float, total_s: float | None = None) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -97,20 +102,11 @@ class RichRenderProgress:
         self._progress.update(self._task, completed=seconds_done)
 
 
-class RichTrainProgress:
+class RichTrainProgress(_Bar):
     """Epochs done, with the loss, the held-out cosine and each level's codebook use."""
 
     def __init__(self, header: str) -> None:
         self._header = header  # said when training starts (not before a refusal)
-        self._progress = None
-        self._task = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self._progress is not None:
-            self._progress.stop()
 
     def __call__(self, m: dict) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -129,3 +125,59 @@ class RichTrainProgress:
                    f"{m.get('heldout_cos', float('nan')):.4f}  codes used "
                    + "/".join(f"{u:.0%}" for u in use))
         self._progress.update(self._task, completed=m.get("epoch", 0), figures=figures)
+
+
+class RichSynthProgress(_Bar):
+    """Ads done out of the corpus, the one being made, with an ETA; the ingest bar of the
+    sample media the first time they are ingested."""
+
+    def ingest(self):
+        return RichIngestProgress()
+
+    def start(self, total: int, done: int) -> None:
+        from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        if done == total:  # nothing left to make: no bar
+            return
+        self._progress = Progress(TextColumn("synth"), BarColumn(),
+                                  TextColumn("{task.completed:.0f}/{task.total:.0f} ads"),
+                                  TextColumn("{task.description}"), TimeElapsedColumn(),
+                                  TextColumn("ETA"), TimeRemainingColumn(),
+                                  console=stderr_console())
+        self._progress.start()
+        self._task = self._progress.add_task("", total=total, completed=done)
+
+    def ad_started(self, name: str, product: str) -> None:
+        self._progress.update(self._task, description=f"{name} {product}")
+
+    def ad_done(self, name: str) -> None:
+        self._progress.update(self._task, advance=1)
+
+
+class RichBuildProgress(_Bar):
+    """Ads analysed (and skipped), with an ETA; then the assembly step."""
+
+    _skipped = 0
+
+    def start(self, total: int) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        if total:
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(),
+                TextColumn("{task.completed}/{task.total} ads  {task.fields[skipped]} skipped"),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=stderr_console())
+            self._progress.start()
+            self._task = self._progress.add_task("analysing", total=total, skipped=0)
+
+    def ad_done(self, key: str, ok: bool, message: str = "") -> None:
+        if not ok:
+            self._skipped += 1
+            note(f"skipped {key}: {message}")
+        if self._task is not None:
+            self._progress.update(self._task, advance=1, skipped=self._skipped)
+
+    def phase(self, name: str) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, description=name)

@@ -114,6 +114,7 @@ class Seen:
     frames: np.ndarray  # (n_seconds, d): row k = the frame in the middle of second k
     shot_cuts_s: list[float]
     thumbs: list[bytes]  # JPEG of each row's frame, small
+    duration_s: float  # the file's, as probed
 
 
 @dataclass
@@ -197,7 +198,7 @@ def look(path: Path, info, models: Models) -> Seen:
     frames = (vision.encode_images(picked).embeddings.astype(np.float32) if picked
               else np.zeros((0, vision.dim), np.float32))
     cuts = [round(f / fps, 3) for f in detector.finish()]
-    return Seen(frames, cuts, [_jpeg(img) for img in picked])
+    return Seen(frames, cuts, [_jpeg(img) for img in picked], float(info.duration_s))
 
 
 def _probe(path: Path):
@@ -226,7 +227,7 @@ def see_ad(path: Path, models: Models) -> Seen:
 def join_ad(path: Path, key: str, heard: Heard, seen: Seen, models: Models,
             facts: ProductFacts | None) -> AdResult:
     """Sentences, clips and product facts from the two halves."""
-    duration_s = float(_probe(path).duration_s)
+    duration_s = seen.duration_s
     sentences = speech.sentences_from_words(heard.words, heard.language)
     clips = speech.cut_clips(sentences, duration_s, seen.shot_cuts_s)
     n = seen.frames.shape[0]
