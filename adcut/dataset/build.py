@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -299,8 +300,26 @@ def tokenizers_for(request: BuildRequest, folder: DatasetFolder, keys: list[str]
         if tok is None:
             tok = Tokenizer.load(path) if exists else _train_on_corpus(modality, folder, keys, path, encoder)
         tok.check_encoder(*encoder)
+        stored = root / TOKENIZER_DIRS[modality]
+        if modality in given:
+            _store_tokenizer(path, stored)
         out[modality] = (tok, tokenizer_id(path))
     return out
+
+
+def _store_tokenizer(src: Path, dst: Path) -> None:
+    """A copy of a given tokenizer in the data folder, so whoever trains on the data (and the
+    model planner after it) decodes tokens with the tokenizer that made them."""
+    from adcut.tokens.library import tokenizer_id
+
+    if src.resolve() == dst.resolve() or ((dst / "config.json").is_file() and tokenizer_id(dst) == tokenizer_id(src)):
+        return
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp)
+    if dst.exists():
+        shutil.rmtree(dst)
+    os.replace(tmp, dst)
 
 
 def tokenise(ad: StoredAd, toks: dict) -> TokenisedAd:
