@@ -91,6 +91,17 @@ def is_run_folder(path: Path) -> bool:
     return (path / RUN_FILE).is_file()
 
 
+def _as_plain_weights(model: Any) -> None:
+    """A GGUF model is dequantised to float weights on load but still flagged as quantised,
+    which the Trainer refuses to fine-tune: drop the flag, the weights are ordinary tensors."""
+    if getattr(model, "hf_quantizer", None) is not None:
+        model.hf_quantizer = None
+    if "is_quantized" in vars(model):
+        model.is_quantized = False
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config
+
+
 def load_pretrained(spec: str, *, dtype: str = "float32") -> tuple[Any, Any]:
     """(model, tokenizer) of `smollm2`, a local folder or a hub name."""
     import torch
@@ -122,6 +133,8 @@ def load_pretrained(spec: str, *, dtype: str = "float32") -> tuple[Any, Any]:
         raise DependencyError(f"cannot load base model {spec}: {first}",
                               hint="give a local model folder; hub names need network access "
                                    "(HF_HUB_OFFLINE=1 blocks them)") from None
+    if extra.get("gguf_file"):
+        _as_plain_weights(model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if not getattr(tokenizer, "chat_template", None):

@@ -235,6 +235,36 @@ def _callback(progress: TrainProgress, stage: str):
     return Report()
 
 
+def _answer_only_trainer():
+    """The Trainer, computing the output head only where a label follows (SFT: the answer).
+
+    The head over a vocabulary with 4,096 added tokens is most of a small model's work per
+    token, and SFT labels only the answer (a few per cent of the tokens), so logits are
+    computed for the positions whose next token is labelled in some row of the batch
+    (`logits_to_keep` with their indices) and the loss is the usual token-mean cross-entropy."""
+    import torch
+    from transformers import Trainer
+
+    class AnswerOnlyTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs["labels"]
+            targets = labels[:, 1:]
+            keep = (targets != D.IGNORE).any(0).nonzero().flatten()
+            if keep.numel() == 0:
+                keep = torch.zeros(1, dtype=torch.long, device=labels.device)
+            outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                            logits_to_keep=keep)
+            logits = outputs.logits.float()  # (batch, kept, vocab)
+            wanted = targets[:, keep]
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), wanted.reshape(-1),
+                                                     ignore_index=D.IGNORE, reduction="sum")
+            count = num_items_in_batch if num_items_in_batch is not None else (wanted != D.IGNORE).sum()
+            loss = loss / torch.as_tensor(count, device=loss.device).clamp(min=1)
+            return (loss, outputs) if return_outputs else loss
+
+    return AnswerOnlyTrainer
+
+
 def _arguments(req: TrainRequest, settings: StageSettings, has_eval: bool, use_cpu: bool) -> Any:
     from transformers import TrainingArguments
 
@@ -393,7 +423,8 @@ def run_stage(req: TrainRequest, progress: TrainProgress | None = None) -> Train
     _write_record(req.out, record)
 
     args = _arguments(req, settings, bool(evals.rows), use_cpu)
-    trainer = Trainer(model=model, args=args, train_dataset=train.rows,
+    trainer_class = _answer_only_trainer() if req.stage == "sft" else Trainer
+    trainer = trainer_class(model=model, args=args, train_dataset=train.rows,
                       eval_dataset=evals.rows or None, data_collator=D.Collator(tokenizer.pad_token_id),
                       callbacks=[_callback(progress, req.stage)])
     trainer.remove_callback(PrinterCallback)  # the caller's progress reports; results go to stdout only at the end

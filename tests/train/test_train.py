@@ -214,3 +214,21 @@ def test_the_gpu_recipe_dry_runs_on_a_cpu(data_dir, tmp_path):
     assert record["dry_run"] and record["metrics"]["steps"] == 2 and record["settings"]["learning_rate"] == 5e-5
     assert record["settings"]["deepspeed"] == "zero2" and record["settings"]["bf16"]
     shutil.rmtree(tmp_path / "dry")
+
+
+def test_answer_only_logits_give_the_models_own_loss(aligned, data_dir):
+    """SFT computes the head only where a label follows: the loss is the model's own."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from adcut.train.data import Collator, sft_examples, sft_pairs
+    from adcut.train.run import _answer_only_trainer
+
+    tok = AutoTokenizer.from_pretrained(str(aligned.out))
+    model = AutoModelForCausalLM.from_pretrained(str(aligned.out), dtype=torch.float32)
+    rows = sft_examples(sft_pairs(data_dir, "train")[:5], tok, 4096).rows
+    batch = Collator(tok.pad_token_id)(rows)
+    trainer = _answer_only_trainer().__new__(_answer_only_trainer())
+    with torch.no_grad():
+        ours = trainer.compute_loss(model, batch)
+        theirs = model(**batch).loss
+    assert torch.allclose(ours, theirs, atol=1e-5)
