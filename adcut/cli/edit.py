@@ -103,7 +103,7 @@ def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | Non
 
     from adcut.core.brief import brief_with_overrides, load_brief
     from adcut.core.timing import phase, recording
-    from adcut.planner.edit import load_library, plan_variants
+    from adcut.planner.edit import library_tokens, load_library, plan_variants
     from adcut.planner.registry import load_planner
     from adcut.planner.script import load_script
     from adcut.render.pipeline import render_document
@@ -139,6 +139,9 @@ def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | Non
         from adcut.planner.retrieve import open_retriever
 
         with recording() as planning, phase("plan"):
+            # a token-reading planner (the trained model) sees clips and music as its own
+            # RQ-VAE tokens; every other planner gets them back unchanged
+            clips, tracks = library_tokens(library, clips, tracks, planner)
             retriever = open_retriever(library) if len(clips) > 80 else None
             results = plan_variants(clips, tracks, brief, planner, count=variants, seed=seed,
                                     script=script, retrieve=retriever)
@@ -193,8 +196,8 @@ def edit(
     output: Annotated[Path, typer.Option("--output", "-o", help="The MP4 to write (OUT-1.mp4... with --variants).")] = Path("ad.mp4"),
     aspect: Annotated[Optional[Literal["9:16", "1:1", "16:9", "4:5"]], typer.Option(help="Format of the ad (default: the brief's).")] = None,
     duration: Annotated[Optional[float], typer.Option(help="Target length in seconds, 5 to 180 (default: the brief's).")] = None,
-    planner: Annotated[str, typer.Option(help="zero-shot | openai URL | hf PATH | model PATH.")] = "zero-shot",
-    model: Annotated[Optional[str], typer.Option(help="Model name for --planner openai.")] = None,
+    planner: Annotated[str, typer.Option(help="zero-shot | openai URL | hf PATH | model PATH | model URL (docs/serving.md).")] = "zero-shot",
+    model: Annotated[Optional[str], typer.Option(help="Model name for --planner openai URL / model URL.")] = None,
     voice: Annotated[Optional[str], typer.Option(help="Voice name, or none for no voice-over.")] = None,
     plan_only: Annotated[Optional[Path], typer.Option("--plan-only", help="Write the plan here and stop before rendering.")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Makes every choice reproducible.")] = 0,

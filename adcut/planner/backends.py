@@ -22,7 +22,22 @@ from adcut.core.errors import BadInputError, DependencyError
 from adcut.tasks.parse import strip_reasoning
 
 CHECK_TIMEOUT_S = 5.0  # reachability check: fail before any work, not after minutes
+# Request options for a trained adcut model behind vLLM's OpenAI-compatible server
+# (docs/serving.md). vLLM drops special tokens from answers by default, and the ten sentinels
+# (<|audio_start|>...) are special tokens: keep them, without the spaces vLLM would put
+# between them. The <v_l_c> / <a_l_c> tokens are normal added tokens and survive anyway.
+# The model was fine-tuned on prompts rendered with thinking off. Sent only when asked
+# (`adcut_model=True`): a hosted API refuses parameters it does not know.
+VLLM_ADCUT_OPTIONS: dict[str, Any] = {
+    "skip_special_tokens": False,
+    "spaces_between_special_tokens": False,
+    "chat_template_kwargs": {"enable_thinking": False},
+}
 _DETAIL_CHARS = 200  # how much of a server's error body an error message quotes
+# What an adcut model's tokenizer reads as exactly 4 tokens (two sentinels, two added audio
+# tokens) and any other tokenizer as many more: the probe of `serves_adcut_model`.
+ADCUT_PROBE = "<|audio_start|><a_0_0><a_7_255><|audio_end|>"
+ADCUT_PROBE_TOKENS = 4
 
 
 @runtime_checkable
@@ -84,7 +99,11 @@ def parse_chat_response(payload: Any) -> str:
 
 class OpenAIBackend:
     """Any server speaking the OpenAI chat-completions API at `url` (the base URL, e.g.
-    http://localhost:8000/v1 for vLLM, http://localhost:11434/v1 for Ollama)."""
+    http://localhost:8000/v1 for vLLM, http://localhost:11434/v1 for Ollama).
+
+    `adcut_model`: the server is vLLM serving a trained adcut model; every request then
+    carries VLLM_ADCUT_OPTIONS (under the caller's own `extra_body`, which wins).
+    `serves_adcut_model()` finds that out from the server itself."""
 
     def __init__(
         self,
@@ -94,6 +113,7 @@ class OpenAIBackend:
         api_key_env: str = "ADCUT_LLM_API_KEY",
         timeout_s: float = 120,
         extra_body: dict | None = None,
+        adcut_model: bool = False,
     ):
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise BadInputError(
@@ -109,8 +129,10 @@ class OpenAIBackend:
         self.model = str(model).strip()
         self.api_key_env = api_key_env
         self.timeout_s = float(timeout_s)
-        self.extra_body = dict(extra_body or {})
+        self.adcut_model = bool(adcut_model)
+        self.extra_body = {**(VLLM_ADCUT_OPTIONS if adcut_model else {}), **(extra_body or {})}
         self.name = f"openai:{self.model}"
+        self._listed: list[dict] | None = None  # GET /models' entries, once check() ran
 
     def _api_key(self) -> str:
         # Read at call time so a key exported after construction is honoured.
@@ -157,9 +179,42 @@ class OpenAIBackend:
             raise self._unreachable(self.url, exc) from exc
         try:
             data = json.loads(raw).get("data", [])
-            return [str(m["id"]) for m in data if isinstance(m, dict) and "id" in m]
+            self._listed = [m for m in data if isinstance(m, dict) and "id" in m]
+            return [str(m["id"]) for m in self._listed]
         except (ValueError, AttributeError, TypeError):
+            self._listed = []
             return []
+
+    def serves_adcut_model(self) -> bool:
+        """Whether the server is vLLM serving a trained adcut model as `model`.
+
+        Two questions, the second asked only of vLLM: does GET /models list the model as
+        `owned_by: "vllm"` (what vLLM answers for every model it serves; OpenAI, llama.cpp
+        and Ollama answer otherwise), and does vLLM's POST /tokenize (at the server's root,
+        beside /v1) read ADCUT_PROBE as 4 tokens, i.e. are `<|audio_start|>` and `<a_0_0>`
+        single tokens of the served tokenizer (a plain model splits them into many)? Any
+        other server gets no request beyond the GET /models of `check` (run here if it was
+        not yet). A failed /tokenize counts as no: the model is then asked as a general chat
+        model, and `--planner "model URL"` still forces the adcut form."""
+        if self._listed is None:
+            self.check()
+        listed = self._listed or []
+        named = [m for m in listed if str(m.get("id")) == self.model] or listed
+        if not any(str(m.get("owned_by", "")).lower() == "vllm" for m in named):
+            return False
+        endpoint = f"{self.url.removesuffix('/v1')}/tokenize"
+        body = json.dumps({"model": self.model, "prompt": ADCUT_PROBE, "add_special_tokens": False}).encode()
+        request = urllib.request.Request(endpoint, data=body, method="POST", headers=self._headers())
+        try:
+            with urllib.request.urlopen(request, timeout=min(self.timeout_s, CHECK_TIMEOUT_S)) as response:
+                answer = json.loads(response.read())
+        except (urllib.error.URLError, TimeoutError, OSError, ValueError):  # HTTPError is a URLError
+            return False
+        if not isinstance(answer, dict):
+            return False
+        tokens = answer.get("tokens")
+        count = answer.get("count", len(tokens) if isinstance(tokens, list) else None)
+        return isinstance(count, int) and not isinstance(count, bool) and count == ADCUT_PROBE_TOKENS
 
     def complete(self, prompt: str, *, max_tokens: int = 512) -> str:
         endpoint = f"{self.url}/chat/completions"

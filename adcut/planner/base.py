@@ -5,6 +5,13 @@ A planner sees only a task object (adcut.tasks.types): product, script lines and
 clips as a prompt would show them. `Hints` optionally carries what a real library knows about
 the same candidates (embeddings, durations), keyed by the clip's prompt number; benchmark
 adapters pass none.
+
+A planner that reads clips as RQ-VAE tokens says so with attributes, not a type the caller
+must know: `video_tokenizer` / `audio_tokenizer` (adcut.tokens.tokenizer.Tokenizer, or None)
+and optionally `tokenizer_ids` (modality -> the id a library stores that tokenizer's codes
+under). `adcut edit` then fills each ClipRef's `tokens` (beside its caption) and each
+AudioCandidate's `tokens` with that planner's own tokenizers (adcut.planner.edit.library_tokens);
+a planner without them is handed exactly the caption-only tasks.
 """
 
 from __future__ import annotations

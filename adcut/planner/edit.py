@@ -57,6 +57,9 @@ class LibraryClip:
     still: bool = False  # a still image (rendered with a slow pan/zoom)
     vision_encoder: str = ""  # the spec of the encoder `vision` came from ("efficientnet-lite0")
     vision_version: str = ""  # its version, as the catalog records it
+    # The clip as a token-reading planner sees it: `<|clip_start|>...<|clip_end|>` of its
+    # frames' RQ-VAE codes under that planner's video tokenizer (library_tokens); else None.
+    tokens: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -74,6 +77,9 @@ class LibraryTrack:
     tags: list[tuple[str, float]]
     beats_s: list[float]
     windows: list[tuple[float, float, float]]  # start_s, end_s, rms_db
+    # `<|audio_start|>` + 8 audio tokens + `<|audio_end|>` under a token-reading planner's
+    # audio tokenizer (library_tokens); else None.
+    tokens: str | None = None
 
 
 @dataclass
@@ -171,6 +177,141 @@ def _boxes(ocr: list[dict]) -> list[tuple[float, float, float, float]]:
     return out
 
 
+def library_tokens(folder: Path, clips: list[LibraryClip], tracks: list[LibraryTrack],
+                   planner: object) -> tuple[list[LibraryClip], list[LibraryTrack]]:
+    """The library's clips and tracks as `planner` reads them (read-only).
+
+    A planner that exposes no RQ-VAE tokenizer (`video_tokenizer` / `audio_tokenizer`, see
+    adcut.planner.base) gets them back unchanged: the zero-shot and chat-model planners see
+    exactly the caption-only tasks. A token-reading planner (the trained adcut model) gets
+
+    - each clip with `tokens`: the clip token text (adcut.tokens.vocab.clip_string, the form
+      of the prompts it was fine-tuned on) of the 1 fps frames the catalog gives the clip,
+      in time order, under the planner's own video tokenizer. The codes come from the
+      catalog when `adcut tokenizer encode` stored them for that tokenizer (its id in
+      `planner.tokenizer_ids`) over the whole source, else the stored frame embeddings are
+      encoded now (an RQ-VAE encode: milliseconds for hundreds of frames);
+    - each track with `tokens`: `<|audio_start|>` + 8 audio tokens + `<|audio_end|>` of the
+      track's vector under the planner's audio tokenizer. That vector is what an ad's music
+      vector is in the training data (adcut.dataset.music.mean_vector: the L2-normalised
+      mean of L2-normalised audio-encoder embeddings), taken over the track's music windows.
+      The library stores codes per window, not per track, so this is always encoded now.
+
+    A clip without frames (or a source without a frame array) keeps `tokens` None and is
+    shown by its caption. A tokenizer trained on another encoder, or another version of it,
+    than the library's arrays is refused with one line (BadInputError): its codes of these
+    vectors would be meaningless."""
+    video = getattr(planner, "video_tokenizer", None)
+    audio = getattr(planner, "audio_tokenizer", None)
+    if video is None and audio is None:
+        return clips, tracks
+    from dataclasses import replace
+
+    from adcut.library.catalog import Catalog
+
+    ids = dict(getattr(planner, "tokenizer_ids", None) or {})
+    name = getattr(planner, "name", type(planner).__name__)
+    with Catalog(folder, readonly=True) as catalog:
+        if video is not None and clips:
+            shown = _clip_tokens(catalog, clips, video, ids.get("video"), name)
+            clips = [replace(c, tokens=shown[c.id]) if c.id in shown else c for c in clips]
+        if audio is not None and tracks:
+            shown = _track_tokens(catalog, tracks, audio, name)
+            tracks = [replace(t, tokens=shown[t.id]) if t.id in shown else t for t in tracks]
+    log.info("%s: %d of %d clips and %d of %d tracks shown as tokens", name,
+             sum(c.tokens is not None for c in clips), len(clips),
+             sum(t.tokens is not None for t in tracks), len(tracks))
+    return clips, tracks
+
+
+def _same_encoder(tokenizer, record, what: str, option: str, planner_name: str, folder: Path) -> None:
+    """Refuse a tokenizer trained on another encoder than the one of a library array."""
+    try:
+        tokenizer.check_encoder(record["encoder"], record["encoder_version"])
+    except BadInputError:
+        config = tokenizer.config
+        raise BadInputError(
+            f"{planner_name}: its {config.modality} tokenizer was trained on "
+            f"{config.describe_encoder()} vectors, but library {folder} holds "
+            f"{record['encoder']} {record['encoder_version']} {what} embeddings",
+            hint=f"use a model trained on this library's encoder, or re-ingest the library "
+                 f"with {option} {config.encoder}") from None
+
+
+def _clip_tokens(catalog, clips: list[LibraryClip], tokenizer, tok_id: str | None,
+                 planner_name: str) -> dict[str, str]:
+    """clip id -> clip token text, for the clips that have frames (see library_tokens)."""
+    from adcut.library.store import load_embeddings
+    from adcut.tokens.library import stored_codes
+    from adcut.tokens.vocab import clip_string
+
+    wanted = {c.id for c in clips}
+    frames: dict[str, dict[str, list[int]]] = {}  # source id -> clip id -> rows in time order
+    for row in catalog.con.execute("SELECT source_id, row, clip_id FROM frames "
+                                   "ORDER BY source_id, t_s, row"):
+        if row["clip_id"] in wanted:
+            frames.setdefault(row["source_id"], {}).setdefault(row["clip_id"], []).append(row["row"])
+    codes: dict[str, np.ndarray] = {}  # source id -> codes of its needed rows (by row)
+    pending: list[tuple[str, list[int], np.ndarray]] = []  # (source, rows, vectors) to encode
+    for source_id, by_clip in frames.items():
+        record = catalog.embedding(source_id, "frames")
+        if record is None:
+            continue
+        _same_encoder(tokenizer, record, "frame", "--vision", planner_name, catalog.folder)
+        rows = sorted({r for rs in by_clip.values() for r in rs})
+        if rows[-1] >= record["rows"]:
+            from adcut.core.errors import LibraryError
+            from adcut.library.store import repair_hint
+
+            raise LibraryError(f"the frames of {source_id} in library {catalog.folder} point past "
+                               "the end of its frame array", hint=repair_hint(catalog.folder))
+        stored = stored_codes(catalog, tok_id, source_id, "frames") if tok_id else None
+        if stored is not None and stored.shape == (record["rows"], tokenizer.levels):
+            codes[source_id] = stored
+            continue
+        array = load_embeddings(catalog.folder, record["path"], record["rows"], record["dim"])
+        pending.append((source_id, rows, array[rows]))
+    if pending:
+        encoded = tokenizer.encode(np.concatenate([v for _, _, v in pending]))
+        start = 0
+        for source_id, rows, vectors in pending:
+            full = np.zeros((max(rows) + 1, tokenizer.levels), dtype=np.int64)
+            full[rows] = encoded[start:start + len(rows)]
+            codes[source_id] = full
+            start += len(rows)
+    out: dict[str, str] = {}
+    for source_id, by_clip in frames.items():
+        if source_id not in codes:
+            continue
+        for clip_id, rows in by_clip.items():
+            out[clip_id] = clip_string(codes[source_id][rows].astype(np.int64), None,
+                                       tokenizer.codebook_size)
+    return out
+
+
+def _track_tokens(catalog, tracks: list[LibraryTrack], tokenizer,
+                  planner_name: str) -> dict[str, str]:
+    """track id -> its audio token text, for the tracks with music windows (see library_tokens)."""
+    from adcut.encoders.base import l2_normalize
+    from adcut.library.store import load_embeddings
+    from adcut.tokens.vocab import track_string
+
+    ids: list[str] = []
+    vectors: list[np.ndarray] = []
+    for t in tracks:
+        record = catalog.embedding(t.id, "windows")
+        if record is None or not record["rows"]:
+            continue
+        _same_encoder(tokenizer, record, "music", "--audio", planner_name, catalog.folder)
+        windows = load_embeddings(catalog.folder, record["path"], record["rows"], record["dim"])
+        vectors.append(l2_normalize(l2_normalize(windows).mean(axis=0)))
+        ids.append(t.id)
+    if not ids:
+        return {}
+    codes = tokenizer.encode(np.stack(vectors))
+    return {i: track_string(c.astype(np.int64), tokenizer.codebook_size) for i, c in zip(ids, codes)}
+
+
 def brief_hints(brief: Brief, language: str, seed: int, *,
                 clips: dict[int, ClipHints] | None = None,
                 tracks: dict[int, TrackHints] | None = None) -> Hints:
@@ -250,7 +391,7 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
         for i, c in enumerate(pool)})
 
     # 2. select
-    refs = [ClipRef(number=i + 1, caption=c.text or None) for i, c in enumerate(pool)]
+    refs = clip_refs(pool)
     chosen = planner.select(SelectTask(product, skeleton, refs, n_select=n_shots), hints)
     numbers = [int(n) for n in chosen.value][:n_shots]
     if len(numbers) < n_shots:  # a planner that picked too few: fill by its own scores
@@ -261,7 +402,7 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
     picked = [pool[n - 1] for n in numbers]
 
     # 3. order: the i-th clip goes with line i
-    sub_refs = [ClipRef(number=i + 1, caption=c.text or None) for i, c in enumerate(picked)]
+    sub_refs = clip_refs(picked)
     sub_hints = brief_hints(brief, language, seed,
                             clips={i + 1: hints.clips[numbers[i]] for i in range(len(picked))})
     order = planner.order(SortTask(product, skeleton, sub_refs), sub_hints)
@@ -270,7 +411,7 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
 
     # 4. final lines over the clips they are spoken on
     if script is None:
-        final_refs = [ClipRef(number=i + 1, caption=c.text or None) for i, c in enumerate(ordered)]
+        final_refs = clip_refs(ordered)
         # each line gets its share of the ad (the render fits the clip to the line, so a
         # long clip is no reason for a long line)
         final_hints = brief_hints(brief, language, seed, clips={
@@ -327,14 +468,23 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
                               text_boxes=[list(b) for b in c.text_boxes][:MAX_TEXT_BOXES]))
     est_s = sum(max(c.duration_s if not ln else 0.0, spoken_s(ln, language) + 0.5)
                 for c, ln in zip(ordered, lines))
-    music = choose_music(tracks, brief, lines, sub_refs, planner, est_s, seed, explanation,
-                         avoid=avoid_tracks)
+    # line i is spoken over ordered[i]: the music task pairs them so
+    music = choose_music(tracks, brief, lines, clip_refs(ordered), planner, est_s, seed,
+                         explanation, avoid=avoid_tracks)
     from adcut.planner.finish import end_card_for
 
     plan = EditPlan(aspect=brief.aspect, language=language, shots=shots, music=music,
                     planner=planner.name, brief=brief.model_dump_json(), seed=seed,
                     end_card=end_card_for(brief))
     return plan, explanation
+
+
+def clip_refs(clips: list[LibraryClip]) -> list[ClipRef]:
+    """The clips as a task shows them, numbered 1..n: each with its text (caption, else
+    transcript, labels, text on screen) and, for a token-reading planner, its tokens
+    (library_tokens; None otherwise, which leaves the caption-only task of other planners)."""
+    return [ClipRef(number=i + 1, caption=c.text or None, tokens=c.tokens)
+            for i, c in enumerate(clips)]
 
 
 def _skeleton(brief: Brief, product: Product, planner: Planner, n_shots: int, language: str,
@@ -365,7 +515,7 @@ def choose_music(tracks: list[LibraryTrack], brief: Brief, lines: list[str], ref
             f"this ad (about {est_s:.0f} s): the render loops it on whole bars")
     candidates = [t for t in fits if t.id not in avoid] or fits
     product = Product(brief.product, brief.brand, list(brief.selling_points))
-    audio = [AudioCandidate(number=i + 1, description=describe_track(t))
+    audio = [AudioCandidate(number=i + 1, description=describe_track(t), tokens=t.tokens)
              for i, t in enumerate(candidates)]
     hints = brief_hints(brief, brief.resolved_language, seed, tracks={
         i + 1: TrackHints(duration_s=t.duration_s, tempo_bpm=t.tempo_bpm, integrated_lufs=t.lufs,

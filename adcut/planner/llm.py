@@ -228,6 +228,25 @@ def _read_music(task: MusicTask, track: str, text: str) -> tuple[int | list[str]
     return [f"<a_{lv}_{code}>" for lv, code in tokens], notes
 
 
+def captions_in_token_slots(task: Task) -> Task:
+    """The task as the tokens track shows it: a clip without tokens but with a caption is
+    shown as its caption text in the clip's slot (numbers kept), as the local model planner
+    does (adcut.planner.model.shown_clips), instead of an empty clip. That is the case of
+    `adcut edit` with a served adcut model, whose RQ-VAE stays with its folder. A task whose
+    clips all have tokens (the AutoCut-364 token track) or no captions is returned as is."""
+    from dataclasses import replace
+
+    def shown(clip):
+        if clip.tokens or not (clip.caption and clip.caption.strip()):
+            return clip
+        return replace(clip, tokens=" ".join(clip.caption.split()))
+
+    clips = [shown(c) for c in task.clips]
+    if all(a is b for a, b in zip(clips, task.clips)):
+        return task
+    return replace(task, clips=clips)
+
+
 # --------------------------------------------------------------------------- the planner
 
 
@@ -272,6 +291,8 @@ class LLMPlanner:
         return min(budget, self.max_tokens) if self.max_tokens else budget
 
     def _prompt(self, task: Task, lang: PromptLanguage) -> str:
+        if self.track == TRACK_TOKENS:
+            task = captions_in_token_slots(task)
         try:
             return build_prompt(task, self.track, lang)
         except ValueError as exc:  # e.g. a text-only music task without candidates
@@ -320,4 +341,15 @@ class LLMPlanner:
         if self.track != TRACK_TOKENS and not task.audio_candidates:
             raise BadInputError("music selection needs candidate tracks",
                                 hint="the library has no music: the ad is made without music")
+        if self.track == TRACK_TOKENS and task.audio_candidates and not any(c.tokens for c in task.audio_candidates):
+            # A generated track could not be matched to any of these tracks (none has audio
+            # tokens, e.g. a library whose music was never tokenised): ask for one by number
+            # from the text-only prompt, which lists their descriptions.
+            import copy
+
+            shown = copy.copy(self)
+            shown.track = TRACK_CAPTION
+            decision = shown._ask(task, hints, lambda text: _read_music(task, TRACK_CAPTION, text))
+            note = "no candidate track has audio tokens: asked to choose one by its description"
+            return Decision(value=decision.value, explanation=[note, *decision.explanation], scores=decision.scores)
         return self._ask(task, hints, lambda text: _read_music(task, self.track, text))

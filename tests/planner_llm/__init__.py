@@ -16,27 +16,42 @@ Reply = str | tuple[int, bytes]
 
 class FakeChatServer:
     """Serves POST /v1/chat/completions from `replies` (a list consumed in order, the last
-    one repeating, or a function of the request body) and GET /v1/models. Records every
-    request as (method, path, Authorization header, body)."""
+    one repeating, or a function of the request body) and GET /v1/models (`models`: its
+    entries). With `tokenize` (prompt -> token count) it also answers vLLM's POST /tokenize,
+    as vLLM does; without, /tokenize is a 404. Records every request as (method, path,
+    Authorization header, body)."""
 
-    def __init__(self, replies: list[Reply] | Callable[[dict], Reply]):
+    def __init__(self, replies: list[Reply] | Callable[[dict], Reply], models: list[dict] | None = None,
+                 tokenize: Callable[[str], int] | None = None):
         self.replies = replies
+        self.models = models if models is not None else [{"id": "tiny-chat"}]
+        self.tokenize = tokenize
         self.requests: list[tuple[str, str, str | None, dict | None]] = []
         self.url = ""
 
+    def chats(self) -> list[dict]:
+        """The bodies of the chat-completion requests, in order."""
+        return [b for m, path, _, b in self.requests if m == "POST" and path.endswith("/chat/completions") and b]
+
     def prompts(self) -> list[str]:
-        return [b["messages"][0]["content"] for m, _, _, b in self.requests if m == "POST" and b]
+        return [b["messages"][0]["content"] for b in self.chats()]
 
     def _next(self, body: dict) -> Reply:
         if callable(self.replies):
             return self.replies(body)
-        n_posts = sum(1 for m, *_ in self.requests if m == "POST")
-        return self.replies[min(n_posts - 1, len(self.replies) - 1)]
+        return self.replies[min(len(self.chats()) - 1, len(self.replies) - 1)]
+
+
+# GET /v1/models as vLLM answers it (vllm/entrypoints/openai/protocol.py ModelCard).
+def vllm_model_card(name: str) -> dict:
+    return {"id": name, "object": "model", "created": 1737783302, "owned_by": "vllm", "root": f"/models/{name}",
+            "parent": None, "max_model_len": 32768, "permission": [{"id": "modelperm-0", "object": "model_permission"}]}
 
 
 @contextmanager
-def serve(replies: list[Reply] | Callable[[dict], Reply]) -> Iterator[FakeChatServer]:
-    fake = FakeChatServer(replies)
+def serve(replies: list[Reply] | Callable[[dict], Reply], *, models: list[dict] | None = None,
+          tokenize: Callable[[str], int] | None = None) -> Iterator[FakeChatServer]:
+    fake = FakeChatServer(replies, models, tokenize)
 
     class Handler(BaseHTTPRequestHandler):
         def _send(self, status: int, raw: bytes) -> None:
@@ -48,11 +63,19 @@ def serve(replies: list[Reply] | Callable[[dict], Reply]) -> Iterator[FakeChatSe
 
         def do_GET(self):  # noqa: N802 (http.server's naming)
             fake.requests.append(("GET", self.path, self.headers.get("Authorization"), None))
-            self._send(200, json.dumps({"object": "list", "data": [{"id": "tiny-chat"}]}).encode())
+            self._send(200, json.dumps({"object": "list", "data": fake.models}).encode())
 
         def do_POST(self):  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             fake.requests.append(("POST", self.path, self.headers.get("Authorization"), body))
+            if self.path == "/tokenize":
+                if fake.tokenize is None:
+                    self._send(404, b'{"detail": "Not Found"}')
+                    return
+                n = fake.tokenize(body["prompt"])
+                self._send(200, json.dumps({"count": n, "max_model_len": 32768, "tokens": list(range(n)),
+                                            "token_strs": None}).encode())
+                return
             reply = fake._next(body)
             if isinstance(reply, tuple):
                 self._send(*reply)
