@@ -189,6 +189,8 @@ class RichTrainProgress(_Bar):
     def start(self, stage: str, total_steps: int) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+        if self._progress is not None:  # the next stage of the same command
+            self._progress.stop()
         self._progress = Progress(
             TextColumn(stage), BarColumn(),
             TextColumn("{task.completed}/{task.total} steps  loss {task.fields[loss]}  "

@@ -35,6 +35,7 @@ REPORT = "report.json"
 CLIP_TABLE = "clips.jsonl"
 TOKENIZER_DIRS = {"video": "tokenizers/video", "audio": "tokenizers/audio"}
 MAX_TRAIN_VECTORS = 1_000_000  # vectors a tokenizer trained on the corpus sees at most
+ENCODE_ROWS = 8192  # frames of stored ads tokenised per tokenizer call while assembling
 # The paper held out 2% of 700K ads; 5% keeps a few ads in eval for a corpus of tens.
 DEFAULT_EVAL_FRACTION = 0.05
 
@@ -322,17 +323,42 @@ def _store_tokenizer(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
+def _encode_blocks(tok, blocks: list[np.ndarray]) -> list[np.ndarray]:
+    """The codes of each block of vectors, all encoded in one call: a row's codes do not depend
+    on the rows that come with it (Tokenizer.encode), while every call pads its input to whole
+    blocks of BLOCK_ROWS rows, so encoding an ad of a few seconds alone costs a full block."""
+    codes = tok.encode(np.concatenate(blocks))
+    return np.split(codes, np.cumsum([len(b) for b in blocks])[:-1])
+
+
+def tokenise_many(ads: Sequence[StoredAd], toks: dict) -> list[TokenisedAd]:
+    """`tokenise` of each ad, their frames (and music vectors) encoded together."""
+    frame_codes: list[np.ndarray | None] = [None] * len(ads)
+    tracks: list[np.ndarray | None] = [None] * len(ads)
+    if "video" in toks:
+        have = [i for i, ad in enumerate(ads) if len(ad.frames)]
+        if have:
+            for i, codes in zip(have, _encode_blocks(toks["video"][0], [ads[i].frames for i in have])):
+                frame_codes[i] = codes
+    if "audio" in toks:
+        have = [i for i, ad in enumerate(ads) if ad.music is not None]
+        if have:
+            for i, codes in zip(have, _encode_blocks(toks["audio"][0], [ads[i].music[None, :] for i in have])):
+                tracks[i] = codes[0].astype(np.int64)
+    out = []
+    for ad, frames, track in zip(ads, frame_codes, tracks):
+        a = ad.analysis
+        clips = []
+        for c in a.clips:
+            codes = frames[c.frame_seconds] if frames is not None and c.frame_seconds else None
+            clips.append(TokenisedClip(c.text, None if codes is None else codes.astype(np.int64)))
+        out.append(TokenisedAd(a.key, a.language, a.product, clips, track))
+    return out
+
+
 def tokenise(ad: StoredAd, toks: dict) -> TokenisedAd:
-    a = ad.analysis
-    frame_codes = toks["video"][0].encode(ad.frames) if "video" in toks and len(ad.frames) else None
-    clips = []
-    for c in a.clips:
-        codes = frame_codes[c.frame_seconds] if frame_codes is not None and c.frame_seconds else None
-        clips.append(TokenisedClip(c.text, None if codes is None else codes.astype(np.int64)))
-    track = None
-    if ad.music is not None and "audio" in toks:
-        track = toks["audio"][0].encode(ad.music[None, :])[0].astype(np.int64)
-    return TokenisedAd(a.key, a.language, a.product, clips, track)
+    """The ad with its frame and music vectors replaced by the tokenizers' codes."""
+    return tokenise_many([ad], toks)[0]
 
 
 # -- assembly -----------------------------------------------------------------------------------
@@ -367,15 +393,31 @@ class _Used:
     notes: dict[str, str]
 
 
-def _use(ad: StoredAd, toks: dict, codebook_size: int) -> _Used:
-    tad = tokenise(ad, toks)
-    return _Used(tad, clip_rows(ad, tad, codebook_size), ad.analysis.duration_s,
-                 bool(ad.analysis.sentences), dict(ad.analysis.notes))
+def _use_many(ads: list[StoredAd], toks: dict, codebook_size: int) -> list[_Used]:
+    return [_Used(tad, clip_rows(ad, tad, codebook_size), ad.analysis.duration_s,
+                  bool(ad.analysis.sentences), dict(ad.analysis.notes))
+            for ad, tad in zip(ads, tokenise_many(ads, toks))]
+
+
+def _tokenise_corpus(folder: DatasetFolder, keys: list[str], toks: dict, codebook_size: int) -> dict[str, _Used]:
+    """Every stored ad tokenised, a few at a time (up to ENCODE_ROWS frames): only their codes
+    are kept."""
+    used: dict[str, _Used] = {}
+    batch: list[StoredAd] = []
+    rows = 0
+    for i, key in enumerate(keys):
+        ad = folder.load_ad(key)
+        batch.append(ad)
+        rows += len(ad.frames)
+        if rows >= ENCODE_ROWS or i == len(keys) - 1:
+            used.update((u.tokens.key, u) for u in _use_many(batch, toks, codebook_size))
+            batch, rows = [], 0
+    return used
 
 
 def assemble(request: BuildRequest, jobs: list[AdJob], folder: DatasetFolder,
              problems: dict[str, str]) -> dict:
-    """Tokenise every stored ad of the corpus (one at a time: only its codes are kept), split
+    """Tokenise every stored ad of the corpus (a few at a time: only their codes are kept), split
     by ad, and write the alignment and SFT files, the clip table, the report and the manifest."""
     finished = folder.finished()
     keys = [j.key for j in jobs if j.key in finished]
@@ -394,7 +436,7 @@ def assemble(request: BuildRequest, jobs: list[AdJob], folder: DatasetFolder,
     video_k = toks["video"][0].codebook_size if "video" in toks else 256
     # The vocabulary functions check codes against one upper bound for both kinds.
     bound = max([t[0].codebook_size for t in toks.values()] or [256])
-    used = {key: _use(folder.load_ad(key), toks, video_k) for key in keys}
+    used = _tokenise_corpus(folder, keys, toks, video_k)
     eval_keys = sample_mod.split_ads(keys, request.eval_fraction)
 
     out: dict[str, dict[str, list]] = {s: {"align": [], "sft": [], "clips": []} for s in ("train", "eval")}

@@ -21,6 +21,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from adcut.core.errors import AdcutError, BadInputError, DependencyError
@@ -29,9 +30,18 @@ from adcut.eval import metrics as M
 from adcut.eval.compare import N_BOOT, bootstrap_ci, row_values
 from adcut.eval.files import load_result_file, score_file
 from adcut.planner.base import Hints, Planner
+from adcut.tasks.prompts_en import build_prompt_en, parse_prompt_en
 from adcut.tasks.prompts_zh import PromptFormatError, build_prompt_zh, parse_prompt_zh
 from adcut.tasks.release import ReleaseRow, dump_release_row, load_release_rows
-from adcut.tasks.types import TRACK_CAPTION, TRACK_TOKENS, ScriptTask, SelectTask, SortTask
+from adcut.tasks.types import (
+    TRACK_CAPTION,
+    TRACK_TOKENS,
+    AudioCandidate,
+    MusicTask,
+    ScriptTask,
+    SelectTask,
+    SortTask,
+)
 
 BENCHMARKS = ("autocut364",)
 TRACKS = (TRACK_CAPTION, TRACK_TOKENS)
@@ -67,6 +77,9 @@ CI_METRICS = {"select": ("CSA", "set_f1_macro", "exact_set_rate"),
               "script": ("WCD",)}
 
 Progress = Callable[[str, int, int], None]
+# Prompt parser and builder per prompt language (predict_rows).
+_PROMPTS = {"zh": (parse_prompt_zh, build_prompt_zh), "en": (parse_prompt_en, build_prompt_en)}
+_KIND_TASK = {"select": SelectTask, "sort": SortTask, "script": ScriptTask, "music": MusicTask}
 
 
 def planner_tag(planner: Planner) -> str:
@@ -126,21 +139,48 @@ def find_track_files(folder: Path, track: str) -> tuple[dict[str, Path], list[st
     return present, missing
 
 
-def _prediction(planner: Planner, task: SelectTask | SortTask | ScriptTask, hints: Hints) -> str:
-    """The planner's answer as release-format text: ids joined by ',', lines by newlines."""
+def music_text(value: object, task: MusicTask) -> str:
+    """A music decision as release-format text: the track's audio tokens, as the paper's
+    vid2aud answer is. Generated tokens (a token text, or a list of `<a_l_c>` strings or of
+    (level, code) pairs) are written as they are; a chosen candidate's number becomes that
+    candidate's tokens."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        chosen = next((c for c in task.audio_candidates if c.number == value), None)
+        if chosen is None or not chosen.tokens:
+            raise BadInputError(f"the planner chose track {value}, which is no candidate with audio tokens")
+        return chosen.tokens
+    if isinstance(value, (list, tuple)):
+        return "".join(item if isinstance(item, str) else f"<a_{int(item[0])}_{int(item[1])}>" for item in value)
+    raise BadInputError(f"a music answer must be a track number or audio tokens, not {type(value).__name__}")
+
+
+def _prediction(planner: Planner, task: SelectTask | SortTask | ScriptTask | MusicTask, hints: Hints) -> str:
+    """The planner's answer as release-format text: ids joined by ',', lines by newlines,
+    music as audio tokens (music_text)."""
     if isinstance(task, SelectTask):
         return ",".join(str(x) for x in planner.select(task, hints).value)
     if isinstance(task, SortTask):
         return ",".join(str(x) for x in planner.order(task, hints).value)
+    if isinstance(task, MusicTask):
+        return music_text(planner.music(task, hints).value, task)
     return "\n".join(str(x) for x in planner.write(task, hints).value)
 
 
 def predict_rows(rows: list[ReleaseRow], kind: str, planner: Planner, name: str, seed: int = 0,
-                 progress: Progress | None = None, track: str = TRACK_CAPTION) -> tuple[list[str], dict, list[str]]:
+                 progress: Progress | None = None, track: str = TRACK_CAPTION, *, language: str = "zh",
+                 audio_candidates: list[AudioCandidate] | None = None) -> tuple[list[str], dict, list[str]]:
     """The planner's prediction per row ('' where it failed: scored as wrong), the run's counts
-    and problems. Only the parsed task object of the row reaches the planner, one row at a time."""
-    hints = Hints(seed=seed, language="zh")
-    want = {"select": SelectTask, "sort": SortTask, "script": ScriptTask}[kind]
+    and problems. Only the parsed task object of the row reaches the planner, one row at a time.
+
+    `kind`: select | sort | script | music; `language`: the prompts' language (zh | en).
+    Music tasks are given `audio_candidates` (a library to choose from) when there are any,
+    else asked as the paper's vid2aud (generate the tokens); either way the prediction is the
+    audio tokens (music_text)."""
+    hints = Hints(seed=seed, language=language)
+    want = _KIND_TASK[kind]
+    parse_prompt, build_prompt = _PROMPTS[language]
     preds: list[str] = []
     track = track_name(track)
     other = f"n_not_{track}_track"
@@ -149,7 +189,7 @@ def predict_rows(rows: list[ReleaseRow], kind: str, planner: Planner, name: str,
     for i, row in enumerate(rows):
         where = f"{name} line {row.line_no}"
         try:
-            _, task, shown = parse_prompt_zh(row.prompt)
+            _, task, shown = parse_prompt(row.prompt)
         except PromptFormatError as exc:
             counts["n_prompt_unparsed"] += 1
             problems.append(f"{where}: prompt not understood ({exc.message}); scored as an empty output")
@@ -163,9 +203,11 @@ def predict_rows(rows: list[ReleaseRow], kind: str, planner: Planner, name: str,
         if shown != track:
             counts[other] += 1
             problems.append(f"{where}: a {shown}-track prompt, not {track}; planned from what it shows")
-        if build_prompt_zh(task, shown) != row.prompt:
+        if build_prompt(task, shown) != row.prompt:
             counts["n_prompt_roundtrip_mismatch"] += 1
             problems.append(f"{where}: the parsed task does not rebuild the prompt exactly")
+        if isinstance(task, MusicTask) and audio_candidates:
+            task = replace(task, audio_candidates=list(audio_candidates))
         try:
             preds.append(_prediction(planner, task, hints))
         except DependencyError:

@@ -180,7 +180,10 @@ class Tokenizer:
         """Write `model.safetensors` then `config.json` into `folder` (created if needed)."""
         folder = Path(folder)
         state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
-        raw = safetensors.torch.save(state, metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
+        # One metadata entry: safetensors writes its metadata map in an order that changes from
+        # process to process, so two entries would give the same weights two different files
+        # (and the tokenizer two ids, adcut.tokens.library.tokenizer_id).
+        raw = safetensors.torch.save(state, metadata={"format": f"{FORMAT}/{FORMAT_VERSION}"})
         doc = {"format": FORMAT, "format_version": FORMAT_VERSION, **self.config.training_fields(),
                "weights_sha256": _sha256(raw)}
         try:
