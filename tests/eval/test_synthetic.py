@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adcut.core.errors import BadInputError, DependencyError
+from adcut.core.errors import BadInputError
 from adcut.eval.synthetic import rules
 from adcut.eval.synthetic.bench import MIN_ADS, run_synthetic_bench
 from adcut.eval.synthetic.world import WorldConfig, build_world
@@ -262,14 +262,12 @@ def test_a_failing_model_step_keeps_the_reference_results(tmp_path):
     assert set(kept["planners"]) == {"random", "zero-shot"}
 
 
-def test_the_unwired_model_step_says_so():
-    from adcut.eval.synthetic.model_step import parse_stages, train_model_planner
+def test_stages_parse():
+    from adcut.eval.synthetic.model_step import parse_stages
 
     assert parse_stages("align, sft") == ("align", "sft") and parse_stages("SFT") == ("sft",)
     with pytest.raises(BadInputError, match="--stages"):
         parse_stages("sft,align")
-    with pytest.raises(DependencyError, match="model step"):
-        train_model_planner(Path("data"), Path("work"))
 
 
 # -- the command line -----------------------------------------------------------------------------
@@ -298,12 +296,30 @@ def test_the_cli_refuses_a_used_folder_a_dir_argument_and_synthetic_options_else
     assert code == 2 and "--ads is an option of `adcut bench synthetic`" in err
 
 
-def test_the_cli_prints_one_json_object(tmp_path):
+# A recipe that trains a few steps: the whole recipe runs, not how well it learns.
+FEW_STEPS = """
+name: few-steps
+base: tiny
+tiny: {vocab_size: 400, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1,
+       num_attention_heads: 2, num_key_value_heads: 1, head_dim: 16, max_position_embeddings: 4096}
+align: {learning_rate: 1.0e-2, epochs: 1, batch_size: 8, cutoff_len: 512, max_steps: 2}
+sft: {learning_rate: 3.0e-3, epochs: 1, batch_size: 8, cutoff_len: 4096, max_steps: 2}
+"""
+
+
+def test_one_command_trains_the_model_and_prints_one_json_object(tmp_path):
+    """World, dataset, tokenizers, align, SFT, the model planner, eval: one command."""
+    recipe = tmp_path / "few-steps.yaml"
+    recipe.write_text(FEW_STEPS)
     code, out, err = cli("bench", "synthetic", "-o", tmp_path / "run", "--ads", MIN_ADS, "--seed", SEED,
-                         "--no-model", "--json")
+                         "--recipe", recipe, "--json")
     assert code == 0, err
     report = json.loads(out)
-    assert set(report["planners"]) == {"random", "zero-shot"}
+    assert set(report["planners"]) == {"random", "zero-shot", "model"}
+    assert set(report["comparisons"]) == {"model - random", "model - zero-shot"}
+    for stage in ("align", "sft"):
+        record = json.loads((tmp_path / "run" / "work" / stage / "adcut_model.json").read_text())
+        assert record["state"] == "done" and record["metrics"]["steps"] == 2
     for entry in report["planners"].values():
         assert all(metric in entry and metric in entry["ci95"] for metric in METRICS)
     assert report["world"]["ads"] == MIN_ADS and report["world"]["seed"] == SEED

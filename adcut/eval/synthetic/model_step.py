@@ -48,4 +48,26 @@ def train_model_planner(data_dir: Path, work_dir: Path, *, recipe: str = DEFAULT
         base = str(align.out)
     sft = run_stage(TrainRequest(stage="sft", data=data_dir, out=work_dir / "sft", recipe=recipe, base=base,
                                  stages=stages, force=True, overrides=overrides), progress)
-    return ModelPlanner(str(sft.out))
+    planner = ModelPlanner(str(sft.out))
+    planner.max_line_tokens = longest_line_tokens(data_dir, planner.tokenizer) + LINE_MARGIN_TOKENS
+    return planner
+
+
+LINE_MARGIN_TOKENS = 4
+
+
+def longest_line_tokens(data_dir: Path, tokenizer) -> int:
+    """The longest script line of the training answers, in the model's tokens: a line of the
+    world never needs more, so a line the model has not ended by then is cut there (an
+    untrained model would otherwise talk until the planner's general cap, line after line)."""
+    from adcut.tasks.types import TASK_SCRIPT
+    from adcut.train.data import read_jsonl
+
+    longest = 1
+    for row in read_jsonl(data_dir / "sft" / "train.jsonl"):
+        if row.get("task") != TASK_SCRIPT:
+            continue
+        answer = next((t["value"] for t in row.get("conversations", []) if t.get("from") == "gpt"), "")
+        for line in answer.splitlines():
+            longest = max(longest, len(tokenizer(line, add_special_tokens=False)["input_ids"]))
+    return longest
