@@ -153,9 +153,9 @@ def _bench_synthetic(folder: Optional[Path], *, out: Optional[Path], ads: Option
     out = out if out is not None else Path("adcut-bench-synthetic")
     n_ads = DEFAULT_ADS if ads is None else ads
     check_request(out, n_ads, force=force)  # refuse before any work
-    from adcut.cli.progress import RichTrainProgress
+    from adcut.cli.progress import RichStageProgress
 
-    train_bar = RichTrainProgress()
+    train_bar = RichStageProgress()
     factory = None
     if not no_model:
         if recipe is not None and not recipe.strip():

@@ -183,7 +183,7 @@ class RichBuildProgress(_Bar):
             self._progress.update(self._task, description=name)
 
 
-class RichTrainProgress(_Bar):
+class RichStageProgress(_Bar):
     """Optimizer steps of a training stage, with the last loss, tokens per second and an ETA."""
 
     def start(self, stage: str, total_steps: int) -> None:

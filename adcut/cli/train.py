@@ -42,12 +42,12 @@ def _overrides(lr, epochs, batch_size, cutoff_len, max_steps) -> dict:
 
 
 def _run(request, as_json: bool) -> None:
-    from adcut.cli.progress import RichTrainProgress
+    from adcut.cli.progress import RichStageProgress
     from adcut.train.run import run_stage
 
     if request.dry_run:
         _print_estimate(request.recipe, request.stage, gpus=None, lora=request.lora)
-    with RichTrainProgress() as progress:
+    with RichStageProgress() as progress:
         result = run_stage(request, progress)
     record = result.record
     if as_json:

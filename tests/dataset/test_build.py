@@ -108,6 +108,12 @@ def test_the_good_ads_are_built_and_the_broken_file_is_named(built):
     assert report["left_out"]["silent"]["vid2text"].startswith("0 clips with text")
     assert report["left_out"]["ad-0002"]["vid2aud"] == "no music"
     assert report["tasks"]["train"] == {"vid_select": 2, "vid_sort": 2, "vid2text": 2, "vid2aud": 1}
+    # the given tokenizers are kept with the data: training and the model planner decode with them
+    from adcut.tokens.library import tokenizer_id
+
+    manifest = json.loads((out / "build.json").read_text())
+    for modality in ("video", "audio"):
+        assert tokenizer_id(out / "tokenizers" / modality) == manifest["tokenizers"][modality]
 
 
 def test_sentences_fall_on_the_true_line_boundaries(built, corpus):
@@ -213,10 +219,17 @@ def test_a_folder_built_otherwise_is_refused_and_kept(built, ads, tokenizers, tm
     assert len(result.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in (out / "ads").iterdir()) == before
 
-    # The same analyses with another tokenizer: refused too, as the token strings would change.
+    # The folder keeps the tokenizers it was built with: building again without --tokenizer
+    # reuses them (the broken file is skipped again: exit 1) ...
     shutil.rmtree(out)
     shutil.copytree(built[0], out)
-    result = run("dataset", "build", ads, "-o", out, "--tokenizer", tokenizers[0], "--eval-fraction", "0")
+    result = run("dataset", "build", ads, "-o", out, "--eval-fraction", "0")
+    assert result.exit_code == 1, result.output
+    # ... while the token strings of another tokenizer would differ: refused.
+    manifest = json.loads((out / "build.json").read_text())
+    manifest["tokenizers"]["video"] = "0" * 16
+    (out / "build.json").write_text(json.dumps(manifest))
+    result = run(*build_args(ads, tokenizers, out))
     assert result.exit_code == 2 and "other tokenizers" in result.stderr
 
 
