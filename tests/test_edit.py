@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ CAPTIONS = {
     "logo.mp4": "the Spark logo on a white background",
 }
 COLOURS = ["red", "orange", "yellow", "blue", "gray", "white"]
+FOOTAGE_ONLY = "lib-footage-only"  # the library fixture's footage, ingested, and no music
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +38,8 @@ def library(tmp_path_factory):
     synth.tone(music / "bed.wav", freq_hz=330, duration_s=60, amplitude=0.2)
     lib = root / "lib"
     assert run("ingest", footage, "--library", lib, "--asr", "none").exit_code == 0
+    # the same library before its music is added (test_library_without_music_...)
+    shutil.copytree(lib, root / FOOTAGE_ONLY)
     assert run("ingest", music, "--music", "--library", lib).exit_code == 0
     brief = root / "brief.yaml"
     brief.write_text(
@@ -48,7 +52,10 @@ def library(tmp_path_factory):
 def test_edit_makes_a_finished_ad_from_a_brief(library, tmp_path):
     root, lib, brief = library
     out = tmp_path / "ad.mp4"
-    result = run("edit", "--library", lib, "--brief", brief, "-o", out, "--explain", "--json")
+    # a preview render: the full-size render of an edit, its loudness and caption checks, are
+    # test_demo_makes_an_ad_that_passes_quality_checks's (the same run_edit path)
+    result = run("edit", "--library", lib, "--brief", brief, "-o", out, "--explain", "--json",
+                 "--preview")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)[0]
     assert out.exists() and report["qc_ok"]
@@ -109,11 +116,11 @@ def test_planner_words_are_joined():
 def test_library_without_music_and_language_without_voice(library, tmp_path):
     root, _, _ = library
     lib = tmp_path / "lib"
-    assert run("ingest", root / "footage", "--library", lib, "--asr", "none").exit_code == 0
+    shutil.copytree(root / FOOTAGE_ONLY, lib)  # `ingest footage/` alone: a library without music
     brief = tmp_path / "zh.yaml"
     brief.write_text("product: 闪电跑鞋\nbrand: 闪电\nselling_points: [轻盈, 快速]\nduration_s: 8\n")
     out = tmp_path / "zh.mp4"
-    result = run("edit", "--library", lib, "--brief", brief, "-o", out)
+    result = run("edit", "--library", lib, "--brief", brief, "-o", out, "--preview")
     assert result.exit_code == 0, result.output
     assert "without music" in result.stderr and "subtitles only" in result.stderr
     assert out.exists()

@@ -118,8 +118,13 @@ def test_zero_shot_on_the_dev_slice_via_the_cli(tmp_path):
     assert [r["CSA"] for r in rep["paper"]] == [0.137, 0.569, 0.659]
     assert [r["CRA"] for r in rep["paper"]] == [0.016, 0.030, 0.107]
     assert "Qwen3_8B" in rep["dev_reference"]
-    # the planner beats the paper's zero-shot caption row on the dev slice
-    assert h["CSA"] > 0.137 and h["WCD"] < 5.26
+    # the planner beats the paper's caption rows on the dev slice: Qwen3-8B caption CSA 0.137 /
+    # CRA 0.016 / WCD 5.26, +SFT CSA 0.569 / CRA 0.030 / Kendall tau 0.109 (0.119 here)
+    assert h["CSA"] > 0.569 and h["WCD"] < 5.26
+    # ordering from captions alone is weak: 4 exact orders of 102 at seed 0 (3 without the
+    # WordLlama tie-breaker), a margin of one ad over the SFT row's CRA
+    assert h.get("CRA", ex.get("CRA")) > 0.030
+    assert h.get("kendall_tau", ex.get("kendall_tau")) > 0.119
     for res in rep["files"].values():
         assert res["n_planner_failed"] == 0 and res["n_prompt_roundtrip_mismatch"] == 0
     # the predictions are release files that `adcut eval` scores the same way

@@ -46,7 +46,7 @@ def test_weird_names_from_footage_to_finished_ad(tmp_path):
     script = tmp_path / "script.txt"
     script.write_text("".join(f"Spark line {k}\n" for k in range(len(WEIRD))))
     result = cli("edit", "--library", lib, "--brief", "Spark shoe, light and fast", "-o", out,
-                 "--duration", "9", "--voice", "none", "--script", script, "--json")
+                 "--duration", "9", "--voice", "none", "--script", script, "--json", "--preview")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)[0]
     assert report["qc_ok"] and out.is_file()

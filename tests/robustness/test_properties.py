@@ -399,7 +399,7 @@ def test_ingest_with_mutated_sidecar_captions(world, work, data):
     (footage / "captions.jsonl").write_bytes(captions)
     (footage / "clip.txt").write_bytes(data.draw(st.one_of(
         st.binary(max_size=200), WEIRD_STRINGS.map(lambda s: s.encode("utf-8", "surrogatepass")))))
-    run_and_check(["ingest", footage, "--library", folder / "lib", "--asr", "none"],
+    run_and_check(["ingest", footage, "--library", folder / "lib", "--asr", "none", "--ocr", "none"],
                   watch=[folder], below=folder / "lib")
 
 

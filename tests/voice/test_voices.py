@@ -43,7 +43,7 @@ def test_a_language_without_a_voice_is_said_before_any_work(tmp_path):
     footage.mkdir()
     for name, colour in (("a.mp4", "red"), ("b.mp4", "blue")):
         synth.color_shots(footage / name, [colour], [2.0], size=(160, 90), audio="none")
-    assert run("ingest", footage, "--library", lib, "--asr", "none").exit_code == 0
+    assert run("ingest", footage, "--library", lib, "--asr", "none", "--ocr", "none").exit_code == 0
     brief = tmp_path / "zh.yaml"
     brief.write_text("product: 闪电跑鞋\nbrand: 闪电\nselling_points: [轻盈, 快速]\n"
                      "duration_s: 6\n", encoding="utf-8")
