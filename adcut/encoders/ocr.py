@@ -27,6 +27,7 @@ ENGINE_DIST = "rapidocr-onnxruntime"
 INSTALL_HINT = f"pip install {ENGINE_DIST}==1.4.4"
 READ_LONG_SIDE = 960
 MIN_SCORE = 0.5  # the engine's own default recognition threshold
+FLAT_RANGE = 2  # levels a flat colour may vary by after lossy coding: no stroke of text fits in it
 # PP-OCR reads a dollar sign before a price as "S" (7 of 12 "$4.99" lines in the test above):
 # an S right before a number with two decimals is a price, never a word.
 _DOLLAR_AS_S = re.compile(r"(?<![A-Za-z0-9])[Ss](?=\d{1,6}[.,]\d{2}(?!\d))")
@@ -100,7 +101,11 @@ class RapidOcrReader:
         return f"{self.name} {self.version}"
 
     def read(self, rgb: np.ndarray) -> list[dict]:
-        """Text found in one RGB uint8 frame, boxes normalised to that frame."""
+        """Text found in one RGB uint8 frame, boxes normalised to that frame. A frame of one
+        flat colour (every channel within codec rounding) can show no text: it is not read,
+        which saves the detector's ~0.2 s on slates, fades to black and test patterns."""
+        if int(np.ptp(rgb[:, :, :3], axis=(0, 1)).max()) <= FLAT_RANGE:
+            return []
         frame = downscale(np.ascontiguousarray(rgb[:, :, :3]))
         h, w = frame.shape[:2]
         result, _ = self._engine(np.ascontiguousarray(frame[:, :, ::-1]))  # it expects BGR
