@@ -106,6 +106,8 @@ def _prepare_out(req: TrainRequest, fingerprint: str) -> dict | None:
                                 hint="resume with the same stage and --data, or start a new run folder")
         return record
     if used:
+        if _read_record(out) is None:  # --force replaces a run, never a folder of other files
+            raise OutputError(f"{out} holds files that are not an adcut run", hint="choose an empty or new -o")
         if not req.force:
             raise OutputError(f"{out} already holds a run", hint="pass --resume to continue it or --force to replace it")
         for child in out.iterdir():
@@ -407,7 +409,6 @@ def run_stage(req: TrainRequest, progress: TrainProgress | None = None) -> Train
         log.warning("%d of %d samples are longer than cutoff_len %d and were left out",
                     train.left_out, train.samples, settings.cutoff_len)
 
-    tokenizer.save_pretrained(str(req.out))  # first: a resumed run reads the same token ids
     record = {
         "format": MODEL_FORMAT, "state": "running", "stage": req.stage,
         "stages": list(req.stages if req.stage == "sft" else ("align",)),
@@ -420,7 +421,8 @@ def run_stage(req: TrainRequest, progress: TrainProgress | None = None) -> Train
         "vocab": extension.summary() if extension else (base_run or {}).get("vocab"),
         "versions": _versions(), "dry_run": req.dry_run,
     }
-    _write_record(req.out, record)
+    _write_record(req.out, record)  # first: the folder is a run (--resume, --force) from here on
+    tokenizer.save_pretrained(str(req.out))  # a resumed run reads the same token ids
 
     args = _arguments(req, settings, bool(evals.rows), use_cpu)
     trainer_class = _answer_only_trainer() if req.stage == "sft" else Trainer

@@ -179,6 +179,10 @@ def test_bad_input_gets_one_line(aligned, data_dir, recipe, tmp_path):
     other = write_dataset(tmp_path / "other", n_train=4, n_eval=0, tokenizers={"video": "x", "audio": "y"})
     cases.append((["train", "sft", "--data", other, "--base", aligned.out, "-o", tmp_path / "r7", "--recipe", recipe],
                   "built with other RQ-VAE tokenizers"))
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    cases.append((["train", "align", "--data", data_dir, "-o", tmp_path / "mine", "--recipe", recipe, "--force"],
+                  "not an adcut run"))
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "build.json").write_text('{"format": "something-else"}')
     cases.append((["train", "align", "--data", tmp_path / "foreign", "-o", tmp_path / "r8"], "not an adcut dataset"))
@@ -189,6 +193,7 @@ def test_bad_input_gets_one_line(aligned, data_dir, recipe, tmp_path):
         assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "Traceback" not in result.output
     assert sorted(p.name for p in aligned.out.iterdir()) == before
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
     for name in ("r1", "r2", "r3", "r4", "r5", "r7", "r8"):
         assert not (tmp_path / name).exists() or not any((tmp_path / name).iterdir())
 
