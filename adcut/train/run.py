@@ -434,6 +434,7 @@ def run_stage(req: TrainRequest, progress: TrainProgress | None = None) -> Train
     checkpoint = _latest_checkpoint(req.out) if req.resume else None
     try:
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        elapsed = time.perf_counter() - started  # training alone: the final evaluation is not in the rate
         eval_loss = trainer.evaluate()["eval_loss"] if evals.rows else None
     except KeyboardInterrupt:
         raise
@@ -442,7 +443,6 @@ def run_stage(req: TrainRequest, progress: TrainProgress | None = None) -> Train
             raise AdcutError(f"out of memory while training ({settings.batch_size} per device, cutoff "
                              f"{settings.cutoff_len})", hint=OOM_HINT) from None
         raise
-    elapsed = time.perf_counter() - started
     seen = trainer.state.num_input_tokens_seen
 
     if settings.lora:
@@ -453,7 +453,8 @@ def run_stage(req: TrainRequest, progress: TrainProgress | None = None) -> Train
     record["rqvae"] = _copy_rqvae(req.data, req.out)
     record["metrics"] = {
         "train_loss": float(result.training_loss), "eval_loss": None if eval_loss is None else float(eval_loss),
-        "steps": int(trainer.state.global_step), "seconds": round(elapsed, 2), "tokens": int(seen),
+        "steps": int(trainer.state.global_step), "seconds": round(elapsed, 2),
+        "eval_seconds": round(time.perf_counter() - started - elapsed, 2), "tokens": int(seen),
         "tokens_per_s": round(seen / max(elapsed, 1e-9), 1), "peak_memory_mb": round(_peak_memory_mb(use_cpu), 1),
         "resumed_from": checkpoint.name if checkpoint else None,
     }
