@@ -6,8 +6,8 @@
    builder's own code (reused when WORK/data is there).
 2. For `tiny-cpu` and `smollm2-135m-cpu`, `adcut train align` then `adcut train sft` for a fixed
    number of optimizer steps, each in its own process (`--json`): tokens per second (the
-   Trainer's count of non-padding input tokens over the training time) and the process's peak
-   resident memory. smollm2 is skipped with a note when its wheel is not installed.
+   Trainer's count of non-padding input tokens over the training time; `--no-eval`) and the
+   process's peak resident memory. smollm2 is skipped with a note when its wheel is not installed.
 3. The baseline, in the same run: the same tiny-cpu SFT batches through a bare PyTorch loop
    (forward, loss on the answer positions, backward, AdamW step; no Trainer, no data loader),
    so the ratio says what the Trainer and adcut's preparation cost on top of the arithmetic.
@@ -39,7 +39,7 @@ def make_data(work: Path) -> Path:
 
 def train(stage: str, recipe: str, data: Path, out: Path, steps: int, base: str | None = None) -> dict:
     cmd = [*ADCUT, "train", stage, "--recipe", recipe, "--data", str(data), "-o", str(out), "--force",
-           "--max-steps", str(steps), "--json"]
+           "--max-steps", str(steps), "--no-eval", "--json"]
     if base:
         cmd += ["--base", base]
     started = time.perf_counter()

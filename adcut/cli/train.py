@@ -31,6 +31,7 @@ Epochs = Annotated[Optional[float], typer.Option("--epochs", help="Epochs (defau
 Batch = Annotated[Optional[int], typer.Option("--batch-size", help="Per-device batch size (default: the recipe's).")]
 Cutoff = Annotated[Optional[int], typer.Option("--cutoff-len", help="Tokens per packed block (align) or longest sample kept (sft).")]
 MaxSteps = Annotated[Optional[int], typer.Option("--max-steps", help="Stop after this many optimizer steps.")]
+NoEval = Annotated[bool, typer.Option("--no-eval", help="Skip the eval loss on the data's eval split.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Check the recipe: a tiny model of its architecture, 2 steps, and the memory estimate.")]
 
 _INTERRUPTED = "stopped; the checkpoints in RUN/checkpoints are kept: continue with --resume"
@@ -71,7 +72,8 @@ def align(
     recipe: Recipe = "tiny-cpu",
     train_new_head_rows: Annotated[bool, typer.Option("--train-new-head-rows", help="Let the output head's rows of the new tokens learn too (the head is frozen otherwise).")] = False,
     lr: Lr = None, epochs: Epochs = None, batch_size: Batch = None, cutoff_len: Cutoff = None, max_steps: MaxSteps = None,
-    resume: Resume = False, force: Force = False, dry_run: DryRun = False, as_json: AsJson = False,
+    resume: Resume = False, force: Force = False, dry_run: DryRun = False, no_eval: NoEval = False,
+    as_json: AsJson = False,
 ) -> None:
     """Extend the base model's vocabulary with the video/audio tokens and the ten sentinels, and
     train only the new input-embedding rows on whole ads (next-token loss, packed blocks)."""
@@ -79,6 +81,7 @@ def align(
 
     _run(TrainRequest(stage="align", data=data, out=output, recipe=recipe, base=base,
                       train_new_head_rows=train_new_head_rows, resume=resume, force=force, dry_run=dry_run,
+                      evaluate=not no_eval,
                       overrides=_overrides(lr, epochs, batch_size, cutoff_len, max_steps)), as_json)
 
 
@@ -90,7 +93,8 @@ def sft(
     stages: Annotated[str, typer.Option("--stages", help="align,sft (fine-tune an aligned model) or sft (straight from the base model: the paper's ablation).")] = "align,sft",
     lora: Annotated[bool, typer.Option("--lora", help="Train LoRA adapters (merged into the saved model) instead of every weight.")] = False,
     lr: Lr = None, epochs: Epochs = None, batch_size: Batch = None, cutoff_len: Cutoff = None, max_steps: MaxSteps = None,
-    resume: Resume = False, force: Force = False, dry_run: DryRun = False, as_json: AsJson = False,
+    resume: Resume = False, force: Force = False, dry_run: DryRun = False, no_eval: NoEval = False,
+    as_json: AsJson = False,
 ) -> None:
     """Fine-tune on the four tasks (clip selection, ordering, script, music) with the loss on the
     answer only, in the base model's chat template."""
@@ -101,7 +105,7 @@ def sft(
     if chosen not in (("align", "sft"), ("sft",)):
         raise BadInputError(f"--stages {stages!r}", hint="use align,sft or sft")
     _run(TrainRequest(stage="sft", data=data, out=output, recipe=recipe, base=base, stages=chosen, lora=lora,
-                      resume=resume, force=force, dry_run=dry_run,
+                      resume=resume, force=force, dry_run=dry_run, evaluate=not no_eval,
                       overrides=_overrides(lr, epochs, batch_size, cutoff_len, max_steps)), as_json)
 
 

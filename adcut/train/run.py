@@ -70,6 +70,7 @@ class TrainRequest:
     force: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)  # StageSettings fields from the CLI
     dry_run: bool = False  # the recipe's architecture at a tiny size, a few steps (checks a GPU recipe on a CPU)
+    evaluate: bool = True  # eval loss on the data's eval split (per epoch or eval_steps, and at the end)
 
 
 @dataclass
@@ -405,6 +406,8 @@ def run_stage(req: TrainRequest, progress: TrainProgress | None = None) -> Train
                                 hint="raise --cutoff-len")
         if settings.lora:
             model = _apply_lora(model, settings.lora, train_embeddings=req.stages == ("sft",))
+    if not req.evaluate:
+        evals = D.Examples()
     if train.left_out:
         log.warning("%d of %d samples are longer than cutoff_len %d and were left out",
                     train.left_out, train.samples, settings.cutoff_len)
