@@ -86,6 +86,15 @@ def detect_language(task: Task, fallback: str = "en") -> str:
 # --------------------------------------------------------------------------- reminders
 
 
+def prompt_language(language: str, task: Task, hints: Hints | None) -> PromptLanguage:
+    """The prompt wording for `language` ("zh", "en" or "auto": the task's own text decides,
+    the brief's language breaking a tie)."""
+    if language == "auto":
+        fallback = "zh" if hints is not None and hints.language.lower().startswith("zh") else "en"
+        language = detect_language(task, fallback)
+    return ZH if language == "zh" else EN
+
+
 def _reminder(task: Task, track: str, zh: bool) -> str:
     """One line appended to the prompt on the retry: the output rule, stated once more."""
     m = len(task.clips)
@@ -275,11 +284,7 @@ class LLMPlanner:
     # -- helpers
 
     def _language(self, task: Task, hints: Hints | None) -> PromptLanguage:
-        lang = self.language
-        if lang == "auto":
-            fallback = "zh" if hints is not None and hints.language.lower().startswith("zh") else "en"
-            lang = detect_language(task, fallback)
-        return ZH if lang == "zh" else EN
+        return prompt_language(self.language, task, hints)
 
     def _budget(self, task: Task) -> int:
         if isinstance(task, ScriptTask):

@@ -59,8 +59,7 @@ from adcut.planner.constrained import (
     vocab_info,
 )
 from adcut.tasks.parse import AUDIO_LEVELS, parse_order, parse_script, parse_selection
-from adcut.tasks.prompts_en import EN
-from adcut.tasks.prompts_zh import ZH, PromptLanguage, build_prompt
+from adcut.tasks.prompts_zh import PromptLanguage, build_prompt
 from adcut.tasks.types import (
     TRACK_CAPTION,
     TRACK_TOKENS,
@@ -335,13 +334,9 @@ class ModelPlanner:
         return self._fallback
 
     def _lang(self, task: Task, hints: Hints | None) -> PromptLanguage:
-        lang = self.language
-        if lang == "auto":
-            from adcut.planner.llm import detect_language
+        from adcut.planner.llm import prompt_language
 
-            fallback = "zh" if hints is not None and hints.language.lower().startswith("zh") else "en"
-            lang = detect_language(task, fallback)
-        return ZH if lang == "zh" else EN
+        return prompt_language(self.language, task, hints)
 
     def _budget(self, constraint: Constraint) -> int:
         return min(constraint.budget, self.max_new_tokens) if self.max_new_tokens else constraint.budget

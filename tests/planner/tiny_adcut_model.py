@@ -23,13 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-CHATML = (
-    "{%- for message in messages %}"
-    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
-    "{%- endfor %}"
-    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
-)
-SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 EN_WORDS = ("fresh cold brew coffee bottle morning city street smooth taste ice glass pour "
             "energy friends sunrise table hand open sip enjoy today now").split()
 ZH_TEXT = "清爽冷萃咖啡早晨城市街道顺滑口感冰块玻璃杯倒入活力朋友日出桌子打开品尝享受今天现在"
@@ -99,29 +92,17 @@ def build_tiny_adcut_model(folder: Path, *, language: str | None = "en", audio: 
                            seed: int = 0, encoders: dict[str, tuple[str, str, int]] | None = None) -> Path:
     """Write a tiny adcut model folder to `folder` and return it. `encoders`: modality ->
     (encoder name, version, dimension) its RQ-VAE of that modality is for."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
+    from adcut.train.base import build_tiny_model, build_tiny_tokenizer
+    from adcut.train.config import TinySettings
+    from adcut.train.vocab import extend
 
-    from adcut.tokens.vocab import SENTINELS, vocabulary
-
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=SPECIALS,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    bpe.train_from_iterator(corpus(seed), trainer=trainer)
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                  extra_special_tokens=["<|im_start|>"])
-    tok.chat_template = CHATML
-    normal = [t for t in vocabulary() if t not in SENTINELS]
-    tok.add_tokens(normal)
-    tok.add_special_tokens({"extra_special_tokens": list(SENTINELS)}, replace_extra_special_tokens=False)
-    config = Qwen3Config(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=8192,
-                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, tie_word_embeddings=True)
-    torch.manual_seed(seed)
-    model = Qwen3ForCausalLM(config)
+    # The same builders as the tiny-cpu recipe (adcut.train), at a smaller size.
+    tok = build_tiny_tokenizer(corpus(seed), vocab_size=600)
+    settings = TinySettings(vocab_size=600, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                            num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                            max_position_embeddings=8192, tie_word_embeddings=True, seed=seed)
+    model = build_tiny_model(settings, len(tok))
+    extend(model, tok, seed=seed)
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
