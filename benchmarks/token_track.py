@@ -21,7 +21,6 @@ gold answers and stored outputs are read only to score.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import math
@@ -33,8 +32,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from adcut.eval import metrics as M  # noqa: E402
+from cv import folds_by_ad  # noqa: E402
 from adcut.eval.bench import TRACK_FILES  # noqa: E402
 from adcut.eval.compare import bootstrap_ci  # noqa: E402
 from adcut.planner import token_space as T  # noqa: E402
@@ -59,12 +60,6 @@ DEFAULTS = T.TokenParams()
 
 def _ad(row) -> str:
     return json.dumps(row.ad_key, sort_keys=True)
-
-
-def folds_by_ad(ads: list[str], k: int) -> dict[str, int]:
-    """Fold of each ad: its rank in md5 order, modulo k (deterministic, independent of file order)."""
-    ranked = sorted(set(ads), key=lambda a: hashlib.md5(a.encode()).hexdigest())
-    return {a: i % k for i, a in enumerate(ranked)}
 
 
 def _tasks(path: Path):
