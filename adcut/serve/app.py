@@ -159,6 +159,7 @@ def create_app(settings: ServeSettings):
 
     from adcut.serve.api import briefs, edits, jobs, libraries, system
     from adcut.serve.errors import install_handlers
+    from adcut.serve.page import install_page
     from adcut.serve.security import Guard
 
     settings = settings.resolved()
@@ -192,18 +193,8 @@ def create_app(settings: ServeSettings):
     install_handlers(app)
     for module in (system, libraries, briefs, jobs, edits):
         app.include_router(module.router, prefix=API)
+    install_page(app)  # GET / and /static/: the studio page, which uses only the API
     app.add_middleware(Guard, settings=settings)
-
-    @app.get("/", include_in_schema=False)
-    def index():
-        """A placeholder until the page is built: where the API is described."""
-        from starlette.responses import HTMLResponse
-
-        return HTMLResponse(
-            "<!doctype html><meta charset=utf-8><title>adcut studio</title>"
-            "<h1>adcut studio</h1><p>The API is described at "
-            f"<a href='{API}/openapi.json'>{API}/openapi.json</a>.</p>")
-
     return app
 
 

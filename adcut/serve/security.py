@@ -148,11 +148,16 @@ def check_access(method: str, headers: dict[str, str], query: str,
     return None, where
 
 
+def is_upload(path: str) -> bool:
+    """Requests whose body is files (multipart), limited by --max-upload-mb."""
+    return path.endswith(("/uploads", "/assets"))
+
+
 def body_limit(method: str, path: str, settings: ServeSettings) -> int:
     """How many bytes the body of this request may have (0 for a method without a body)."""
     if method not in UNSAFE_METHODS:
         return 0
-    if path.endswith(("/uploads", "/assets")):
+    if is_upload(path):
         return settings.max_upload_bytes + UPLOAD_SLACK_BYTES
     return settings.max_json_bytes
 
@@ -172,8 +177,10 @@ class Guard:
         method = scope.get("method", "GET")
         refusal, where = check_access(method, headers, query, self.settings)
         if refusal is not None:
-            return await _respond(send, refusal)
+            return await _respond(send, refusal, html=wants_page(method, scope.get("path", ""),
+                                                                 headers))
         limit = body_limit(method, scope.get("path", ""), self.settings)
+        upload = is_upload(scope.get("path", ""))
         length = headers.get("content-length")
         if length is not None:
             try:
@@ -183,7 +190,7 @@ class Guard:
                     400, "bad_request", "Content-Length is not a number",
                     hint="send the body's length in bytes"))
             if too_big:
-                return await _respond(send, _too_large(limit, self.settings))
+                return await _respond(send, _too_large(limit, upload, self.settings))
         seen = 0
 
         async def limited_receive():
@@ -206,7 +213,7 @@ class Guard:
         try:
             await self.app(scope, limited_receive, send_with_cookie)
         except BodyTooLarge as exc:
-            await _respond(send, _too_large(exc.limit, self.settings))
+            await _respond(send, _too_large(exc.limit, upload, self.settings))
 
 
 class BodyTooLarge(Exception):
@@ -215,8 +222,8 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
-def _too_large(limit: int, settings: ServeSettings) -> ApiError:
-    if limit > settings.max_json_bytes:
+def _too_large(limit: int, upload: bool, settings: ServeSettings) -> ApiError:
+    if upload:
         mb = settings.max_upload_bytes / (1 << 20)
         return ApiError(413, "too_large", f"the upload is larger than this server's limit "
                         f"({mb:g} MiB)", hint="upload fewer or smaller files, or start the "
@@ -225,11 +232,23 @@ def _too_large(limit: int, settings: ServeSettings) -> ApiError:
                     hint="plans and briefs are small JSON documents")
 
 
-async def _respond(send, err: ApiError) -> None:
+def wants_page(method: str, path: str, headers: dict[str, str]) -> bool:
+    """A browser opening a page (not the API): its refusal is a short HTML page."""
+    return method == "GET" and not path.startswith("/api/") \
+        and "text/html" in headers.get("accept", "")
+
+
+async def _respond(send, err: ApiError, html: bool = False) -> None:
     import json
 
-    body = json.dumps(error_body(err.status, err.code, err.message, err.hint)).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if html:
+        from adcut.serve.page import refusal_page
+
+        body, kind = refusal_page(err.status, err.message, err.hint), b"text/html; charset=utf-8"
+    else:
+        body = json.dumps(error_body(err.status, err.code, err.message, err.hint)).encode()
+        kind = b"application/json"
+    headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
     await send({"type": "http.response.start", "status": err.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -190,7 +190,8 @@ def test_an_oversized_upload_is_refused_and_leaves_nothing(studio):
     media = Path(studio.upload["files"][0]["path"]).parent.parent
     before = snapshot(studio.data)
     big = os.urandom((MAX_UPLOAD_MB << 20) + 4096)
-    refused(_upload(studio, [("files", ("big.mp4", big, "video/mp4"))]), 413, "too_large")
+    error = refused(_upload(studio, [("files", ("big.mp4", big, "video/mp4"))]), 413, "too_large")
+    assert "upload" in error["message"] and "--max-upload-mb" in error["hint"]
     # several files that pass one by one but not together
     half = os.urandom((MAX_UPLOAD_MB << 19) - 1000)
     refused(_upload(studio, [("files", (f"{k}.mp4", half, "video/mp4")) for k in range(3)]),

@@ -112,6 +112,15 @@ async def upload_asset(studio: StudioDep, file: Annotated[UploadFile, File()]) -
                     url=f"/api/v1/assets/{asset_id}/file", media_type=mime, size_bytes=size)
 
 
+@router.get("/assets")
+def list_assets(studio: StudioDep) -> list[AssetOut]:
+    """The uploaded brief images, newest first (a saved brief names them by `path`)."""
+    rows = studio.store.all("SELECT * FROM assets ORDER BY created_at DESC, rowid DESC")
+    return [AssetOut(id=r["id"], name=r["original_name"], path=r["path"],
+                     url=f"/api/v1/assets/{r['id']}/file", media_type=r["media_type"],
+                     size_bytes=r["size_bytes"]) for r in rows]
+
+
 @router.get("/assets/{asset_id}/file")
 def asset_file(studio: StudioDep, asset_id: str = ident("asset")):
     """An uploaded brief image."""
