@@ -19,9 +19,12 @@ AAC = ["-c:a", "aac", "-b:a", "96k"]
 
 
 def ffmpeg(*args: str) -> None:
-    """Run ffmpeg, overwriting the output; raise with its stderr on failure."""
+    """Run ffmpeg, overwriting the output; raise with its stderr on failure. It sees the fonts
+    adcut's own ffmpeg children see (adcut.media.ffmpeg.child_env)."""
+    from adcut.media.ffmpeg import child_env
+
     cmd = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env())
     if proc.returncode != 0:
         raise RuntimeError(f"ffmpeg failed: {subprocess.list2cmdline(cmd)}\n{proc.stderr}")
 

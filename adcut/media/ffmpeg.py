@@ -106,13 +106,46 @@ def reap(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+# A fontconfig configuration that lists no font folders. libass (ffmpeg's subtitles filter)
+# asks fontconfig for a caption's family first, then the fonts adcut hands it (`fontsdir`):
+# with the system's own Noto Sans CJK installed (fonts-noto-cjk, common on Linux desktops) it
+# took the system's real Bold face instead of the bundled font adcut measured the lines with,
+# so captions came out wider than their boxes. Every font libass may use is in fontsdir.
+_FONTCONFIG = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
+<fontconfig>
+  <cachedir>{cache}</cachedir>
+</fontconfig>
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def child_env() -> dict[str, str] | None:
+    """The environment of ffmpeg children: this process's, with FONTCONFIG_FILE naming the
+    empty configuration above (written once to adcut's cache folder). None (inherit) when the
+    cache folder cannot be written."""
+    from adcut.core.files import cache_dir, write_atomic
+
+    folder = cache_dir() / "fontconfig"
+    conf = folder / "fonts.conf"
+    text = _FONTCONFIG.format(cache=str(folder / "cache"))
+    try:
+        if not conf.is_file() or conf.read_text(encoding="utf-8") != text:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_atomic(conf, text.encode("utf-8"))
+    except OSError as exc:
+        log.debug("no private fontconfig file (%s): ffmpeg sees the system's fonts", exc)
+        return None
+    return {**os.environ, "FONTCONFIG_FILE": str(conf)}
+
+
 def run_child(cmd: list[str], *, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
               timeout: float | None = None) -> subprocess.CompletedProcess:
     """subprocess.run for ffmpeg/ffprobe children: started by `spawn`, and killed and reaped
     when the wait is interrupted (KeyboardInterrupt, SIGTERM turned into one, a timeout: the
     exception goes on). stdout/stderr are bytes when piped."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    proc = spawn(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+    proc = spawn(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=child_env())
     try:
         # Waits in short slices: a signal sent to the process may be taken by another thread
         # (rich's refresh, a decoder's worker), and Python runs its handler in the main thread
@@ -303,7 +336,8 @@ def last_error_line(stderr: str) -> str:
 def _run_with_progress(
     cmd: list[str], duration_s: float | None, on_progress: Callable[[float], None]
 ) -> tuple[int, str]:
-    proc = spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                 env=child_env())
     assert proc.stdout is not None and proc.stderr is not None
     chunks: list[bytes] = []
     stderr_pipe = proc.stderr

@@ -31,7 +31,6 @@ from adcut.render.subtitles import (
     subtitle_layout,
     wrap_text,
 )
-from tests import synth
 
 GOLDEN = Path(__file__).parent / "golden"
 REGEN = os.environ.get("ADCUT_REGEN_GOLDEN") == "1"
@@ -350,17 +349,20 @@ def test_word_highlight_colours_each_spoken_word_in_turn_and_cues_move_off_text(
 def render_frames(timeline: Timeline, frames: list[int], tmp: Path) -> list[np.ndarray]:
     from PIL import Image
 
+    from adcut.media.ffmpeg import run_ffmpeg
+
     ass = tmp / "captions.ass"
     ass.write_text(build_ass(timeline), encoding="utf-8")
     fonts_dir = Path(timeline.subtitles.font_file).parent
     pick = "+".join(f"eq(n\\,{f})" for f in frames)
-    synth.ffmpeg(
-        "-f", "lavfi", "-i",
-        f"color=c=0x808080:s={timeline.width}x{timeline.height}:r={timeline.fps}"
-        f":d={timeline.duration_f / timeline.fps}",
+    # adcut's own runner: libass sees the fonts it sees when rendering an ad (only fontsdir)
+    run_ffmpeg([
+        "-loglevel", "error", "-f", "lavfi", "-i",
+        (f"color=c=0x808080:s={timeline.width}x{timeline.height}:r={timeline.fps}"
+         f":d={timeline.duration_f / timeline.fps}"),
         "-vf", f"subtitles=filename={ass}:fontsdir={fonts_dir},select='{pick}'",
         "-fps_mode", "passthrough", str(tmp / "frame%d.png"),
-    )
+    ])
     return [np.asarray(Image.open(tmp / f"frame{i + 1}.png").convert("RGB")).astype(int)
             for i in range(len(frames))]
 
