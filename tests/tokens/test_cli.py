@@ -261,8 +261,12 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_weights(built, tmp_path):
             "2", "--codebook-size", "8", "--epochs", "40", "--batch-size", "8"]
     adcut = [sys.executable, "-m", "adcut"]
     whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    import torch
+
+    # the stopped process trains on as many threads as this one, which runs the other two
+    threads = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
     proc = subprocess.Popen([*adcut, *args, "-o", str(stopped)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=threads)
     deadline = time.monotonic() + 120
     while (not (stopped / "checkpoint.pt").exists() and proc.poll() is None
            and time.monotonic() < deadline):
@@ -273,11 +277,10 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_weights(built, tmp_path):
     assert proc.returncode == 130, (proc.returncode, out[-500:], err[-1500:])
     assert "--resume" in err.strip().splitlines()[-1] and "Traceback" not in err, err[-1500:]
     assert not (stopped / "model.safetensors").exists()
-    resumed = subprocess.run([*adcut, *args, "-o", str(stopped), "--resume"],
-                             capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr[-1000:]
-    assert subprocess.run([*adcut, *args, "-o", str(whole)], capture_output=True,
-                          env=os.environ).returncode == 0
+    # the resumed and the uninterrupted run in this process (no second start-up)
+    resumed = run(*args, "-o", stopped, "--resume")
+    assert resumed.exit_code == 0, resumed.output[-1000:]
+    assert run(*args, "-o", whole).exit_code == 0
     a, b = load_file(str(whole / "model.safetensors")), load_file(str(stopped / "model.safetensors"))
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     assert not (stopped / "checkpoint.pt").exists()
