@@ -258,7 +258,7 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_weights(built, tmp_path):
     from safetensors.numpy import load_file
 
     args = ["tokenizer", "train", "--library", str(built), "--modality", "video", "--levels",
-            "2", "--codebook-size", "8", "--epochs", "40", "--batch-size", "8"]
+            "2", "--codebook-size", "8", "--epochs", "16", "--batch-size", "8"]
     adcut = [sys.executable, "-m", "adcut"]
     whole, stopped = tmp_path / "whole", tmp_path / "stopped"
     import torch
