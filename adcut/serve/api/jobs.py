@@ -112,22 +112,21 @@ async def all_events(request: Request, last_event_id: str | None = Header(None),
 def cancel_job(studio: StudioDep, job_id: str = ident("job")) -> JobOut:
     """Cancel: a queued job at once; a running one is stopped (its process and everything it
     started), `cancelling` until then, `cancelled` after. Nothing half-written is left."""
-    try:
-        request_cancel(studio.store, job_id)
-    except KeyError:
-        raise not_found("job", job_id) from None
-    except JobStateError as exc:
-        raise ApiError(409, "conflict", str(exc), hint=f"see GET /api/v1/jobs/{job_id}") from None
-    studio.scheduler.wake()
-    return job_json(studio.job(job_id))
+    return _change_state(studio, job_id, request_cancel)
 
 
 @router.post("/jobs/{job_id}/retry", status_code=202)
 def retry_job(studio: StudioDep, job_id: str = ident("job")) -> JobOut:
     """Queue a failed, cancelled or interrupted job again (same id and parameters; an ingest
     goes on from the files it finished, an edit keeps the variants it made)."""
+    return _change_state(studio, job_id, retry)
+
+
+def _change_state(studio, job_id: str, change) -> JobOut:
+    """Apply `change(store, job_id)` (cancel or retry): 404 for an unknown job, 409 when its
+    state does not allow it; then wake the scheduler and return the job."""
     try:
-        retry(studio.store, job_id)
+        change(studio.store, job_id)
     except KeyError:
         raise not_found("job", job_id) from None
     except JobStateError as exc:
