@@ -59,11 +59,7 @@ def enqueue(store: Store, kind: str, params: dict, *, library_id: str | None = N
            f"render_id, created_at, updated_at, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,{NEXT_SEQ})")
     args = (job_id, kind, KINDS[kind], "queued", dumps(params), "waiting for its turn",
             library_id, variant_id, render_id, stamp, stamp)
-    if con is not None:
-        con.execute(sql, args)
-    else:
-        with store.tx() as c:
-            c.execute(sql, args)
+    store.write(sql, args, con)
     return job_id
 
 
@@ -115,10 +111,7 @@ def finish(store: Store, job_id: str, state: str, *, result: dict | None = None,
            f"WHERE id=? AND state IN ('running','cancelling')")
     args = (state, dumps(result) if result is not None else None,
             dumps(error) if error is not None else None, message, state, stamp, stamp, job_id)
-    if con is not None:
-        return con.execute(sql, args).rowcount == 1
-    with store.tx() as c:
-        return c.execute(sql, args).rowcount == 1
+    return store.write(sql, args, con) == 1
 
 
 def request_cancel(store: Store, job_id: str) -> str:

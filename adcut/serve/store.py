@@ -121,6 +121,17 @@ CREATE INDEX IF NOT EXISTS renders_by_variant ON renders (variant_id, created_at
 """
 
 
+def where_clause(*conditions: str, **equal) -> tuple[str, tuple]:
+    """' WHERE a AND b ...' (or '') from SQL `conditions` and the `column=value` pairs whose
+    value is set, with their arguments in order: the list endpoints' optional filters."""
+    conditions, args = list(conditions), []
+    for column, value in equal.items():
+        if value:
+            conditions.append(f"{column}=?")
+            args.append(value)
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), tuple(args)
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -196,6 +207,14 @@ class Store:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+
+    def write(self, sql: str, args: tuple = (), con: sqlite3.Connection | None = None) -> int:
+        """Run one write statement inside the caller's transaction `con`, or in a transaction
+        of its own when None; returns the rows it changed."""
+        if con is not None:
+            return con.execute(sql, args).rowcount
+        with self.tx() as c:
+            return c.execute(sql, args).rowcount
 
     def one(self, sql: str, args: tuple = ()) -> sqlite3.Row | None:
         with self.connect() as con:

@@ -135,11 +135,7 @@ def new_render(store: Store, variant_id: str, rev: int, quality: str, job_id: st
     folder = variants_dir(store) / variant_id / "renders" / render_id
     args = (render_id, variant_id, rev, quality, job_id, str(folder), 0, None, now(), None)
     sql = "INSERT INTO renders VALUES (?,?,?,?,?,?,?,?,?,?)"
-    if con is not None:
-        con.execute(sql, args)
-    else:
-        with store.tx() as c:
-            c.execute(sql, args)
+    store.write(sql, args, con)
     return render_id
 
 

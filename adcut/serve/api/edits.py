@@ -30,7 +30,7 @@ from adcut.serve.models import (
     RevisionOut,
     VariantOut,
 )
-from adcut.serve.store import loads, new_id
+from adcut.serve.store import loads, new_id, where_clause
 from adcut.serve.variants import (
     RENDER_FILES,
     RevisionConflict,
@@ -85,15 +85,9 @@ def list_variants(studio: StudioDep, edit_job_id: str | None = Query(None, max_l
                   library_id: str | None = Query(None, max_length=16),
                   limit: int = Query(100, ge=1, le=1000)) -> list[VariantOut]:
     """Variants, newest edit first, in their order within it."""
-    where, args = [], []
-    if edit_job_id:
-        where.append("edit_job_id=?")
-        args.append(edit_job_id)
-    if library_id:
-        where.append("library_id=?")
-        args.append(library_id)
-    sql = "SELECT * FROM variants" + (" WHERE " + " AND ".join(where) if where else "")
-    rows = studio.store.all(sql + " ORDER BY created_at DESC, idx LIMIT ?", (*args, limit))
+    where, args = where_clause(edit_job_id=edit_job_id, library_id=library_id)
+    rows = studio.store.all(f"SELECT * FROM variants{where} ORDER BY created_at DESC, idx LIMIT ?",
+                            (*args, limit))
     return [variant_json(studio.store, r) for r in rows]
 
 

@@ -12,6 +12,7 @@ from adcut.serve.errors import ApiError, not_found
 from adcut.serve.events import job_stream
 from adcut.serve.jobs import JobStateError, job_json, request_cancel, retry
 from adcut.serve.models import JobList, JobOut
+from adcut.serve.store import where_clause
 
 router = APIRouter(tags=["jobs"], responses=ERRORS)
 
@@ -26,20 +27,10 @@ def list_jobs(studio: StudioDep,
               library_id: str | None = Query(None, max_length=16),
               limit: int = Query(100, ge=1, le=1000)) -> JobList:
     """Jobs, newest first (`state=active`: queued, running or cancelling)."""
-    where, args = [], []
-    if state == "active":
-        where.append("state IN ('queued','running','cancelling')")
-    elif state:
-        where.append("state=?")
-        args.append(state)
-    if kind:
-        where.append("kind=?")
-        args.append(kind)
-    if library_id:
-        where.append("library_id=?")
-        args.append(library_id)
-    sql = "SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
-    rows = studio.store.all(sql + " ORDER BY created_at DESC, rowid DESC LIMIT ?",
+    active = state == "active"
+    where, args = where_clause(*(["state IN ('queued','running','cancelling')"] if active else []),
+                               state=None if active else state, kind=kind, library_id=library_id)
+    rows = studio.store.all(f"SELECT * FROM jobs{where} ORDER BY created_at DESC, rowid DESC LIMIT ?",
                             (*args, limit))
     return {"items": [job_json(r) for r in rows]}
 
