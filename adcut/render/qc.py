@@ -219,9 +219,9 @@ class _SourceStills:
 def source_stills(path: Path, seek_s: float, read_s: float, min_s: float) -> dict:
     """Black and static stretches of `read_s` seconds of footage from `seek_s`, in seconds from
     the seek point ({"black": [...], "freeze": [...]}): short ones count (they are pieces of a
-    longer one in the output). Remembered per file and range (adcut.render.memo): the variants
+    longer one in the output). Remembered per file and range (adcut.core.memo): the variants
     of an edit and the next edit show the same footage."""
-    from adcut.render.memo import remembered_json
+    from adcut.core.memo import remembered_json
 
     def measure() -> dict:
         log_text = _analyse(path, seek_s=seek_s, read_s=read_s, min_s=min_s, loudness=False,

@@ -108,9 +108,9 @@ def _box_blur(a: np.ndarray, r: int) -> np.ndarray:
 def sample_shot_frames(path: Path, start_s: float, duration_s: float, count: int = 3,
                        long_side: int = 160) -> list[np.ndarray]:
     """`count` small frames spread over [start_s, start_s + duration_s) from one ffmpeg call;
-    remembered per file and range (adcut.render.memo), so the variants of an edit and the
+    remembered per file and range (adcut.core.memo), so the variants of an edit and the
     next edit of the same footage decode a shot's frames once."""
-    from adcut.render.memo import remembered_arrays
+    from adcut.core.memo import remembered_arrays
 
     return remembered_arrays(
         "shot-frames", [f"{start_s:.3f}", f"{duration_s:.3f}", count, long_side], [path],

@@ -115,12 +115,12 @@ def measure_gain_db(timeline: Timeline) -> float | None:
     measurements: a mix of clicks or hard percussion, whose peaks stand 20 dB over its body,
     loses up to 4 LU in the limiter; speech and most music lose nothing).
 
-    Remembered per mix (adcut.render.memo: the measuring command, whose filtergraph is the
+    Remembered per mix (adcut.core.memo: the measuring command, whose filtergraph is the
     whole mix, and the files it reads), so variants with the same mix and a second edit of the
     same ad measure it once."""
     if not has_sound(timeline):
         return None
-    from adcut.render.memo import remembered_json
+    from adcut.core.memo import remembered_json
 
     # the mix, and the limiter the makeup passes measure through
     args = [*build_audio_measure_args(timeline), *build_audio_measure_args(timeline, 0.0),

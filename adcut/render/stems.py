@@ -230,8 +230,8 @@ def _integrated_lufs(args: list[str]) -> float | None:
 def voice_lines_lufs(paths: list[str]) -> float | None:
     """Integrated loudness of the spoken lines one after the other, as the mix hears them
     (stereo, 48 kHz: a mono line counts in both channels). None for silence. Remembered per
-    set of files (adcut.render.memo)."""
-    from adcut.render.memo import remembered_json
+    set of files (adcut.core.memo)."""
+    from adcut.core.memo import remembered_json
 
     if not paths:
         return None
@@ -252,9 +252,9 @@ def _voice_lines_lufs(paths: list[str]) -> float | None:
 
 def music_window_lufs(path: str, start_s: float, duration_s: float) -> float | None:
     """Integrated loudness of the stretch of a track an ad plays (to the file's end at most),
-    as the mix hears it. None for silence. Remembered per file and stretch (adcut.render.memo)."""
+    as the mix hears it. None for silence. Remembered per file and stretch (adcut.core.memo)."""
     from adcut.render.graph import AFORMAT
-    from adcut.render.memo import remembered_json
+    from adcut.core.memo import remembered_json
 
     window = ["-ss", f"{start_s:.3f}", "-t", f"{duration_s:.3f}"]
     return remembered_json("music-lufs", window, [path], lambda: _integrated_lufs(

@@ -101,10 +101,10 @@ def _faces(font_file: str) -> tuple[tuple[frozenset[str], int, int], ...]:
 
 @functools.lru_cache(maxsize=8)
 def _coverage(font_file: str) -> frozenset[int]:
-    """Code points any face of the file can draw, remembered per font file (adcut.render.memo:
+    """Code points any face of the file can draw, remembered per font file (adcut.core.memo:
     the bundled CJK collection's 45,000 code points load in about 10 ms, reading its five
     character maps takes 20-40 ms)."""
-    from adcut.render.memo import remembered_arrays
+    from adcut.core.memo import remembered_arrays
 
     (points,) = remembered_arrays("font-coverage", [], [font_file],
                                   lambda: [_read_coverage(font_file)])

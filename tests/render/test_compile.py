@@ -349,7 +349,8 @@ def test_a_fonts_coverage_is_read_once_per_font_file(tmp_path, monkeypatch):
     import shutil
 
     from adcut.render import compile as compile_mod
-    from adcut.render import memo, subtitles
+    from adcut.core import memo
+    from adcut.render import subtitles
 
     monkeypatch.setenv("ADCUT_CACHE_DIR", str(tmp_path / "cache"))
     reads = []

@@ -144,7 +144,8 @@ def test_a_shots_frames_are_decoded_once_for_every_variant_and_the_next_edit(tmp
                                                                            monkeypatch):
     """The variants of an edit (and the next edit of the same footage) reuse the frames the
     reframing was chosen from; a replaced file is decoded again."""
-    from adcut.render import memo, reframe
+    from adcut.core import memo
+    from adcut.render import reframe
     from tests.synth import color_shots
 
     monkeypatch.setenv("ADCUT_CACHE_DIR", str(tmp_path / "cache"))

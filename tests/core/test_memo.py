@@ -1,4 +1,4 @@
-"""Measurements remembered by what they were measured on (adcut.render.memo)."""
+"""Measurements remembered by what they were measured on (adcut.core.memo)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from adcut.render import memo
+from adcut.core import memo
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +75,7 @@ def test_arrays_round_trip_and_an_unwritable_cache_still_measures(tmp_path, monk
 def test_the_disk_cache_keeps_the_most_recently_used_entries_under_its_size(tmp_path):
     import os
 
-    from adcut.render.memo import trim
+    from adcut.core.memo import trim
 
     for i in range(10):
         (tmp_path / f"e{i}.json").write_bytes(b"x" * 1000)

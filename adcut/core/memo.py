@@ -1,9 +1,10 @@
 """Measurements of files, remembered by what they were measured on.
 
 Several measurements an edit makes depend only on files and numbers that do not change between
-the variants of one edit or between the edits of a marketer iterating on a brief: the small
-frames a shot's reframing is chosen from, the loudness of the voice lines and of the stretch
-of music an ad plays, the loudness of a mix. Each is remembered under a key made of its kind,
+the variants of one edit or between the edits of a marketer iterating on a brief: a source's
+probed facts, the small frames a shot's reframing is chosen from, the loudness of the voice
+lines and of the stretch of music an ad plays, the loudness of a mix, and the version and
+filters of the ffmpeg binary itself. Each is remembered under a key made of its kind,
 its arguments and the identity of every file it reads (absolute path, size and modification
 time, so an edited or replaced file is measured again), in memory for the rest of the process
 and on disk under the cache folder (adcut.core.files.cache_dir, "measure/"), so the variants of
