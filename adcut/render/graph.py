@@ -938,7 +938,9 @@ def build_audio_measure_args(timeline: Timeline, limited_gain_db: float | None =
     peak on) into a null sink. Its stderr ends with the "Summary:" block that
     adcut.media.audio.parse_ebur128_summary reads. With `limited_gain_db`, what is measured is
     the mix after that gain and the limiter, as the render will output it (see
-    adcut.render.run.measure_gain_db: a limiter that takes off loudness is made up for)."""
+    adcut.render.run.measure_gain_db: a limiter that takes off loudness is made up for): its
+    integrated loudness only, since the limiter sets the peak (true-peak metering oversamples
+    4x and took a quarter of each such pass)."""
     if not has_sound(timeline):
         raise ValueError("the timeline has no sound to measure")
     inputs, input_of_clip, first_voice, music_input = _audio_inputs(timeline, 0)
@@ -948,5 +950,6 @@ def build_audio_measure_args(timeline: Timeline, limited_gain_db: float | None =
              else ",".join(_final_filters(timeline, limited_gain_db)))
     # framelog=verbose: the per-frame lines stay below the default log level (ffmpeg 5.1 has
     # no framelog=quiet); the summary is logged at info.
-    chains.append(f"[{mix}]{stage},ebur128=peak=true:framelog=verbose[aout]")
+    peak = "peak=true:" if limited_gain_db is None else ""
+    chains.append(f"[{mix}]{stage},ebur128={peak}framelog=verbose[aout]")
     return [*inputs, "-filter_complex", ";\n".join(chains), "-map", "[aout]", "-f", "null", "-"]

@@ -96,6 +96,10 @@ def test_golden_measure_command():
     check_golden("measure_filtergraph.txt", graph + "\n")
     # Audio only: no picture input is opened, and the mix is the render's mix.
     assert "[0:v]" not in graph and "ebur128=peak=true" in graph
+    # A makeup pass measures the limited mix's integrated loudness only: the limiter sets its peak.
+    limited = build_audio_measure_args(golden_timeline(), 3.0)
+    limited_graph = limited[limited.index("-filter_complex") + 1]
+    assert "alimiter" in limited_graph and "peak=true" not in limited_graph
     render = build_filtergraph(golden_timeline(), RenderOptions())
     # The music is ducked the same way in both: by the envelope of the voice cues.
     envelope = next(line for line in render.splitlines() if "eval=frame" in line)
