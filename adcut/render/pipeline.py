@@ -204,7 +204,7 @@ def _render(group: OutputGroup, document: EditPlan | Timeline, *, base_dir: Path
             document_path: Path | None) -> RenderOutcome:
     from adcut.render.export import build_manifest, otio_json
     from adcut.render.graph import output_size
-    from adcut.render.qc import build_qc_report, run_qc
+    from adcut.render.qc import build_qc_report, run_qc, start_voice_reference
     from adcut.render.run import render_into
     from adcut.render.subtitles import build_srt, caption_boxes
 
@@ -213,6 +213,8 @@ def _render(group: OutputGroup, document: EditPlan | Timeline, *, base_dir: Path
     work = group.temp_dir(MP4)  # the captions file and the parts of a long render
     ass_path, fonts_dir = _write_captions(timeline, work, output)
     total_s = timeline.duration_s
+    # QC's reference (the voice lines alone) is rendered beside the encode, not after it.
+    voice_reference = start_voice_reference(timeline)
     result = render_into(
         group, MP4, timeline, ass_path=ass_path, fonts_dir=fonts_dir, preview=preview,
         work_dir=work,
@@ -237,7 +239,8 @@ def _render(group: OutputGroup, document: EditPlan | Timeline, *, base_dir: Path
         written = str(result.written)
         outcome.checks = [replace(c, detail=c.detail.replace(written, str(output)))
                           for c in run_qc(result.written, timeline, caption_boxes=boxes,
-                                          picture_logs=list(result.picture_logs))]
+                                          picture_logs=list(result.picture_logs),
+                                          voice_reference=voice_reference)]
         group.write("qc", build_qc_report(outcome.checks))
 
     for key in ("srt", "otio", "timeline", "manifest", "qc", "voice"):

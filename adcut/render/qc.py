@@ -303,12 +303,15 @@ def picture_stills(logs: list[PictureLog], kind: str, fps: int) -> list[Interval
 
 def run_qc(output: Path, timeline: Timeline, *,
            caption_boxes: list[tuple[int, int, int, int]] | None = None,
-           picture_logs: list[PictureLog] | None = None) -> list[Check]:
+           picture_logs: list[PictureLog] | None = None,
+           voice_reference: VoiceReference | None = None) -> list[Check]:
     """Check a rendered file against its timeline. `caption_boxes` are the subtitle boxes as
     (left, top, right, bottom) pixels of the timeline's frame. A preview (third-size) render
     is recognised by its size: its loudness is not normalised, so that check is skipped.
     `picture_logs`: the render's own measure of black and frozen stretches (see the module
-    docstring); without them the file's picture is decoded for them."""
+    docstring); without them the file's picture is decoded for them. `voice_reference`: the
+    voice lines rendered alone, started before the render (start_voice_reference); without it
+    they are rendered here."""
     output = Path(output)
     fps = timeline.fps
     target_s = timeline.duration_s
@@ -339,7 +342,7 @@ def run_qc(output: Path, timeline: Timeline, *,
     # decoding pass of the picture.
     voice = None
     if has_a or timeline.voice or timeline.metadata.get("voice_expected"):
-        voice = _Worker(lambda: _voice_check(output, timeline, has_a))
+        voice = _Worker(lambda: _voice_check(output, timeline, has_a, voice_reference))
     measured = picture_logs is not None and has_v
     try:
         if measured:
@@ -468,12 +471,39 @@ def line_correlations(heard: np.ndarray, lines: np.ndarray, spans: list[tuple[in
     return out
 
 
-def _voice_check(output: Path, timeline: Timeline, has_audio: bool) -> Check:
-    """Whether the voice-over the timeline was to have is heard in the file, line by line."""
+class VoiceReference:
+    """The timeline's voice lines rendered alone at VOICE_RATE (what the voice check looks for
+    in the file), made on a thread of their own: started before the render, the stem is ready
+    when QC needs it instead of adding its own ffmpeg pass after the encode."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self._worker = _Worker(lambda: _render_voice_alone(timeline))
+
+    def samples(self) -> np.ndarray:
+        return self._worker.result()
+
+
+def start_voice_reference(timeline: Timeline) -> VoiceReference | None:
+    """QC's voice reference for `timeline`, under way (None when it has no voice lines)."""
+    return VoiceReference(timeline) if timeline.voice else None
+
+
+def _render_voice_alone(timeline: Timeline) -> np.ndarray:
     import tempfile
 
     from adcut.media.audio import decode_audio
     from adcut.render.graph import build_stem_args
+
+    with tempfile.TemporaryDirectory(prefix="adcut-qc-") as tmp:
+        stem = Path(tmp) / "voice.wav"
+        run_ffmpeg(["-y", *build_stem_args(timeline, "voice", str(stem), None)])
+        return decode_audio(stem, sample_rate=VOICE_RATE).samples
+
+
+def _voice_check(output: Path, timeline: Timeline, has_audio: bool,
+                 reference: VoiceReference | None = None) -> Check:
+    """Whether the voice-over the timeline was to have is heard in the file, line by line."""
+    from adcut.media.audio import decode_audio
 
     target = f"every line heard (correlation >= {VOICE_MIN_CORRELATION})"
     if not timeline.voice:
@@ -484,11 +514,8 @@ def _voice_check(output: Path, timeline: Timeline, has_audio: bool) -> Check:
         return Check("voice", True, "no voice-over asked for", target="none asked for")
     if not has_audio:
         return Check("voice", False, "the file has no sound", measured=0.0, target=target)
-    with tempfile.TemporaryDirectory(prefix="adcut-qc-") as tmp:
-        stem = Path(tmp) / "voice.wav"
-        run_ffmpeg(["-y", *build_stem_args(timeline, "voice", str(stem), None)])
-        lines = decode_audio(stem, sample_rate=VOICE_RATE).samples
     heard = decode_audio(output, sample_rate=VOICE_RATE).samples
+    lines = (reference or VoiceReference(timeline)).samples()
     fps = timeline.fps
     spans = [(round(c.start_f / fps * VOICE_RATE), round((c.start_f + c.duration_f) / fps
                                                           * VOICE_RATE)) for c in timeline.voice]
