@@ -85,6 +85,26 @@ class SourceFacts:
     still: bool = False  # a still image: any range of it can be shown (duration_s is infinite)
 
 
+def source_facts(path: Path) -> SourceFacts:
+    """A video or audio file's facts (raises MediaError), remembered per file (adcut.core.memo):
+    a warm edit, or a variant, opens no container (probing decodes each video's first frames:
+    0.6 s for 7 sources)."""
+    from adcut.core.memo import remembered_json
+
+    return SourceFacts(**remembered_json("source-facts", [], [path],
+                                         lambda: _probed_facts(path)))
+
+
+def _probed_facts(path: Path) -> dict:
+    from adcut.media.probe import probe_media
+
+    info = probe_media(path)
+    v = info.video
+    return {"duration_s": info.duration_s, "width": v.width if v else 0,
+            "height": v.height if v else 0, "has_audio": info.audio is not None,
+            "has_video": v is not None}
+
+
 def still_facts(path: Path) -> SourceFacts:
     """A still image's facts (size from its header): it lasts as long as a shot needs it."""
     from adcut.media.stills import still_size
@@ -168,7 +188,6 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
 def _gather_picture_facts(plan: EditPlan, lines: list[tuple[int, str]],
                           base_dir: Path | None) -> PlanFacts:
     """Probe the sources, choose the reframing, check the captions' glyphs and the end card."""
-    from adcut.media.probe import probe_media
     from adcut.render.reframe import choose_reframe, sample_shot_frames, saliency_map
 
     with phase("probe"):
@@ -180,14 +199,9 @@ def _gather_picture_facts(plan: EditPlan, lines: list[tuple[int, str]],
                 if is_still(path) and (plan.music is None or raw != plan.music.source):
                     facts.sources[raw] = still_facts(path)
                     continue
-                info = probe_media(path)
+                facts.sources[raw] = source_facts(path)
             except MediaError as exc:
                 facts.sources[raw] = exc.message.removeprefix(f"{path}: ")
-                continue
-            v = info.video
-            facts.sources[raw] = SourceFacts(
-                duration_s=info.duration_s, width=v.width if v else 0, height=v.height if v else 0,
-                has_audio=info.audio is not None, has_video=v is not None)
 
     with phase("reframe"):
         # Reframing: only where the plan leaves the centre to us and the aspect differs.
@@ -488,8 +502,6 @@ def check_timeline_sources(timeline: Timeline, *, label: str = "timeline") -> No
     audio, music that runs out before its cue ends (and has no loop), a missing subtitle font.
     A plan is checked the same way by compile_plan; a timeline, hand-edited or not, comes
     here. Paths are probed as ffmpeg will open them (relative ones from the current folder)."""
-    from adcut.media.probe import probe_media
-
     probed: dict[str, SourceFacts | str] = {}
 
     def facts_of(path: str) -> SourceFacts | str:
@@ -498,16 +510,10 @@ def check_timeline_sources(timeline: Timeline, *, label: str = "timeline") -> No
                 if is_still(path) and not any(v.path == path for v in timeline.voice) and (
                         timeline.music is None or timeline.music.path != path):
                     probed[path] = still_facts(Path(path))
-                    return probed[path]
-                info = probe_media(Path(path))
+                else:
+                    probed[path] = source_facts(Path(path))
             except MediaError as exc:
                 probed[path] = exc.message.removeprefix(f"{path}: ")
-            else:
-                v = info.video
-                probed[path] = SourceFacts(
-                    duration_s=info.duration_s, width=v.width if v else 0,
-                    height=v.height if v else 0, has_audio=info.audio is not None,
-                    has_video=v is not None)
         return probed[path]
 
     problems: list[str] = []
