@@ -261,6 +261,35 @@ def _durations_output(model_bytes: bytes) -> tuple[bytes, str | None]:
     return with_output(model_bytes, name), name
 
 
+def _model_with_durations(model_file: Path) -> tuple[Path | bytes, str | None]:
+    """The model with its durations output, and that output's name (`model_file` and None
+    when its graph has none; see _durations_output). The edited model is written once per
+    model file (by its identity, adcut.core.memo) to the cache folder and named by its path;
+    where it cannot be written, its bytes are returned."""
+    from adcut.core.files import cache_dir, write_atomic
+    from adcut.core.memo import memo_key
+
+    cached = cache_dir() / "voice-models" / f"{memo_key('voice-durations', [], [model_file])}.onnx"
+    name_file = cached.with_suffix(".json")
+    try:
+        name = json.loads(name_file.read_text())["durations"]
+        if name is None:
+            return model_file, None
+        if cached.is_file():
+            return cached, name
+    except (OSError, ValueError, KeyError):
+        pass
+    edited, name = _durations_output(model_file.read_bytes())
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        if name is not None:
+            write_atomic(cached, edited)
+        write_atomic(name_file, json.dumps({"durations": name}).encode())
+    except OSError:
+        return (edited if name is not None else model_file), name
+    return (cached if name is not None else model_file), name
+
+
 class HibariEngine:
     """hibari-tts: a 7.9 MB English voice running ~100x real time on one CPU core, 24 kHz."""
 
@@ -319,27 +348,33 @@ class HibariEngine:
         return self._sample_rate
 
     def _load(self) -> None:
-        """Load the voice model and its duration session (about 0.9 s with the onnx import):
-        only when a line must really be synthesised, so a re-render from the cache skips it."""
+        """Load the voice model, with its durations output (about 0.9 s with the onnxruntime
+        import): only when a line must really be synthesised, so a re-render from the cache
+        skips it. The model with the added output is kept in the cache folder, so hibari's own
+        session is the one adcut runs (one session, one load, instead of two)."""
         if self._tts is not None:
             return
         import_deferred("hibari")
         import hibari
+        from hibari.voices import voice_path
 
         import_deferred("onnxruntime")
-        import onnxruntime as ort
-
-        tts = hibari.Hibari(voice=self._voice_name, model=self._model_file)
-        self._sample_rate = int(tts.sample_rate)
-        model_bytes, self._durations_name = _durations_output(Path(tts.model_path).read_bytes())
+        model_file = Path(self._model_file or voice_path(self._voice_name))
+        model, self._durations_name = _model_with_durations(model_file)
         if self._durations_name is None:
             log.warning("hibari: duration tensor not found in %s; word times from ASR",
-                        tts.model_path)
-        else:
+                        model_file)
+        tts = hibari.Hibari(voice=self._voice_name,
+                            model=str(model_file if isinstance(model, bytes) else model))
+        self._sess = tts.sess
+        if isinstance(model, bytes):  # no cache folder to keep the edited model in
+            import onnxruntime as ort
+
             so = ort.SessionOptions()
             so.intra_op_num_threads = so.inter_op_num_threads = 1
             so.log_severity_level = 3
-            self._sess = ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
+            self._sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+        self._sample_rate = int(tts.sample_rate)
         self._tts = tts
 
     def _render(self, ids: list[int], speed: float, rng: np.random.Generator

@@ -52,3 +52,27 @@ def test_damaged_bytes_are_refused_not_misread():
         list(nodes(data[: len(data) // 2]))
     with pytest.raises(ProtobufError, match="no graph"):
         with_output(b"\x08\x08", "durations")  # a model with only its ir_version
+
+
+def test_the_edited_model_is_kept_in_the_cache_and_reused(tmp_path, monkeypatch):
+    """The model with its durations output is written once per model file: the next load opens
+    that file (one session) and edits nothing; a changed model file is edited again."""
+    import os
+
+    from adcut.voice import tts
+
+    monkeypatch.setenv("ADCUT_CACHE_DIR", str(tmp_path / "cache"))
+    edits = []
+    edit = tts._durations_output
+    monkeypatch.setattr(tts, "_durations_output", lambda data: edits.append(1) or edit(data))
+    source = tmp_path / "voice.onnx"
+    source.write_bytes(small_model())
+    path, name = tts._model_with_durations(source)
+    assert name == "durations" and path.is_relative_to(tmp_path / "cache") and edits == [1]
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["y", "durations"]
+
+    assert tts._model_with_durations(source) == (path, "durations") and edits == [1]
+    os.utime(source, ns=(1, 1))  # the model file changed
+    again, _ = tts._model_with_durations(source)
+    assert again != path and again.is_file() and edits == [1, 1]
