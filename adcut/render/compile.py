@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adcut.core.background import Background
 from adcut.core.errors import BadInputError, DependencyError, MediaError
 from adcut.core.plan import ASPECTS, EditPlan
 from adcut.core.timeline import (
@@ -170,8 +171,8 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
     # numpy's work, which lets the reframing's ffmpeg children and the main thread run).
     lines = [(i, s.line) for i, s in enumerate(plan.shots) if s.line]
     stop = threading.Event()
-    voicing = _in_background(lambda: voice_lines(plan, lines, cache_dir, stop) if with_voice
-                             else Voiced([None] * len(plan.shots)))
+    voicing = Background(lambda: voice_lines(plan, lines, cache_dir, stop) if with_voice
+                         else Voiced([None] * len(plan.shots)))
     try:
         facts = _gather_picture_facts(plan, lines, base_dir)
         voiced = voicing.result()
@@ -327,19 +328,6 @@ def voice_lines(plan: EditPlan, lines: list[tuple[int, str]], cache_dir: Path,
             words = said.shown_word_times(text.split(), list(speech.words))
             voiced.voices[i] = LineVoice(str(speech.path), speech.duration_s, words)
     return voiced
-
-
-def _in_background(work):
-    """Start `work()` on a thread (in a copy of this context, so its phases are recorded with
-    the command's); `.result()` waits for it and re-raises what it raised."""
-    import contextvars
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(max_workers=1)
-    try:
-        return pool.submit(contextvars.copy_context().run, work)
-    finally:
-        pool.shutdown(wait=False)
 
 
 def _decode_shot_frames_together(plan: EditPlan, facts: PlanFacts,

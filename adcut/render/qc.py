@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from adcut.core.background import Background
 from adcut.core.errors import MediaError
 from adcut.core.files import write_atomic
 from adcut.core.timeline import Timeline, TimelineClip
@@ -342,7 +343,7 @@ def run_qc(output: Path, timeline: Timeline, *,
     # decoding pass of the picture.
     voice = None
     if has_a or timeline.voice or timeline.metadata.get("voice_expected"):
-        voice = _Worker(lambda: _voice_check(output, timeline, has_a, voice_reference))
+        voice = Background(lambda: _voice_check(output, timeline, has_a, voice_reference))
     measured = picture_logs is not None and has_v
     try:
         if measured:
@@ -412,38 +413,6 @@ def run_qc(output: Path, timeline: Timeline, *,
     return checks
 
 
-class _Worker:
-    """A function run on a thread of its own; result() waits for it and returns its value or
-    raises its exception.
-
-    NumPy's BLAS runs on one thread meanwhile: the caller goes on starting ffmpeg processes,
-    and OpenBLAS shuts its thread pool down at every fork, so a threaded dot product running
-    here during a fork could wait forever for pool threads that no longer exist (seen as a
-    preview render stuck at 100% CPU in OpenBLAS's exec_blas)."""
-
-    def __init__(self, fn):
-        import threading
-
-        self._value = self._error = None
-        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn) -> None:
-        try:
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(limits=1, user_api="blas"):
-                self._value = fn()
-        except BaseException as exc:  # handed to the caller by result()
-            self._error = exc
-
-    def result(self):
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
 def line_correlations(heard: np.ndarray, lines: np.ndarray, spans: list[tuple[int, int]],
                       max_lag: int) -> list[float]:
     """Per span (samples), the normalised correlation of `heard` with `lines` there, at the one
@@ -477,7 +446,7 @@ class VoiceReference:
     when QC needs it instead of adding its own ffmpeg pass after the encode."""
 
     def __init__(self, timeline: Timeline) -> None:
-        self._worker = _Worker(lambda: _render_voice_alone(timeline))
+        self._worker = Background(lambda: _render_voice_alone(timeline))
 
     def samples(self) -> np.ndarray:
         return self._worker.result()
