@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from adcut.core.errors import OutputError
+from adcut.core.interrupts import interrupts_deferred
 
 PART = "adcut-part"  # marks temporary files and folders: .{tag}.{token}.adcut-part{suffix}
 LOCK = "adcut-lock"  # .{tag}.adcut-lock beside the member it guards
@@ -132,8 +133,11 @@ class OutputGroup:
     def __enter__(self) -> OutputGroup:
         self.check()
         try:
-            for path in sorted({p.absolute() for p in self.members.values()}):
-                self._lock(path)
+            # A Ctrl-C between creating a lock file and recording it would leave the file
+            # behind: it takes effect once every lock is recorded (and so released below).
+            with interrupts_deferred():
+                for path in sorted({p.absolute() for p in self.members.values()}):
+                    self._lock(path)
             # Again under the locks: a command that held them a moment ago may have just
             # committed these very files.
             self.check()
@@ -187,13 +191,14 @@ class OutputGroup:
             os.close(fd)
 
     def _release(self) -> None:
-        for lock_path, fd in reversed(self._locks):
-            try:
-                lock_path.unlink(missing_ok=True)
-            except OSError:
-                pass
-            os.close(fd)
-        self._locks.clear()
+        with interrupts_deferred():  # every lock file goes, even under a second Ctrl-C
+            for lock_path, fd in reversed(self._locks):
+                try:
+                    lock_path.unlink(missing_ok=True)
+                except OSError:
+                    pass
+                os.close(fd)
+            self._locks.clear()
 
     # -- temporary files --------------------------------------------------------------------
     def path(self, key: str) -> Path:
