@@ -27,6 +27,7 @@ import traceback
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -142,16 +143,31 @@ def internal_error_line(exc: BaseException, argv: Sequence[str]) -> str:
     return f"internal error: {what}; {where} (this is a bug in adcut: please report it with that file)"
 
 
-def _raise_interrupt(signum, frame):  # noqa: ARG001  (signal handler signature)
+# How long a signal that arrived inside the import machinery waits before it is delivered again.
+REDELIVER_S = 0.005
+
+
+def _raise_interrupt(signum, frame):
+    """KeyboardInterrupt, except inside the interpreter's own import machinery: raised there
+    (between `_imp.acquire_lock()` and its `try` in the callback that forgets a module's lock),
+    it is reported as ignored and leaves the global import lock held, so the next import on
+    another thread (the voice model's) waits forever and the command with it. There the signal
+    is delivered again a moment later, by when the machinery has let go."""
+    if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+        import threading
+
+        threading.Timer(REDELIVER_S, signal.raise_signal, (signum,)).start()
+        return
     raise KeyboardInterrupt
 
 
 def install_signal_handlers() -> None:
-    """SIGTERM behaves like Ctrl-C (KeyboardInterrupt, so every clean-up path runs); SIGINT
-    gets Python's default handler back in case a library replaced it."""
+    """SIGINT and SIGTERM raise KeyboardInterrupt (so every clean-up path runs, and a
+    terminated command exits like one stopped with Ctrl-C), never inside the import machinery
+    (see _raise_interrupt)."""
     try:
         signal.signal(signal.SIGTERM, _raise_interrupt)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, _raise_interrupt)
     except ValueError:  # not the main thread (e.g. a test runner's worker): leave them
         pass
 
@@ -247,7 +263,24 @@ class AdcutGroup(TyperGroup):
              windows_expand_args: bool = True, **extra):
         argv = join_planner_args(list(sys.argv[1:] if args is None else args))
         code = run_boundary(self, argv, prog_name or "adcut", extra)
+        if standalone_mode and args is None and code == 130:
+            exit_interrupted()  # the process's own command line (CliRunner passes args)
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def exit_interrupted() -> NoReturn:
+    """Exit 130 at once, the interrupted command having cleaned up after itself (its outputs
+    discarded, its ffmpeg children killed): work still running on other threads (a voice model
+    half-loaded) is not waited for, and the interpreter's teardown is skipped. Tearing down
+    with onnxruntime mid-load aborted the process (SIGABRT from its C++ runtime) or ended it
+    by SIGINT instead of exit 130, about one render in ten stopped in the first seconds."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(130)
 

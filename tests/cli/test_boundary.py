@@ -133,3 +133,23 @@ def test_sigterm_and_sigint_stop_a_command_with_exit_130(signum):
     _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 130 and time.monotonic() - started < 5
     assert stderr.startswith("interrupted: ") and stderr.count("\n") == 1
+
+
+def test_ctrl_c_inside_the_import_machinery_comes_a_moment_later():
+    """A KeyboardInterrupt raised inside importlib's own code can leave the global import lock
+    held (CPython reports it as ignored), and a render then hung forever: there the handler
+    sends the signal again a few milliseconds later instead; anywhere else it raises at once."""
+    from adcut.cli.boundary import _raise_interrupt
+
+    in_importlib = {}
+    exec(compile("import sys\nframe = sys._getframe()", "<frozen importlib._bootstrap>", "exec"),
+         in_importlib)
+    previous = signal.signal(signal.SIGINT, _raise_interrupt)
+    try:
+        _raise_interrupt(signal.SIGINT, in_importlib["frame"])  # nothing raised here
+        with pytest.raises(KeyboardInterrupt):
+            time.sleep(2)  # the signal again, a moment later
+        with pytest.raises(KeyboardInterrupt):
+            _raise_interrupt(signal.SIGINT, sys._getframe())
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -5,7 +5,8 @@ load is the dangerous moment: a native module initialising can clear a pending
 KeyboardInterrupt (onnx's ml_dtypes did, for 0.6 s, when the voice still imported onnx), and
 the render then finished with exit 0; the voice also runs on a thread beside the reframing.
 One case waits for onnxruntime's extension to appear in the process's memory map before it
-sends the signal; the others send it at fixed times.
+sends the signal, one for typer's import (adcut still importing its command line); the others
+send it at fixed times.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def plan_folder(tmp_path_factory) -> Path:
 
 @pytest.mark.hostile("signal")
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc")
-@pytest.mark.parametrize("when", ["voice-model-load", 0.5, 1.0, 1.5])
+@pytest.mark.parametrize("when", ["imports", "voice-model-load", 0.5, 1.0, 1.5])
 def test_ctrl_c_at_any_moment_of_a_render_stops_it(plan_folder, tmp_path, when):
     folder = tmp_path / "work"
     folder.mkdir()
@@ -49,9 +50,14 @@ def test_ctrl_c_at_any_moment_of_a_render_stops_it(plan_folder, tmp_path, when):
     before = sorted(os.listdir(folder))
     # A fresh cache: the voice lines are synthesised, as on a first render.
     env = {**os.environ, "ADCUT_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.Popen([*ADCUT, "render", "plan.json", "-o", "out.mp4"], cwd=folder,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    if when == "voice-model-load":
+    # -X importtime: Python reports each import on stderr as it completes
+    python = [sys.executable, "-X", "importtime"] if when == "imports" else [sys.executable]
+    proc = subprocess.Popen([*python, "-m", "adcut", "render", "plan.json", "-o", "out.mp4"],
+                            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    if when == "imports":  # typer is in; adcut's command line is still being imported
+        assert any(line.rstrip().endswith(" typer.main") for line in proc.stderr), "no typer"
+    elif when == "voice-model-load":
         assert wait_until_mapped(proc, "onnxruntime_pybind11_state"), "the voice model never loaded"
     else:
         time.sleep(when)
