@@ -1,19 +1,27 @@
 """`python -m adcut`, and the `adcut` console script (`run`)."""
 
+import os
+import signal
 import sys
 
 
 def run() -> None:
-    """Import the command line and run it. A Ctrl-C while Python is still importing it (the
-    first half second, longer on a busy machine) ends the command like one a moment later:
-    "interrupted", exit 130, no traceback."""
+    """Run the command line, with Ctrl-C handled from the first moment (see
+    adcut.core.interrupts.raise_interrupt). One arriving before the command itself starts
+    (while Python imports the command line and typer builds it: the first half second, longer
+    on a busy machine) ends it like one a moment later: "interrupted", exit 130, no traceback.
+    Once started, the command line's own boundary (adcut.cli.boundary) handles it."""
     try:
+        from adcut.core.interrupts import raise_interrupt
+
+        signal.signal(signal.SIGINT, raise_interrupt)
         from adcut.cli import main
 
         main()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        raise SystemExit(130) from None
+        sys.stderr.flush()
+        os._exit(130)  # nothing was started; the interpreter's teardown is not needed
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ import typer
 from typer.core import TyperGroup
 
 from adcut.core.errors import AdcutError, Interrupted
+from adcut.core.interrupts import raise_interrupt
 
 def _parser_errors(name: str) -> tuple[type[BaseException], ...]:
     """An exception class of the argument parser: Typer vendors click (typer._click) in recent
@@ -143,31 +144,13 @@ def internal_error_line(exc: BaseException, argv: Sequence[str]) -> str:
     return f"internal error: {what}; {where} (this is a bug in adcut: please report it with that file)"
 
 
-# How long a signal that arrived inside the import machinery waits before it is delivered again.
-REDELIVER_S = 0.005
-
-
-def _raise_interrupt(signum, frame):
-    """KeyboardInterrupt, except inside the interpreter's own import machinery: raised there
-    (between `_imp.acquire_lock()` and its `try` in the callback that forgets a module's lock),
-    it is reported as ignored and leaves the global import lock held, so the next import on
-    another thread (the voice model's) waits forever and the command with it. There the signal
-    is delivered again a moment later, by when the machinery has let go."""
-    if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
-        import threading
-
-        threading.Timer(REDELIVER_S, signal.raise_signal, (signum,)).start()
-        return
-    raise KeyboardInterrupt
-
-
 def install_signal_handlers() -> None:
     """SIGINT and SIGTERM raise KeyboardInterrupt (so every clean-up path runs, and a
     terminated command exits like one stopped with Ctrl-C), never inside the import machinery
-    (see _raise_interrupt)."""
+    (see adcut.core.interrupts.raise_interrupt)."""
     try:
-        signal.signal(signal.SIGTERM, _raise_interrupt)
-        signal.signal(signal.SIGINT, _raise_interrupt)
+        signal.signal(signal.SIGTERM, raise_interrupt)
+        signal.signal(signal.SIGINT, raise_interrupt)
     except ValueError:  # not the main thread (e.g. a test runner's worker): leave them
         pass
 

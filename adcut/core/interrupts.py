@@ -45,3 +45,19 @@ def import_deferred(*modules: str) -> None:
     with interrupts_deferred():
         for name in modules:
             importlib.import_module(name)
+
+
+# How long a signal that arrived inside the import machinery waits before it is delivered again.
+REDELIVER_S = 0.005
+
+
+def raise_interrupt(signum, frame) -> None:
+    """KeyboardInterrupt, except inside the interpreter's own import machinery: raised there
+    (between `_imp.acquire_lock()` and its `try` in the callback that forgets a module's lock),
+    it is reported as ignored and leaves the global import lock held, so the next import on
+    another thread (the voice model's) waits forever and the command with it. There the signal
+    is delivered again a moment later, by when the machinery has let go."""
+    if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+        threading.Timer(REDELIVER_S, signal.raise_signal, (signum,)).start()
+        return
+    raise KeyboardInterrupt

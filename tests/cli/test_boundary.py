@@ -139,17 +139,17 @@ def test_ctrl_c_inside_the_import_machinery_comes_a_moment_later():
     """A KeyboardInterrupt raised inside importlib's own code can leave the global import lock
     held (CPython reports it as ignored), and a render then hung forever: there the handler
     sends the signal again a few milliseconds later instead; anywhere else it raises at once."""
-    from adcut.cli.boundary import _raise_interrupt
+    from adcut.core.interrupts import raise_interrupt
 
     in_importlib = {}
     exec(compile("import sys\nframe = sys._getframe()", "<frozen importlib._bootstrap>", "exec"),
          in_importlib)
-    previous = signal.signal(signal.SIGINT, _raise_interrupt)
+    previous = signal.signal(signal.SIGINT, raise_interrupt)
     try:
-        _raise_interrupt(signal.SIGINT, in_importlib["frame"])  # nothing raised here
+        raise_interrupt(signal.SIGINT, in_importlib["frame"])  # nothing raised here
         with pytest.raises(KeyboardInterrupt):
             time.sleep(2)  # the signal again, a moment later
         with pytest.raises(KeyboardInterrupt):
-            _raise_interrupt(signal.SIGINT, sys._getframe())
+            raise_interrupt(signal.SIGINT, sys._getframe())
     finally:
         signal.signal(signal.SIGINT, previous)
