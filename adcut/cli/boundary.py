@@ -33,7 +33,7 @@ import typer
 from typer.core import TyperGroup
 
 from adcut.core.errors import AdcutError, Interrupted
-from adcut.core.interrupts import raise_interrupt
+from adcut.core.interrupts import interrupt_handled, raise_interrupt, stop_if_interrupted
 
 def _parser_errors(name: str) -> tuple[type[BaseException], ...]:
     """An exception class of the argument parser: Typer vendors click (typer._click) in recent
@@ -196,6 +196,7 @@ def run_boundary(group: TyperGroup, argv: list[str], prog_name: str, extra: dict
     try:
         result = TyperGroup.main(group, args=argv, prog_name=prog_name,
                                  standalone_mode=False, **extra)
+        stop_if_interrupted()  # stopped, though the KeyboardInterrupt was lost on its way here
         return result if isinstance(result, int) else 0
     except NO_ARGS_IS_HELP as exc:  # bare `adcut` or `adcut library`: the help, as asked
         print(exc.format_message())
@@ -207,9 +208,12 @@ def run_boundary(group: TyperGroup, argv: list[str], prog_name: str, extra: dict
         _say(f"error: {one_line(exc.format_message(), MAX_LINE_CHARS - 10)}")
         return 2
     except ABORTS:
+        interrupt_handled()
         _say("interrupted")
         return 130
     except AdcutError as exc:
+        if isinstance(exc, Interrupted):
+            interrupt_handled()
         _say(error_line(exc))
         return exc.exit_code
     except BrokenPipeError:  # `adcut library ls | head`: the reader left; not an error of ours

@@ -51,13 +51,36 @@ def import_deferred(*modules: str) -> None:
 REDELIVER_S = 0.005
 
 
+# Set when a Ctrl-C or SIGTERM was raised as KeyboardInterrupt, until the command line has
+# handled it: a KeyboardInterrupt raised where C code calls back into Python (a pydantic-core
+# validator, a weakref callback) is reported as "ignored" there and lost, and the command would
+# go on to finish as if never stopped. stop_if_interrupted() raises it again at the points
+# where work starts or results are put in place.
+_pending = threading.Event()
+
+
 def raise_interrupt(signum, frame) -> None:
-    """KeyboardInterrupt, except inside the interpreter's own import machinery: raised there
-    (between `_imp.acquire_lock()` and its `try` in the callback that forgets a module's lock),
-    it is reported as ignored and leaves the global import lock held, so the next import on
-    another thread (the voice model's) waits forever and the command with it. There the signal
-    is delivered again a moment later, by when the machinery has let go."""
+    """KeyboardInterrupt (remembered, see stop_if_interrupted), except inside the interpreter's
+    own import machinery: raised there (between `_imp.acquire_lock()` and its `try` in the
+    callback that forgets a module's lock), it is reported as ignored and leaves the global
+    import lock held, so the next import on another thread (the voice model's) waits forever
+    and the command with it. There the signal is delivered again a moment later, by when the
+    machinery has let go."""
     if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
         threading.Timer(REDELIVER_S, signal.raise_signal, (signum,)).start()
         return
+    _pending.set()
     raise KeyboardInterrupt
+
+
+def stop_if_interrupted() -> None:
+    """Raise KeyboardInterrupt again if one was raised and not yet handled (it may have been
+    lost on its way up: see _pending). Called before a child process starts and before
+    outputs are put in place."""
+    if _pending.is_set():
+        raise KeyboardInterrupt
+
+
+def interrupt_handled() -> None:
+    """The command line has handled the interrupt (it exits 130, or, in a test, goes on)."""
+    _pending.clear()

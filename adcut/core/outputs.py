@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from adcut.core.errors import OutputError
-from adcut.core.interrupts import interrupts_deferred
+from adcut.core.interrupts import interrupts_deferred, stop_if_interrupted
 
 PART = "adcut-part"  # marks temporary files and folders: .{tag}.{token}.adcut-part{suffix}
 LOCK = "adcut-lock"  # .{tag}.adcut-lock beside the member it guards
@@ -288,6 +288,7 @@ class OutputGroup:
         """Rename every written member into place, the primary last. With `force`, a member
         that this run did not write but an earlier one did (a subtitle file of an ad that now
         has no captions) is removed, so the set on disk is this run's set."""
+        stop_if_interrupted()  # a stopped command never puts its outputs in place
         order = [k for k in self.members if k != self.primary] + [self.primary]
         for key in order:
             final = self.members[key]

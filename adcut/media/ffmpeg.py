@@ -83,8 +83,9 @@ def spawn(cmd: list[str], **popen_kwargs) -> subprocess.Popen:
     A Ctrl-C or SIGTERM arriving while Popen is still setting up (the child already runs)
     would lose the Popen object and leave the child running to its end; it is deferred to
     the moment the child is known here, which then kills and reaps it."""
-    from adcut.core.interrupts import interrupts_deferred
+    from adcut.core.interrupts import interrupts_deferred, stop_if_interrupted
 
+    stop_if_interrupted()  # no new child once stopped (a lost KeyboardInterrupt comes back here)
     proc = None
     try:
         with interrupts_deferred():

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from adcut.cli import app
 from adcut.cli.boundary import one_line, os_fault_line
+from adcut.core.interrupts import interrupt_handled, raise_interrupt
 
 hostile = pytest.mark.hostile
 
@@ -139,8 +140,6 @@ def test_ctrl_c_inside_the_import_machinery_comes_a_moment_later():
     """A KeyboardInterrupt raised inside importlib's own code can leave the global import lock
     held (CPython reports it as ignored), and a render then hung forever: there the handler
     sends the signal again a few milliseconds later instead; anywhere else it raises at once."""
-    from adcut.core.interrupts import raise_interrupt
-
     in_importlib = {}
     exec(compile("import sys\nframe = sys._getframe()", "<frozen importlib._bootstrap>", "exec"),
          in_importlib)
@@ -153,3 +152,32 @@ def test_ctrl_c_inside_the_import_machinery_comes_a_moment_later():
             raise_interrupt(signal.SIGINT, sys._getframe())
     finally:
         signal.signal(signal.SIGINT, previous)
+        interrupt_handled()
+
+
+def test_a_ctrl_c_lost_on_its_way_up_still_stops_the_command(tmp_path):
+    """A KeyboardInterrupt raised where C code calls back into Python is reported as ignored
+    and lost (seen inside pydantic-core's validation: the render then finished, exit 0). It is
+    raised again before the next child process starts and before outputs are put in place."""
+    from adcut.core.outputs import OutputGroup
+    from adcut.media.ffmpeg import find_ffmpeg, spawn
+
+    out = tmp_path / "ad.mp4"
+    try:
+        try:
+            raise_interrupt(signal.SIGINT, sys._getframe())
+        except KeyboardInterrupt:
+            pass  # swallowed, as an "Exception ignored in" callback does
+        with pytest.raises(KeyboardInterrupt):
+            spawn([find_ffmpeg().path, "-version"])
+        with pytest.raises(KeyboardInterrupt):
+            with OutputGroup({"mp4": out}) as group:
+                group.write("mp4", b"not to be kept")
+                group.commit()
+        assert sorted(tmp_path.iterdir()) == []
+    finally:
+        interrupt_handled()
+    with OutputGroup({"mp4": out}) as group:  # handled: work goes on
+        group.write("mp4", b"kept")
+        group.commit()
+    assert out.read_bytes() == b"kept"
