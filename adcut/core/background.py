@@ -4,10 +4,10 @@ NumPy's BLAS runs on one thread while such work runs: OpenBLAS shuts its thread 
 every fork, so a threaded dot product running on one thread while another forks ffmpeg can wait
 forever for pool threads that no longer exist (seen as a preview render stuck at 100% CPU in
 OpenBLAS's exec_blas). The work runs in a copy of the caller's context, so the phases it times
-(adcut.core.timing) are the command's. A command interrupted meanwhile waits for the work to
-end before it exits (the voice's work sees its stop event between lines): a daemon thread would
-be stopped wherever it is, and onnxruntime aborts the process when its session is torn down
-half-built.
+(adcut.core.timing) are the command's. The thread is not a daemon: a command that ends waits
+for it, and one interrupted exits at once without the interpreter's teardown
+(adcut.cli.boundary.exit_interrupted); a daemon thread stopped by the teardown in the middle
+of building an onnxruntime session aborted the process.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import contextvars
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
+
+from adcut.core.interrupts import interrupts_deferred
 
 T = TypeVar("T")
 
@@ -27,8 +29,6 @@ class Background(Generic[T]):
     def __init__(self, work: Callable[[], T]) -> None:
         self._value: T | None = None
         self._error: BaseException | None = None
-        from adcut.core.interrupts import interrupts_deferred
-
         context = contextvars.copy_context()
         self._thread = threading.Thread(target=context.run, args=(self._run, work))
         with interrupts_deferred():  # a Ctrl-C now comes once the thread is known (joined at exit)

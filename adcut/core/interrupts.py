@@ -6,6 +6,11 @@ signal handler in that window was dropped without a trace and the command went o
 with exit 0. Model loading therefore runs inside `interrupts_deferred()`: a signal arriving
 there is only recorded, and the handler that was in place gets it when the block ends (and
 raises KeyboardInterrupt as usual), so the stop is at most one model load late, never lost.
+
+The command line's handler (raise_interrupt) also keeps a KeyboardInterrupt out of the import
+machinery, where it can leave the global import lock held, and remembers it, so one reported
+as "ignored" by C code on its way up is raised again where work starts or outputs are put in
+place (stop_if_interrupted).
 """
 
 from __future__ import annotations
