@@ -15,10 +15,12 @@ place (stop_if_interrupted).
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import importlib
 import signal
 import threading
+import time
 from collections.abc import Iterator
 
 
@@ -53,15 +55,16 @@ def import_deferred(*modules: str) -> None:
 
 
 # How long a signal that arrived inside the import machinery waits before it is delivered again.
-REDELIVER_S = 0.005
+REDELIVER_S = 0.02
 
 
 # Set when a Ctrl-C or SIGTERM was raised as KeyboardInterrupt, until the command line has
 # handled it: a KeyboardInterrupt raised where C code calls back into Python (a pydantic-core
 # validator, a weakref callback) is reported as "ignored" there and lost, and the command would
 # go on to finish as if never stopped. stop_if_interrupted() raises it again at the points
-# where work starts or results are put in place.
-_pending = threading.Event()
+# where work starts or results are put in place. A plain list, not a threading.Event: the
+# handler must take no lock (it may run inside code that holds one).
+_pending: list[int] = []
 
 
 def raise_interrupt(signum, frame) -> None:
@@ -71,18 +74,25 @@ def raise_interrupt(signum, frame) -> None:
     import lock held, so the next import on another thread (the voice model's) waits forever
     and the command with it. There the signal is delivered again a moment later, by when the
     machinery has let go."""
+    _pending.append(signum)
     if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
-        threading.Timer(REDELIVER_S, signal.raise_signal, (signum,)).start()
+        # A bare thread: threading.Thread.start() waits for the thread to run, and a signal
+        # arriving during that wait raised here after all (inside the same callback).
+        _thread.start_new_thread(_deliver_later, (signum,))
         return
-    _pending.set()
     raise KeyboardInterrupt
+
+
+def _deliver_later(signum: int) -> None:
+    time.sleep(REDELIVER_S)
+    signal.raise_signal(signum)
 
 
 def stop_if_interrupted() -> None:
     """Raise KeyboardInterrupt again if one was raised and not yet handled (it may have been
     lost on its way up: see _pending). Called before a child process starts and before
     outputs are put in place."""
-    if _pending.is_set():
+    if _pending:
         raise KeyboardInterrupt
 
 
