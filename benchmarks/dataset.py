@@ -18,9 +18,10 @@
      and ends within 0.25 s of it (target: 90% of lines);
    - word error rate of the transcript against the true lines (words lower-cased, punctuation
      dropped);
-   - music identified: the ad's 8 audio tokens, decoded, find the true track's windows first
-     in the music library (target: 90% of the ads with music); ads truly without music must
-     come out without;
+   - music identified: the ad's 8 audio tokens (as the builder writes them: the codes whose
+     decoding comes closest to the ad's music vector), decoded, find the true track's windows
+     first in the music library (target: 90% of the ads with music); ads truly without music
+     must come out without;
    - every clip's frames tokenised (clip table).
 6. The projection for 700K ads of 30 s on 100 nodes, from the measured seconds of work per
    second of ad, for nodes like this 2-core machine (one worker each) and for 16-core nodes
@@ -113,7 +114,9 @@ def split_lines(truth_lines: list[dict], sentences: list[list]) -> int:
 
 
 def music_identity(data: Path, music_lib: Path, audio_tok: Path) -> dict[str, str | None]:
-    """ad key -> the library track its decoded audio tokens find first (None without music)."""
+    """ad key -> the library track its decoded audio tokens find first (None without music).
+    The tokens are those the builder writes for the ad's music vector (build.music_codes)."""
+    from adcut.dataset.build import music_codes
     from adcut.library.catalog import Catalog
     from adcut.tokens.library import library_vectors
     from adcut.tokens.tokenizer import Tokenizer
@@ -130,7 +133,7 @@ def music_identity(data: Path, music_lib: Path, audio_tok: Path) -> dict[str, st
             if "music" not in z.files:
                 found[path.stem] = None
                 continue
-            codes = tok.encode(z["music"][None, :])
+            codes = music_codes(tok, z["music"][None, :])
         decoded = tok.decode(codes)[0]
         best = int(np.argmax(index @ (decoded / np.linalg.norm(decoded))))
         found[path.stem] = names[lib.sources[best]]

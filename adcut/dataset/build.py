@@ -331,6 +331,15 @@ def _encode_blocks(tok, blocks: list[np.ndarray]) -> list[np.ndarray]:
     return np.split(codes, np.cumsum([len(b) for b in blocks])[:-1])
 
 
+def music_codes(tok, vectors: np.ndarray) -> np.ndarray:
+    """The audio codes (N, levels) of ads' music vectors (N, dim): the codes whose decoding
+    comes closest to each vector (Tokenizer.encode_searched), not the encoder's guess. A music
+    vector averages the few seconds an ad leaves without speech, unlike the library windows an
+    audio tokenizer learns from, and the guess decodes to another track of the same genre too
+    often (benchmarks/NOTES.md, dataset.py)."""
+    return tok.encode_searched(vectors)
+
+
 def tokenise_many(ads: Sequence[StoredAd], toks: dict) -> list[TokenisedAd]:
     """`tokenise` of each ad, their frames (and music vectors) encoded together."""
     frame_codes: list[np.ndarray | None] = [None] * len(ads)
@@ -343,8 +352,9 @@ def tokenise_many(ads: Sequence[StoredAd], toks: dict) -> list[TokenisedAd]:
     if "audio" in toks:
         have = [i for i, ad in enumerate(ads) if ad.music is not None]
         if have:
-            for i, codes in zip(have, _encode_blocks(toks["audio"][0], [ads[i].music[None, :] for i in have])):
-                tracks[i] = codes[0].astype(np.int64)
+            codes = music_codes(toks["audio"][0], np.stack([ads[i].music for i in have]))
+            for i, row in zip(have, codes):
+                tracks[i] = row.astype(np.int64)
     out = []
     for ad, frames, track in zip(ads, frame_codes, tracks):
         a = ad.analysis

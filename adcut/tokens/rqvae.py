@@ -168,3 +168,39 @@ class RQVAE(nn.Module):
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Reconstructed vectors (B, input_dim) from codes (B, levels)."""
         return self.decoder(self.quantizer.get_output_from_indices(codes.long()))
+
+    def search_codes(self, x: torch.Tensor, beam: int, start: torch.Tensor | None = None) -> torch.Tensor:
+        """Codes (levels,) int64 of one vector x (input_dim,), chosen for their decoding: a beam
+        search over the levels that keeps the `beam` code prefixes whose decoded partial sums
+        (the sum of their code vectors, through the decoder) have the highest cosine to x, and
+        returns the full code string whose decoding is closest to x. `start` (levels,), when
+        given, is also a candidate, so the result decodes at least as close to x as `start` does
+        (pass the greedy codes of `nearest_codes`).
+
+        This is the training objective (`reconstruction_loss`) optimised per vector, where
+        `encode` predicts the codes from the encoder's latent: an amortised guess that is good on
+        vectors like the training ones and drifts on others (see Tokenizer.encode_searched).
+        Cost: codebook_size + (levels - 1) * beam * codebook_size decoder rows. Deterministic:
+        each level's candidates go through the decoder in one fixed-size call, and ties keep the
+        earlier prefix and the lower code."""
+        if not self.codebooks_ready:
+            raise RuntimeError("the codebooks are not initialised; train the model (or call init_codebooks)")
+        if beam < 1:
+            raise ValueError(f"beam must be at least 1 (got {beam})")
+        target = F.normalize(x.detach().float().reshape(1, -1), p=2, dim=-1)[0]
+        books = [self.codebook(level).detach() for level in range(len(self.quantizer.layers))]
+        size, dim = books[0].shape
+        sums = torch.zeros(1, dim)  # the code vectors' sum of each kept prefix
+        prefixes = np.zeros((1, 0), dtype=np.int64)
+        for book in books:
+            candidates = (sums[:, None, :] + book[None, :, :]).reshape(-1, dim)  # prefix-major
+            score = (F.normalize(self.decoder(candidates), p=2, dim=-1) @ target).numpy()
+            keep = np.argsort(-score, kind="stable")[:beam]
+            sums = candidates[torch.from_numpy(keep)]
+            prefixes = np.concatenate([prefixes[keep // size], (keep % size)[:, None]], axis=1)
+        best = torch.from_numpy(prefixes[0])
+        if start is not None:
+            both = torch.stack([start.long().reshape(-1), best])
+            score = F.normalize(self.decode(both), p=2, dim=-1) @ target
+            best = both[1] if bool(score[1] > score[0]) else both[0]
+        return best

@@ -45,6 +45,9 @@ WEIGHTS_NAME = "model.safetensors"
 BLOCK_ROWS = 1024  # rows per network call; a multiple of 16 keeps every SIMD loop free of tails
 CHECK_ROWS = 65_536  # rows per finiteness check / dtype conversion
 MAX_CONFIG_BYTES = 1 << 20
+# Prefixes kept per level by encode_searched: the narrowest beam that did as well as wider
+# ones on the dataset benchmark's music (benchmarks/NOTES.md, dataset.py).
+SEARCH_BEAM = 16
 RETRAIN_HINT = "retrain it with `adcut tokenizer train`"
 
 
@@ -143,6 +146,32 @@ class Tokenizer:
                 view[:n] = rows  # cast to float32
                 view[n:] = 0.0
                 out[start:start + n] = model.encode(block)[:n].numpy()
+        return out
+
+    def encode_searched(self, vectors: np.ndarray, beam: int = SEARCH_BEAM) -> np.ndarray:
+        """Codes (N, levels) of vectors (N, input_dim) chosen for how close their decoding comes
+        to each vector (cosine), by a beam search over the levels (RQVAE.search_codes); `encode`'s
+        codes are a candidate too, so no row decodes further from its vector than with `encode`.
+
+        `encode` predicts the codes from the encoder's latent, which the network learnt on the
+        library's vectors; a vector unlike them is mapped less well. An ad's music vector is such
+        a vector: the mean of the few seconds an ad leaves without speech, where the audio
+        library trains on 10 s windows (benchmarks/NOTES.md, dataset.py, has the figures).
+
+        Costly: about levels x beam x codebook_size decoder passes per vector (adcut's audio
+        tokenizer, beam 16: 29k passes, about 1.5 s on two shared cores), so it is meant for a
+        few vectors (one per ad), not for libraries. Deterministic: a row's codes do not depend
+        on the other rows."""
+        if not isinstance(beam, int) or isinstance(beam, bool) or beam < 1:
+            raise BadInputError(f"the search beam must be a whole number of at least 1 (got {echo(beam)})")
+        greedy = self.encode(vectors)
+        v = np.asarray(vectors)
+        out = np.empty_like(greedy)
+        model = self.model.eval()
+        with torch.inference_mode():
+            for i in range(len(v)):
+                row = torch.from_numpy(np.asarray(v[i], dtype=np.float32))
+                out[i] = model.search_codes(row, beam, start=torch.from_numpy(greedy[i].astype(np.int64))).numpy()
         return out
 
     def decode(self, codes: np.ndarray) -> np.ndarray:

@@ -295,6 +295,52 @@ def test_check_encoder(tok):
         tok.check_encoder("test-encoder", "1.1")
 
 
+def off_library(data, n: int = 60, seed: int = 1) -> np.ndarray:
+    """Vectors unlike the training ones: means of two training vectors of different clusters
+    (the way an ad's few seconds of music are unlike the library's 10 s windows)."""
+    x, _ = data
+    rng = np.random.default_rng(seed)
+    return ((x[rng.integers(0, len(x), n)] + x[rng.integers(0, len(x), n)]) / 2).astype(np.float32)
+
+
+def reconstruction_cos(tok: Tokenizer, x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    y = tok.decode(codes).astype(np.float64)
+    return (y * x).sum(1) / np.linalg.norm(y, axis=1) / np.linalg.norm(x, axis=1)
+
+
+def test_searched_codes_decode_closer_than_the_encoders_guess(tok, data):
+    """encode_searched optimises each vector's reconstruction: never worse than encode (its
+    codes are a candidate), and better on vectors unlike the training ones."""
+    x = off_library(data)
+    greedy, searched = tok.encode(x), tok.encode_searched(x, beam=4)
+    assert searched.dtype == greedy.dtype and searched.shape == greedy.shape
+    guess, best = reconstruction_cos(tok, x, greedy), reconstruction_cos(tok, x, searched)
+    assert (best >= guess - 1e-6).all()
+    assert best.mean() > guess.mean() + 0.01 and (searched != greedy).any(axis=1).mean() > 0.2
+
+
+def test_a_beam_as_wide_as_the_codebook_finds_the_best_code_string(tok, data):
+    """With 2 levels x 8 codes and a beam of 8, every first code is kept and every second one
+    tried: the search is exhaustive, so it returns the best of all 64 code strings."""
+    x = off_library(data, n=12, seed=2)
+    every = np.array([(a, b) for a in range(8) for b in range(8)], dtype=np.uint8)
+    cos = np.stack([reconstruction_cos(tok, np.repeat(v[None], len(every), 0), every) for v in x])
+    assert np.array_equal(tok.encode_searched(x, beam=8), every[cos.argmax(axis=1)])
+
+
+def test_searched_codes_do_not_depend_on_the_batch(tok, data):
+    x = off_library(data, n=20, seed=3)
+    together = tok.encode_searched(x, beam=2)
+    assert np.array_equal(together[5:6], tok.encode_searched(x[5:6], beam=2))
+    assert np.array_equal(together[::-1], tok.encode_searched(x[::-1].copy(), beam=2))
+
+
+@pytest.mark.parametrize("beam", [0, -1, 1.5, True])
+def test_a_bad_search_beam_is_refused(tok, data, beam):
+    with pytest.raises(BadInputError, match="search beam"):
+        tok.encode_searched(data[0][:2], beam=beam)
+
+
 # -- save / load ----------------------------------------------------------------------------------
 
 def test_save_load_round_trip(tok, data, tmp_path):
