@@ -33,7 +33,12 @@ import typer
 from typer.core import TyperGroup
 
 from adcut.core.errors import AdcutError, Interrupted
-from adcut.core.interrupts import interrupt_handled, raise_interrupt, stop_if_interrupted
+from adcut.core.interrupts import (
+    interrupt_handled,
+    interrupt_pending,
+    raise_interrupt,
+    stop_if_interrupted,
+)
 
 def _parser_errors(name: str) -> tuple[type[BaseException], ...]:
     """An exception class of the argument parser: Typer vendors click (typer._click) in recent
@@ -208,12 +213,11 @@ def run_boundary(group: TyperGroup, argv: list[str], prog_name: str, extra: dict
         _say(f"error: {one_line(exc.format_message(), MAX_LINE_CHARS - 10)}")
         return 2
     except ABORTS:
-        interrupt_handled()
-        _say("interrupted")
-        return 130
+        return _interrupted()
     except AdcutError as exc:
-        if isinstance(exc, Interrupted):
-            interrupt_handled()
+        if not isinstance(exc, Interrupted) and interrupt_pending():
+            return _interrupted()
+        interrupt_handled()
         _say(error_line(exc))
         return exc.exit_code
     except BrokenPipeError:  # `adcut library ls | head`: the reader left; not an error of ours
@@ -226,6 +230,8 @@ def run_boundary(group: TyperGroup, argv: list[str], prog_name: str, extra: dict
         _say("error: out of memory (close other programs, or process fewer files at once)")
         return 2
     except OSError as exc:
+        if interrupt_pending():
+            return _interrupted()
         line = os_fault_line(exc)
         if line is not None:
             log.debug("OS fault", exc_info=exc)
@@ -237,8 +243,16 @@ def run_boundary(group: TyperGroup, argv: list[str], prog_name: str, extra: dict
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         return code if code in (0, 1, 2, 130) else 1
     except Exception as exc:  # noqa: BLE001  (the boundary: every other exception is a bug)
+        if interrupt_pending():  # what C code made of a KeyboardInterrupt
+            return _interrupted()
         _say(internal_error_line(exc, argv))
         return 1
+
+
+def _interrupted() -> int:
+    interrupt_handled()
+    _say("interrupted")
+    return 130
 
 
 class AdcutGroup(TyperGroup):

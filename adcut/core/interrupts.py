@@ -96,6 +96,13 @@ def stop_if_interrupted() -> None:
         raise KeyboardInterrupt
 
 
+def interrupt_pending() -> bool:
+    """Whether a Ctrl-C or SIGTERM was raised and not yet handled: an error that C code made
+    of the KeyboardInterrupt (pydantic-core wraps it in a SchemaError while it builds a model)
+    is the interrupt's doing, not a fault."""
+    return bool(_pending)
+
+
 def interrupt_handled() -> None:
     """The command line has handled the interrupt (it exits 130, or, in a test, goes on)."""
     _pending.clear()

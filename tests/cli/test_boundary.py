@@ -181,3 +181,24 @@ def test_a_ctrl_c_lost_on_its_way_up_still_stops_the_command(tmp_path):
         group.write("mp4", b"kept")
         group.commit()
     assert out.read_bytes() == b"kept"
+
+
+def test_an_error_made_of_a_ctrl_c_by_c_code_is_an_interruption(monkeypatch):
+    """pydantic-core wraps a KeyboardInterrupt raised while it builds a model in a SchemaError:
+    with an interrupt pending, that is "interrupted" (exit 130), not an internal error."""
+    from adcut.cli.boundary import run_boundary
+
+    def wrapped(*_args, **_kwargs):
+        try:
+            raise_interrupt(signal.SIGINT, sys._getframe())
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("Error building 'model' validator: KeyboardInterrupt") from exc
+
+    monkeypatch.setattr("typer.core.TyperGroup.main", wrapped)
+    try:
+        assert run_boundary(None, ["doctor"], "adcut", {}) == 130
+    finally:
+        interrupt_handled()
+    monkeypatch.setattr("typer.core.TyperGroup.main",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("a real fault")))
+    assert run_boundary(None, ["doctor"], "adcut", {}) == 1
