@@ -84,6 +84,33 @@ def kmeans(x: np.ndarray, k: int, *, iters: int, rng: np.random.Generator) -> np
     return centroids
 
 
+def principal_axes(sample: np.ndarray, mean: np.ndarray, dim: int) -> np.ndarray:
+    """The top `dim` principal axes (D, dim) float64 of `sample` (N, D) about `mean`: the top
+    right-singular vectors of the centred data. From the D x D scatter matrix (summed chunk by
+    chunk in float64, never a float64 copy of the data); with fewer rows than dimensions, from
+    the N x N Gram matrix instead, which has the same non-zero spectrum (36 vectors of 1280
+    dimensions took a 1280 x 1280 eigendecomposition, 0.7 s), completed where the sample has no
+    variance by orthonormal directions (seeded, so the same data gives the same axes)."""
+    n, d = sample.shape
+    if n >= d:
+        scatter = np.zeros((d, d), dtype=np.float64)
+        for start in range(0, n, CHUNK_ROWS):
+            centred = sample[start:start + CHUNK_ROWS] - mean
+            scatter += centred.T @ centred
+        eigval, eigvec = np.linalg.eigh(scatter)
+        return eigvec[:, np.argsort(-eigval, kind="stable")[:dim]]
+    centred = sample.astype(np.float64) - mean
+    eigval, u = np.linalg.eigh(centred @ centred.T)
+    order = np.argsort(-eigval, kind="stable")
+    order = order[eigval[order] > max(float(eigval[order[0]]), 0.0) * 1e-12][:dim]
+    axes = centred.T @ (u[:, order] / np.sqrt(eigval[order]))
+    if axes.shape[1] < dim:  # no variance left: any orthonormal completion will do
+        filler = np.random.default_rng(0).standard_normal((d, dim - axes.shape[1]))
+        q, _ = np.linalg.qr(np.hstack([axes, filler]))
+        axes = np.hstack([axes, q[:, axes.shape[1]:]])
+    return axes
+
+
 class ResidualKMeans:
     """PCA to `dim`, then `levels` rounds of k-means with `codebook_size` centroids on the residual."""
 
@@ -110,15 +137,7 @@ class ResidualKMeans:
         x = l2_normalize(x)
         sample = x if len(x) <= MAX_PCA_ROWS else x[np.sort(rng.choice(len(x), MAX_PCA_ROWS, replace=False))]
         self.mean = sample.mean(axis=0, dtype=np.float64).astype(np.float32)
-        # the top right-singular vectors of the centred data, from the D x D scatter matrix
-        # (summed chunk by chunk in float64, never a float64 copy of the data)
-        scatter = np.zeros((x.shape[1], x.shape[1]), dtype=np.float64)
-        for start in range(0, len(sample), CHUNK_ROWS):
-            centred = sample[start:start + CHUNK_ROWS] - self.mean
-            scatter += centred.T @ centred
-        eigval, eigvec = np.linalg.eigh(scatter)
-        top = np.argsort(-eigval, kind="stable")[:min(self.dim, x.shape[1])]
-        axes = eigvec[:, top]
+        axes = principal_axes(sample, self.mean, min(self.dim, x.shape[1]))
         axes *= np.where(axes[np.argmax(np.abs(axes), axis=0), np.arange(axes.shape[1])] < 0, -1.0, 1.0)
         self.axes = axes.astype(np.float32)  # signs fixed: the same data gives the same axes
         residual = (x - self.mean) @ self.axes

@@ -81,3 +81,21 @@ def test_refusals():
         model.decode(np.zeros((3, 3), dtype=np.uint8))
     with pytest.raises(BadInputError, match="levels >= 1"):
         ResidualKMeans(dim=8, levels=0)
+
+
+def test_fewer_vectors_than_dimensions_give_the_same_principal_axes():
+    """With fewer vectors than dimensions the axes come from the small Gram matrix: the same
+    subspace as the full scatter matrix's top axes, orthonormal, completed where the data has
+    no variance."""
+    from adcut.tokens.baseline import principal_axes
+
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((30, 200)) @ rng.standard_normal((200, 200))).astype(np.float32)
+    mean = x.mean(axis=0)
+    axes = principal_axes(x, mean, 40)
+    assert axes.shape == (200, 40) and np.allclose(axes.T @ axes, np.eye(40), atol=1e-8)
+    centred = x.astype(np.float64) - mean
+    eigval, eigvec = np.linalg.eigh(centred.T @ centred)
+    top = eigvec[:, np.argsort(-eigval)[:29]]  # 30 centred vectors span 29 dimensions
+    assert np.allclose(np.linalg.svd(top.T @ axes[:, :29], compute_uv=False), 1.0, atol=1e-6)
+    assert np.allclose(centred @ axes[:, 29:], 0.0, atol=1e-6)  # no variance in the completion
