@@ -1,6 +1,6 @@
 """The dataset builder against a synthesised corpus whose truth is known, in one run.
 
-    .venv/bin/python benchmarks/dataset.py [--ads 30] [--work DIR] [--ray] [--json]
+    .venv/bin/python benchmarks/dataset.py [--ads 30] [--seed 0] [--work DIR] [--ray] [--json]
 
 1. `adcut dataset synth -o WORK/corpus --ads N`: finished ads rendered by adcut from packaged
    footage and music, each with the truth it was made from (when each line is spoken, which
@@ -179,6 +179,7 @@ def measure(corpus: Path, data: Path, music_lib: Path, audio_tok: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ads", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=0, help="the corpus's seed (another seed: other ads)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/adcut-bench-dataset"))
     ap.add_argument("--ray", action="store_true", help="also build with --ray local and compare")
     ap.add_argument("--json", action="store_true")
@@ -187,7 +188,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     corpus, data, audio_tok = work / "corpus", work / "data", work / "tok-audio"
 
-    synth_s, _, _ = adcut("dataset", "synth", "-o", str(corpus), "--ads", str(args.ads))
+    synth_s, _, _ = adcut("dataset", "synth", "-o", str(corpus), "--ads", str(args.ads),
+                          "--seed", str(args.seed))
     videos = sorted((corpus / "ads").glob("*.mp4"))
     ad_s = sum(json.loads(p.with_suffix("").with_suffix(".truth.json").read_text())["duration_s"]
                for p in videos)
