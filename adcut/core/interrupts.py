@@ -85,7 +85,8 @@ def raise_interrupt(signum, frame) -> None:
 
 def _deliver_later(signum: int) -> None:
     time.sleep(REDELIVER_S)
-    signal.raise_signal(signum)
+    # to the main thread itself, so a wait it is in (a sleep, a child process) is interrupted
+    signal.pthread_kill(threading.main_thread().ident, signum)
 
 
 def stop_if_interrupted() -> None:
