@@ -305,7 +305,7 @@ def picture_stills(logs: list[PictureLog], kind: str, fps: int) -> list[Interval
 def run_qc(output: Path, timeline: Timeline, *,
            caption_boxes: list[tuple[int, int, int, int]] | None = None,
            picture_logs: list[PictureLog] | None = None,
-           voice_reference: VoiceReference | None = None) -> list[Check]:
+           voice_reference: Background[np.ndarray] | None = None) -> list[Check]:
     """Check a rendered file against its timeline. `caption_boxes` are the subtitle boxes as
     (left, top, right, bottom) pixels of the timeline's frame. A preview (third-size) render
     is recognised by its size: its loudness is not normalised, so that check is skipped.
@@ -440,21 +440,12 @@ def line_correlations(heard: np.ndarray, lines: np.ndarray, spans: list[tuple[in
     return out
 
 
-class VoiceReference:
-    """The timeline's voice lines rendered alone at VOICE_RATE (what the voice check looks for
-    in the file), made on a thread of their own: started before the render, the stem is ready
-    when QC needs it instead of adding its own ffmpeg pass after the encode."""
-
-    def __init__(self, timeline: Timeline) -> None:
-        self._worker = Background(lambda: _render_voice_alone(timeline))
-
-    def samples(self) -> np.ndarray:
-        return self._worker.result()
-
-
-def start_voice_reference(timeline: Timeline) -> VoiceReference | None:
-    """QC's voice reference for `timeline`, under way (None when it has no voice lines)."""
-    return VoiceReference(timeline) if timeline.voice else None
+def start_voice_reference(timeline: Timeline) -> Background[np.ndarray] | None:
+    """QC's voice reference, under way on a thread of its own (None when the timeline has no
+    voice lines): the lines rendered alone at VOICE_RATE, what the voice check looks for in the
+    file. Started before the render, it is ready when QC needs it instead of adding its own
+    ffmpeg pass after the encode."""
+    return Background(lambda: _render_voice_alone(timeline)) if timeline.voice else None
 
 
 def _render_voice_alone(timeline: Timeline) -> np.ndarray:
@@ -470,7 +461,7 @@ def _render_voice_alone(timeline: Timeline) -> np.ndarray:
 
 
 def _voice_check(output: Path, timeline: Timeline, has_audio: bool,
-                 reference: VoiceReference | None = None) -> Check:
+                 reference: Background[np.ndarray] | None = None) -> Check:
     """Whether the voice-over the timeline was to have is heard in the file, line by line."""
     from adcut.media.audio import decode_audio
 
@@ -484,7 +475,7 @@ def _voice_check(output: Path, timeline: Timeline, has_audio: bool,
     if not has_audio:
         return Check("voice", False, "the file has no sound", measured=0.0, target=target)
     heard = decode_audio(output, sample_rate=VOICE_RATE).samples
-    lines = (reference or VoiceReference(timeline)).samples()
+    lines = reference.result() if reference is not None else _render_voice_alone(timeline)
     fps = timeline.fps
     spans = [(round(c.start_f / fps * VOICE_RATE), round((c.start_f + c.duration_f) / fps
                                                           * VOICE_RATE)) for c in timeline.voice]
