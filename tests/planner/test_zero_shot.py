@@ -211,3 +211,22 @@ def test_a_multilingual_encoder_reads_chinese_where_characters_say_nothing():
     sim = rel.similarity([product], caps)[0]
     assert sim.argmax() == 0 and sim[0] > sim[1:].max()
     assert np.all((sim >= 0) & (sim <= 1))
+
+
+def test_a_chinese_line_finds_its_english_caption():
+    """A Chinese brief over footage captioned in English: no word can match, so the English-only
+    default gives way to the multilingual encoder, and each line finds the clip it speaks of."""
+    from adcut.planner.relevance import TextRelevance, is_cross_lingual
+
+    caps = ["a glass of iced coffee with milk", "a red sports car parked by the road",
+            "the earth at night seen from space", "a dog running on the beach"]
+    lines = ["冰咖啡，清爽一夏", "小狗在海边奔跑"]
+    assert is_cross_lingual(caps + lines)
+    assert not is_cross_lingual(caps + ["Iced coffee, all summer"])
+    assert not is_cross_lingual(["婴儿配方奶粉 Aptamil", "海边的日落"])  # a brand name is not English text
+    assert not is_cross_lingual(["一辆白色的汽车停在展厅内", "1.4T,", "Plus"])  # nor a spec or one word
+    rel = TextRelevance(caps + lines, text_encoder="minilm")
+    assert rel.uses_dense and rel.multilingual
+    assert rel.match(lines, caps).argmax(axis=1).tolist() == [0, 3]
+    english = TextRelevance(caps + ["Iced coffee, all summer"], text_encoder="minilm")
+    assert not english.multilingual  # one language: the configured encoder stays
