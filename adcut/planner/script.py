@@ -397,6 +397,8 @@ def _candidates(slot: ScriptSlot, facts: ScriptFacts, names: list[str], language
             if "{name}" in t.lower() and not nm:
                 continue
             for n in (nm or [""]):
+                if zh and "{name}" in t and n and _CJK_RE.fullmatch(n[-1]) and n[-1] in p:
+                    continue  # the point names the thing itself: "这款单车几秒解锁一辆自行车"
                 out.append(t.replace("{P}", _strip_end(P)).replace("{p}", _strip_end(p))
                            .replace("{Name}", _upper_first(n)).replace("{name}", n)
                            .replace("{obj}", slot.obj or ""))

@@ -161,6 +161,20 @@ def test_names_are_said_once_and_as_noun_phrases():
         assert "CityHop share bikes" in lines[0] and "share." not in lines[0]
 
 
+def test_a_chinese_point_that_names_the_thing_is_not_prefixed_with_the_name():
+    """'这款单车几秒解锁一辆自行车' said the bike twice: a point that already names the product's
+    kind of thing stands alone; one that does not may still follow the name."""
+    facts = ScriptFacts("CityHop共享单车", "", ("几秒解锁一辆自行车", "一欧元骑遍全城"))
+    seen = set()
+    for seed in range(6):
+        _, lines = write_script(facts, [None] * 4, [3.0] * 4, "zh", seed=seed, silent=True)
+        for ln in lines:
+            if "自行车" in ln:
+                assert "单车" not in ln.replace("自行车", ""), ln
+            seen.add(ln)
+    assert any("单车" in ln and "骑遍全城" in ln for ln in seen), seen  # the name still leads a point
+
+
 def test_a_point_is_never_pasted_into_a_frame_it_does_not_fit():
     """'It's all about Steeped for 18 hours': points stand as sentences or after the name."""
     facts = ScriptFacts("Cold Brew", "Verde", ("Steeped for 18 hours", "smooth and low-acid"))
