@@ -254,10 +254,12 @@ class TextRelevance:
         self.lexical = LexicalModel(self.corpus)
         self.dense_weight = dense_weight
         self.multilingual = (text_encoder or "").strip().lower() in MULTILINGUAL_TEXT
-        if text_encoder and not self.multilingual and is_cross_lingual(self.corpus):
+        self.cross_lingual = is_cross_lingual(self.corpus)
+        if text_encoder and not self.multilingual and self.cross_lingual:
             text_encoder, self.multilingual = CROSS_LINGUAL_TEXT, True
         self._encoder_spec = text_encoder if (self.language != "zh" or self.multilingual) else None
         self._floor: float | None = None
+        self._floors: dict[bool, float] | None = None
 
     @property
     def uses_dense(self) -> bool:
@@ -287,8 +289,8 @@ class TextRelevance:
             self._encoder_spec = None
             return lex
         if self.multilingual:
-            floor = self.dense_floor()
-            dense = np.clip((dense - floor) / max(1.0 - floor, 1e-6), 0.0, 1.0)
+            floor = self._pair_floors(queries, docs) if self.cross_lingual else self.dense_floor()
+            dense = np.clip((dense - floor) / np.maximum(1.0 - floor, 1e-6), 0.0, 1.0)
         else:  # MiniLM cosines of unrelated sentences sit around 0.0-0.2; map that floor to 0
             dense = np.clip((dense - 0.1) / 0.7, 0.0, 1.0)
         return self.dense_weight * dense + (1.0 - self.dense_weight) * lex
@@ -306,6 +308,26 @@ class TextRelevance:
                 iu = np.triu_indices(len(texts), 1)
                 self._floor = float(np.median((V @ V.T)[iu]))
         return self._floor
+
+    def _pair_floors(self, queries: list[str], docs: list[str]) -> np.ndarray:
+        """(Q, D) the floor of each pair of a cross-lingual task: texts of one language resemble
+        each other more than any text resembles one of the other language, so the median of
+        the task's same-language pairs is the floor of same-language pairs and the median of
+        its mixed pairs that of mixed pairs (one median for all would call every mixed pair
+        unrelated)."""
+        if self._floors is None:
+            texts = [t for t in dict.fromkeys(self.corpus) if t]
+            zh = np.array([cjk_ratio(t) >= 0.3 for t in texts])
+            cos = self._dense(texts) @ self._dense(texts).T if texts else np.zeros((0, 0))
+            iu = np.triu_indices(len(texts), 1)
+            same = (zh[:, None] == zh[None, :])[iu]
+            pairs = cos[iu]
+            overall = float(np.median(pairs)) if pairs.size else 0.0
+            self._floors = {kind: float(np.median(pairs[same == kind])) if np.any(same == kind) else overall
+                            for kind in (True, False)}
+        qz = np.array([cjk_ratio(t) >= 0.3 for t in queries])
+        dz = np.array([cjk_ratio(t) >= 0.3 for t in docs])
+        return np.where(qz[:, None] == dz[None, :], self._floors[True], self._floors[False])
 
     def similarity(self, queries: Sequence[str], docs: Sequence[str]) -> np.ndarray:
         """(Q, D) symmetric similarity in [0, 1]: TF-IDF cosine, fused with the dense cosine
