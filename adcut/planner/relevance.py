@@ -283,7 +283,9 @@ class TextRelevance:
         if not self.uses_dense or not queries or not docs:
             return lex
         try:
-            dense = self._dense(queries) @ self._dense(docs).T
+            qv, dv = self._dense(queries), self._dense(docs)
+            # one side all empty texts: its zero rows do not even have the encoder's width
+            dense = qv @ dv.T if qv.shape[1] == dv.shape[1] else np.zeros((len(queries), len(docs)))
         except Exception as e:  # noqa: BLE001 - a missing encoder must not stop planning
             logging.getLogger(__name__).warning("text encoder unavailable (%s); lexical relevance only", e)
             self._encoder_spec = None
@@ -318,7 +320,8 @@ class TextRelevance:
         if self._floors is None:
             texts = [t for t in dict.fromkeys(self.corpus) if t]
             zh = np.array([cjk_ratio(t) >= 0.3 for t in texts])
-            cos = self._dense(texts) @ self._dense(texts).T if texts else np.zeros((0, 0))
+            V = self._dense(texts) if texts else np.zeros((0, 1))
+            cos = V @ V.T
             iu = np.triu_indices(len(texts), 1)
             same = (zh[:, None] == zh[None, :])[iu]
             pairs = cos[iu]

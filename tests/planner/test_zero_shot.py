@@ -231,5 +231,8 @@ def test_a_chinese_line_finds_its_english_caption():
     assert match.argmax(axis=1).tolist() == [0, 3] and match[0, 0] > 0.25 and match[1, 3] > 0.25
     # each kind of pair is measured against its own kind: the captions among themselves stay apart
     assert rel.similarity(caps, caps)[np.triu_indices(4, 1)].max() < 0.3
+    # a clip without words (or a task of empty lines) resembles nothing and turns nothing off
+    assert rel.match(["", ""], caps).max() == 0.0 and rel.match(lines[:1], ["", caps[0]])[0, 1] > 0.25
+    assert rel.uses_dense
     english = TextRelevance(caps + ["Iced coffee, all summer"], text_encoder="minilm")
     assert not english.multilingual  # one language: the configured encoder stays
