@@ -30,6 +30,10 @@ ENGINE_DIST = "rapidocr-onnxruntime"
 INSTALL_HINT = f"pip install {ENGINE_DIST}==1.4.4"
 READ_LONG_SIDE = 960
 MIN_SCORE = 0.5  # the engine's own default recognition threshold
+# The detector (DBNet) predicts text at a quarter of the resolution it reads, so a box's edges
+# are known to about 4 of its pixels: boxes are grown by that much (reframing keeps boxes
+# whole; a box a few pixels short had the crop shave the first letter of a price card).
+BOX_MARGIN_PX = 4
 FLAT_RANGE = 2  # levels a flat colour may vary by after lossy coding: no stroke of text fits in it
 # PP-OCR reads a dollar sign before a price as "S" (7 of 12 "$4.99" lines in the test above):
 # an S right before a number with two decimals is a price, never a word.
@@ -42,11 +46,14 @@ def fix_text(text: str) -> str:
     return _DOLLAR_AS_S.sub("$", " ".join(text.split()))
 
 
-def box_of(quad: Sequence[Sequence[float]], width: int, height: int) -> list[float]:
-    """The axis-aligned box [x0, y0, x1, y1] of a detected quadrilateral, as fractions of the
-    frame (0-1, clamped, 4 decimals)."""
+def box_of(quad: Sequence[Sequence[float]], width: int, height: int,
+           margin_px: float = 0.0) -> list[float]:
+    """The axis-aligned box [x0, y0, x1, y1] of a detected quadrilateral, grown by `margin_px`
+    on every side, as fractions of the frame (0-1, clamped, 4 decimals)."""
     xs = [float(p[0]) for p in quad]
     ys = [float(p[1]) for p in quad]
+    xs = [min(xs) - margin_px, max(xs) + margin_px]
+    ys = [min(ys) - margin_px, max(ys) + margin_px]
 
     def frac(v: float, side: int) -> float:
         return round(min(1.0, max(0.0, v / side)), 4)
@@ -55,15 +62,17 @@ def box_of(quad: Sequence[Sequence[float]], width: int, height: int) -> list[flo
             frac(max(ys), height)]
 
 
-def parse_result(result, width: int, height: int, min_score: float = MIN_SCORE) -> list[dict]:
+def parse_result(result, width: int, height: int, min_score: float = MIN_SCORE,
+                 margin_px: float = BOX_MARGIN_PX) -> list[dict]:
     """The engine's [[quad, text, score], ...] as [{"text", "box", "score"}, ...] in reading
-    order, without low-confidence reads and reads with no letter or digit."""
+    order, without low-confidence reads and reads with no letter or digit. Each box is grown
+    by `margin_px` of the frame the engine read (BOX_MARGIN_PX), so it holds all of the ink."""
     items = []
     for quad, text, score in result or []:
         text = fix_text(str(text))
         if float(score) < min_score or not _HAS_WORD.search(text):
             continue
-        items.append({"text": text, "box": box_of(quad, width, height),
+        items.append({"text": text, "box": box_of(quad, width, height, margin_px),
                       "score": round(float(score), 3)})
     return items
 

@@ -112,3 +112,18 @@ def test_a_version_1_catalog_migrates(tmp_path):
         assert {"ocr", "ocr_engine"} <= cols
         cols = {r[1] for r in catalog.con.execute("PRAGMA table_info(sources)")}
         assert {"still", "captions_hash"} <= cols
+
+
+def test_a_read_box_holds_all_of_its_ink():
+    """The detector knows a box's edges to about 4 of its pixels; boxes are grown by that much,
+    so a crop that keeps the box keeps every letter (a tight box had the crop shave the 'O' of
+    'ONLY $4.99')."""
+    from adcut.encoders.ocr import BOX_MARGIN_PX, parse_result
+
+    quad = [[216, 229], [745, 229], [745, 327], [216, 327]]
+    (item,) = parse_result([[quad, "ONLY $4.99", 0.9]], 960, 540)
+    x0, y0, x1, y1 = item["box"]
+    assert x0 * 960 == pytest.approx(216 - BOX_MARGIN_PX, abs=0.1) and x1 * 960 == pytest.approx(745 + BOX_MARGIN_PX, abs=0.1)
+    assert y0 * 540 == pytest.approx(229 - BOX_MARGIN_PX, abs=0.1) and y1 * 540 == pytest.approx(327 + BOX_MARGIN_PX, abs=0.1)
+    (edge,) = parse_result([[[[0, 0], [50, 0], [50, 20], [0, 20]], "TOP", 0.9]], 960, 540)
+    assert edge["box"][:2] == [0.0, 0.0]  # clamped to the frame
