@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -189,18 +190,21 @@ def measure(name: str, library: Path, brief: Path, work: Path, repeat: int = 3) 
         return wall, json.loads(proc.stdout)
 
     cold_s, cold = edit("cold")
-    # The warm edit and the preview are the figures the targets judge: the median of `repeat`
-    # runs each, interleaved, so a busy moment of the machine does not decide a ratio.
-    warm_runs, preview_runs = [], []
+    # The warm edit, floor D and the preview are the figures the targets judge: `repeat`
+    # rounds of the three, interleaved, and each ratio the median of its rounds' ratios, so
+    # neither a busy moment nor the machine's drift over minutes (runs of the same command
+    # differed by 7% from one minute to the next on this VM) decides a ratio.
+    warm_runs, preview_runs, floor_runs = [], [], []
     for _ in range(repeat):
         warm_runs.append(edit("warm"))
+        floor_runs.append(floor_d(out / "warm.timeline.json", out / "floor-d.mp4"))
         preview_runs.append(edit("preview", "--preview"))
     warm_s, warm = _median_run(warm_runs)
     preview_s, preview = _median_run(preview_runs)
+    warm_ratio = statistics.median(w / f for (w, _), (f, _) in zip(warm_runs, floor_runs))
+    preview_ratio = statistics.median(p / w for (p, _), (w, _) in zip(preview_runs, warm_runs))
     variants_s, variants = edit("variants", "--variants", "3")
-    floors = sorted(floor_d(out / "warm.timeline.json", out / "floor-d.mp4")
-                    for _ in range(repeat))
-    floor_s, floor_cpu = floors[len(floors) // 2]
+    floor_s, floor_cpu = sorted(floor_runs)[len(floor_runs) // 2]
     floor_ad_s, floor_ad_cpu = floor_d(out / "warm.timeline.json", out / "floor-d-as-ad.mp4",
                                        as_the_ad=True)
     repeated = sorted({p for v in variants[1:] for p in v.get("phases_s", {})} &
@@ -213,9 +217,11 @@ def measure(name: str, library: Path, brief: Path, work: Path, repeat: int = 3) 
         "floor_d_s": round(floor_s, 1), "floor_d_cpu_s": round(floor_cpu, 1),
         "floor_d_as_ad_s": round(floor_ad_s, 1), "floor_d_as_ad_cpu_s": round(floor_ad_cpu, 1),
         "cold_over_floor_d": round(cold_s / floor_s, 2),
-        "warm_over_floor_d": round(warm_s / floor_s, 2),
+        "rounds_s": [{"warm": round(w, 2), "floor_d": round(f, 2), "preview": round(p, 2)}
+                     for (w, _), (f, _), (p, _) in zip(warm_runs, floor_runs, preview_runs)],
+        "warm_over_floor_d": round(warm_ratio, 2),
         "warm_over_floor_d_as_ad": round(warm_s / floor_ad_s, 2),
-        "preview_over_full": round(preview_s / warm_s, 2),
+        "preview_over_full": round(preview_ratio, 2),
         "variants3_over_3_single": round(variants_s / (3 * warm_s), 2),
         "phases_cold_s": cold[0].get("phases_s", {}),
         "phases_warm_s": warm[0].get("phases_s", {}),
