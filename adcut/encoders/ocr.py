@@ -12,9 +12,8 @@ blurred background; 30 lines in all): long side 480 -> 18/30 lines exact, 0.39 s
 640 -> 25/30, 0.37 s; 960 -> 26/30, 0.36 s; 1280 -> 26/30, 0.36 s; 1920 -> 27/30, 0.77 s.
 The engine's detector scales a frame's short side up to 736 px by default (a 960x540 frame
 is detected at 1312x736), which is why below ~1300 px the cost hardly changed. The reader
-asks it to detect at the frame's own size instead (long side at most READ_LONG_SIDE):
-`benchmarks/ocr.py` reads the same lines (56 of 60 on 1080p and 1920p frames) in 0.62 of
-the time.
+asks it to detect at the frame's own size instead (long side at most READ_LONG_SIDE): the
+same lines, in less time (`benchmarks/ocr.py`; figures in benchmarks/NOTES.md).
 """
 
 from __future__ import annotations

@@ -85,8 +85,8 @@ def picture_check_filters(fps: int) -> str:
     """blackdetect and freezedetect on the frames on their way to the encoder (they pass
     through unchanged), logging every stretch of 2 frames or more (QC keeps the pieces
     nothing explains that last over 0.5 s; short ones let the stretches of a long render's
-    passes be joined). In line rather than on a split-off copy scaled down: the demo's encode
-    took 0.5-0.9 s longer with the split and the scaling, about nothing more in line."""
+    passes be joined). In line rather than on a split-off copy scaled down, which cost the
+    encode far more than the detectors themselves (benchmarks/NOTES.md, edit_speed.py)."""
     d = _num(2 / fps)
     return f"{BLACK_FILTER.format(d=d)},{FREEZE_FILTER.format(n=OUTPUT_FREEZE_NOISE, d=d)}"
 
