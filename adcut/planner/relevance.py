@@ -61,10 +61,14 @@ def cjk_ratio(text: str) -> float:
     return cjk / (cjk + latin) if cjk + latin else 0.0
 
 
+def is_chinese(text: str) -> bool:
+    """Whether `text` is mostly Chinese (a brand or a spec in Latin letters inside it aside)."""
+    return cjk_ratio(text) >= 0.3
+
+
 def detect_language(texts: Sequence[str]) -> str:
     """'zh' when the texts are mostly Chinese, else 'en'."""
-    joined = "".join(t for t in texts if t)
-    return "zh" if cjk_ratio(joined) >= 0.3 else "en"
+    return "zh" if is_chinese("".join(t for t in texts if t)) else "en"
 
 
 def is_cross_lingual(texts: Sequence[str]) -> bool:
@@ -77,9 +81,8 @@ def is_cross_lingual(texts: Sequence[str]) -> bool:
     for text in texts:
         if not text:
             continue
-        ratio = cjk_ratio(text)
-        zh += ratio >= 0.3
-        latin += ratio == 0.0 and len(re.findall(r"[A-Za-z]{2,}", text)) >= 2
+        zh += is_chinese(text)
+        latin += cjk_ratio(text) == 0.0 and len(re.findall(r"[A-Za-z]{2,}", text)) >= 2
     return zh > 0 and latin > 0
 
 
@@ -319,7 +322,7 @@ class TextRelevance:
         unrelated)."""
         if self._floors is None:
             texts = [t for t in dict.fromkeys(self.corpus) if t]
-            zh = np.array([cjk_ratio(t) >= 0.3 for t in texts])
+            zh = np.array([is_chinese(t) for t in texts])
             V = self._dense(texts) if texts else np.zeros((0, 1))
             cos = V @ V.T
             iu = np.triu_indices(len(texts), 1)
@@ -328,8 +331,8 @@ class TextRelevance:
             overall = float(np.median(pairs)) if pairs.size else 0.0
             self._floors = {kind: float(np.median(pairs[same == kind])) if np.any(same == kind) else overall
                             for kind in (True, False)}
-        qz = np.array([cjk_ratio(t) >= 0.3 for t in queries])
-        dz = np.array([cjk_ratio(t) >= 0.3 for t in docs])
+        qz = np.array([is_chinese(t) for t in queries])
+        dz = np.array([is_chinese(t) for t in docs])
         return np.where(qz[:, None] == dz[None, :], self._floors[True], self._floors[False])
 
     def similarity(self, queries: Sequence[str], docs: Sequence[str]) -> np.ndarray:
