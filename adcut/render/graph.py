@@ -1,7 +1,10 @@
 """Timeline -> ffmpeg commands (PURE: data in, argv out; golden-tested).
 
-An ad of up to SINGLE_PASS_MAX_CLIPS clips is one command, one filtergraph and one encode
-generation (a longer one: the same graph per pass, see "long ads"):
+A render is three kinds of command, one encode generation: the picture (one command for an ad
+of up to SINGLE_PASS_MAX_CLIPS clips, one per pass of a longer one, see "passes"), the sound of
+the whole ad, and the join of both into the MP4 by stream copy. The picture and the sound run at
+the same time (adcut.render.run): the sound, with its loudness pass, costs no wall time beside
+the picture's encode. What they hold:
 
 - one input per clip, seeked with `-ss` before `-i` (fast: ffmpeg jumps to the keyframe and
   decodes only the range) and limited with `-t` to the clip plus its transition handles; a clip
@@ -25,7 +28,7 @@ Memory: ffmpeg opens every input at start and keeps each decoder (and its frame 
 end, so a render holds 30-70 MB per clip at 1080x1920 on top of x264's ~300 MB (measured, one
 command: 8 clips 857-894 MB, 16 clips 1.13 GB, 32 clips 1.91 GB peak RSS). Decoders get 2
 threads each, not one per core. A timeline of more than SINGLE_PASS_MAX_CLIPS clips therefore
-renders in passes (see "long ads" below) and stays under 1 GB at the same speed.
+renders its picture in passes (see "passes" below) and stays under 1 GB at the same speed.
 """
 
 from __future__ import annotations
@@ -650,9 +653,11 @@ def _clip_input_args(clip: TimelineClip, seg: Segment) -> list[str]:
 
 
 def build_filtergraph(timeline: Timeline, options: RenderOptions) -> str:
-    """The -filter_complex texts of the render, the picture's then the sound's (one chain per
+    """The -filter_complex texts of a render, the picture's then the sound's (one chain per
     line, for goldens and humans)."""
-    return ";\n".join(_build(timeline, options)[1:])
+    _, picture = _video_part(timeline, options)
+    _, sound = _audio_part(timeline, 0, options)
+    return ";\n".join(picture + sound)
 
 
 def _end_card_chains(timeline: Timeline, first_input: int, out_w: int, out_h: int,
@@ -761,48 +766,19 @@ def _audio_part(timeline: Timeline, first_index: int,
     return inputs, chains
 
 
-def _build(timeline: Timeline, options: RenderOptions) -> tuple[list[str], str, str]:
-    """The inputs, the picture's filtergraph and the sound's. Two graphs, because ffmpeg runs
-    each graph in a thread of its own: the sound is mixed beside the picture, not between its
-    frames (a demo preview: 1.88 -> 1.66 s)."""
-    video_inputs, video_chains = _video_part(timeline, options)
-    audio_inputs, audio_chains = _audio_part(
-        timeline, len(timeline.clips) + end_card_input_count(timeline), options)
-    return video_inputs + audio_inputs, ";\n".join(video_chains), ";\n".join(audio_chains)
-
-
 def _encoder_settings(options: RenderOptions) -> tuple[str, int, str]:
     if options.preview:
         return "ultrafast", max(options.crf, 26), "96k"
     return options.preset, options.crf, options.audio_bitrate
 
 
-def build_ffmpeg_args(timeline: Timeline, output: str, options: RenderOptions) -> list[str]:
-    """The full render command after the binary (and after run_ffmpeg's own
-    `-hide_banner -nostdin -nostats -progress pipe:1`)."""
-    inputs, picture, sound = _build(timeline, options)
-    preset, crf, abr = _encoder_settings(options)
-    return [
-        *inputs,
-        "-filter_complex", picture,
-        "-filter_complex", sound,
-        "-map", "[vout]", "-map", "[aout]",
-        "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
-        "-r", str(timeline.fps),
-        "-c:a", "aac", "-b:a", abr, "-ar", str(SAMPLE_RATE), "-ac", "2",
-        "-movflags", "+faststart",
-        "-t", _num(timeline.duration_f / timeline.fps),
-        output,
-    ]
-
-
-# ---------------------------------------------------------------------------------- long ads
+# ---------------------------------------------------------------------------------- passes
 
 # ffmpeg opens every input for the whole command (see the module note), so memory grows with the
-# clip count. A longer timeline renders in passes, each a stretch of the track: each pass encodes
-# its frames once into a part file, the sound is rendered once for the whole ad, and the parts
-# and the sound are joined by stream copy: still one encode generation for every frame.
-SINGLE_PASS_MAX_CLIPS = 10  # one command up to here (the fastest; 8 clips: 857 MB peak)
+# clip count. A longer timeline renders its picture in passes, each a stretch of the track that
+# encodes its frames once into a part file; the join concatenates the parts by stream copy: still
+# one encode generation for every frame.
+SINGLE_PASS_MAX_CLIPS = 10  # one picture command up to here (the fastest; 8 clips: 857 MB peak)
 # A longer ad: passes of about this many clips (32 clips with a fade on every cut: 939 MB peak;
 # passes of 8 clips: 1.12 GB; one command: 2.82 GB).
 CLIPS_PER_PASS = 6
@@ -871,7 +847,8 @@ def pass_timeline(timeline: Timeline, part: Pass) -> Timeline:
 
 def build_pass_args(timeline: Timeline, part: Pass, output: str,
                     options: RenderOptions) -> list[str]:
-    """One pass of a long render: the picture of `part` (subtitles included), H.264 only."""
+    """The picture of `part` (subtitles included; the whole ad for a single pass), H.264 only.
+    The gain in `options` plays no part."""
     piece = pass_timeline(timeline, part)
     inputs, chains = _video_part(piece, options, subtitle_offset_s=part.start_f / timeline.fps)
     preset, crf, _ = _encoder_settings(options)
@@ -881,7 +858,8 @@ def build_pass_args(timeline: Timeline, part: Pass, output: str,
 
 
 def build_sound_args(timeline: Timeline, output: str, options: RenderOptions) -> list[str]:
-    """The sound of the whole ad (the same mix as the single pass), AAC only."""
+    """The sound of the whole ad: the mix, the gain in `options`, the limiter; AAC only (the
+    silence of the ad's length when nothing sounds)."""
     inputs, chains = _audio_part(timeline, 0, options)
     _, _, abr = _encoder_settings(options)
     return [*inputs, "-filter_complex", ";\n".join(chains), "-map", "[aout]", "-vn",
@@ -915,10 +893,12 @@ def concat_list(paths: list[str]) -> str:
     return "ffconcat version 1.0\n" + "".join(f"file {q}\n" for q in quoted)
 
 
-def build_join_args(timeline: Timeline, list_path: str, sound_path: str,
-                    output: str) -> list[str]:
-    """The parts (an ffconcat list) and the sound into the MP4, without re-encoding."""
-    return ["-f", "concat", "-safe", "0", "-i", list_path, "-i", sound_path,
+def build_join_args(timeline: Timeline, pictures: str, sound_path: str, output: str, *,
+                    listing: bool) -> list[str]:
+    """The picture and the sound into the MP4, without re-encoding. `pictures`: the single
+    part, or with `listing` an ffconcat list of the parts (see concat_list)."""
+    read = ["-f", "concat", "-safe", "0", "-i", pictures] if listing else ["-i", pictures]
+    return [*read, "-i", sound_path,
             "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-movflags", "+faststart",
             "-t", _num(timeline.duration_f / timeline.fps), output]
 

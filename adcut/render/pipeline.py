@@ -210,7 +210,7 @@ def _render(group: OutputGroup, document: EditPlan | Timeline, *, base_dir: Path
 
     output = group.path(MP4)
     timeline = to_timeline(document, base_dir=base_dir, label=label)
-    work = group.temp_dir(MP4)  # the captions file and the parts of a long render
+    work = group.temp_dir(MP4)  # the captions file, the picture and the sound
     ass_path, fonts_dir = _write_captions(timeline, work, output)
     total_s = timeline.duration_s
     # QC's reference (the voice lines alone) is rendered beside the encode, not after it.

@@ -1,12 +1,15 @@
 """Rendering a Timeline (the edge: runs ffmpeg, writes the file).
 
-Two passes, one encode generation: a cheap audio-only pass measures the loudness of the mix,
-then the single video render applies the gain that reaches the timeline's target. A timeline
-with many clips renders its picture in several passes instead (graph.plan_passes: memory stays
-that of one pass), its sound once, and joins them by stream copy.
+One encode generation, in three steps: the picture is encoded (one command, or one per pass of
+a timeline with many clips: graph.plan_passes, so memory stays that of one pass); beside it, on
+a thread of its own, a cheap audio-only pass measures the loudness of the mix and the sound is
+rendered with the gain that reaches the timeline's target; then both are joined into the MP4 by
+stream copy. The sound takes a fraction of one core, which the encode leaves idle, so it costs
+the render no wall time (it ran inside the one command before, and its loudness pass before
+that command).
 
 The MP4 is one member of an OutputGroup (adcut.core.outputs): ffmpeg writes the group's
-temporary file beside the output, the passes of a long render go to one of the group's
+temporary file beside the output, the picture and the sound go to one of the group's
 temporary folders, and nothing appears under the output's name before the group commits. On
 any failure (or Ctrl-C) the temporary files are removed; after a `kill -9` the next run on the
 same output removes them.
@@ -18,9 +21,10 @@ import logging
 import shlex
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from adcut.core.background import Background
 from adcut.core.errors import MediaError, OutputError
 from adcut.core.outputs import OutputGroup
 from adcut.core.timeline import Timeline
@@ -35,7 +39,6 @@ from adcut.render.graph import (
     Pass,
     RenderOptions,
     build_audio_measure_args,
-    build_ffmpeg_args,
     build_join_args,
     build_pass_args,
     build_sound_args,
@@ -47,16 +50,15 @@ from adcut.render.graph import (
 
 log = logging.getLogger(__name__)
 
-# What run_ffmpeg puts before the arguments when it follows progress (see adcut.media.ffmpeg).
+# What run_ffmpeg puts before the arguments (see adcut.media.ffmpeg).
 _QUIET = ["-hide_banner", "-nostdin", "-nostats"]
-_PREFIX = [*_QUIET, "-progress", "pipe:1"]
 
 
 @dataclass(frozen=True)
 class RenderResult:
     output: Path
     elapsed_s: float
-    command: list[str]  # the render command (binary first; the join of a long render), naming
+    command: list[str]  # the join that wrote the MP4 (binary first), naming
     # the output, not the temporary file ffmpeg wrote
     loudness_gain_db: float | None
     passes: int = 1  # picture passes (more than one for a long timeline)
@@ -217,79 +219,126 @@ def render_into(
     clips_per_pass: int = CLIPS_PER_PASS,
 ) -> RenderResult:
     """Render `timeline` into the temporary file of member `key` of an entered `group`, which
-    the caller commits with the rest of its outputs (`result.written` is that file). The parts
-    of a long render go to `work_dir`, or to a temporary folder of the group."""
+    the caller commits with the rest of its outputs (`result.written` is that file). The
+    picture and the sound go to `work_dir`, or to a temporary folder of the group, and are
+    joined into the temporary file."""
     output = group.path(key)
     check_inputs(timeline, ass_path=ass_path, fonts_dir=fonts_dir)
     temp = group.temp(key)
     started = time.perf_counter()
     progress = on_progress or (lambda _done_s: None)
-    with phase("loudness pass"):
-        gain = None if preview else measure_gain_db(timeline)
     options = _options(timeline, ass_path=ass_path, fonts_dir=fonts_dir, preview=preview,
-                       gain_db=gain)
+                       gain_db=None)
     passes = plan_passes(timeline, single_pass_max_clips, clips_per_pass)
+    # Absolute: ffmpeg reads the names in an ffconcat list relative to its folder.
+    parts_dir = (work_dir or group.temp_dir(key)).absolute()
+    commands = render_commands(timeline, passes, parts_dir, temp, options)
     with phase("encode"):
-        if len(passes) == 1:
-            # -y: the temporary name was just created by the group (empty); the real output
-            # is only replaced when the group commits.
-            args = ["-y", *build_ffmpeg_args(timeline, str(temp), options)]
-            logs = [(0.0, timeline.duration_s,
-                     run_ffmpeg(args, duration_s=timeline.duration_s, on_progress=progress,
-                                writing=output))]
-        else:
-            # Absolute: ffmpeg reads the names in an ffconcat list relative to its folder.
-            parts_dir = (work_dir or group.temp_dir(key)).absolute()
-            args, logs = _render_in_passes(timeline, passes, temp, parts_dir, options, progress,
-                                           output)
-    command = [find_ffmpeg().path, *(_PREFIX if len(passes) == 1 else _QUIET), *args]
+        # The sound (its loudness pass first) on a thread of its own while the picture
+        # encodes: it needs a fraction of one core, which the encode leaves idle.
+        sound = Background(lambda: _render_sound(timeline, commands, preview, output))
+        try:
+            logs = _render_pictures(timeline, passes, commands, progress, output)
+        except BaseException:
+            _wait_quietly(sound)  # its ffmpeg must be done before the folder is removed
+            raise
+        gain, join = sound.result()
+        run_ffmpeg(join, writing=output)
+        progress(timeline.duration_s)
     if not temp.is_file() or temp.stat().st_size == 0:
         raise MediaError(f"{output}: ffmpeg wrote nothing",
                          hint="run with --print-ffmpeg and try the command by hand")
     elapsed = time.perf_counter() - started
+    command = [find_ffmpeg().path, *_QUIET, *join]
     final = [str(output) if part == str(temp) else part for part in command]
     return RenderResult(output=output, elapsed_s=elapsed, command=final, loudness_gain_db=gain,
                         passes=len(passes), written=temp, picture_logs=tuple(logs))
 
 
-def _pass_commands(timeline: Timeline, passes: list[Pass], output: Path, parts_dir: Path,
-                   options: RenderOptions) -> tuple[list[list[str]], list[str], list[str], str]:
-    """The argument lists of a long render: one per picture pass, the sound, the join; and the
-    text of the join's ffconcat list (written to parts_dir/parts.ffconcat)."""
-    parts = [str(parts_dir / f"part{k:03d}.mp4") for k in range(len(passes))]
-    sound = str(parts_dir / "sound.m4a")
-    pictures = [["-y", *build_pass_args(timeline, p, part, options)]
+@dataclass(frozen=True)
+class RenderCommands:
+    """A render's ffmpeg argument lists: one per picture pass (each writing its part), the
+    sound of the whole ad and the join of both into `output`; the join reads the single part
+    itself, or the ffconcat list `listing` (its text; None for a single part) at `list_path`.
+    The sound and the join are built for a gain (RenderOptions.loudness_gain_db) and are
+    rebuilt once the loudness pass has measured it (with_gain)."""
+
+    pictures: list[list[str]]
+    sound: list[str]
+    join: list[str]
+    listing: str | None
+    list_path: Path
+    sound_path: Path
+    output: Path
+    options: RenderOptions
+    timeline: Timeline
+
+    def with_gain(self, gain_db: float | None) -> RenderCommands:
+        options = replace(self.options, loudness_gain_db=gain_db)
+        return replace(self, options=options, sound=_sound_args(self.timeline, self.sound_path,
+                                                                 options))
+
+
+def _sound_args(timeline: Timeline, sound_path: Path, options: RenderOptions) -> list[str]:
+    return ["-y", *build_sound_args(timeline, str(sound_path), options)]
+
+
+def render_commands(timeline: Timeline, passes: list[Pass], parts_dir: Path, output: Path,
+                    options: RenderOptions) -> RenderCommands:
+    """The commands of a render of `timeline` in `passes` (PURE): picture parts, the sound
+    (sound.m4a) and the join into `output`, the intermediate files in `parts_dir`."""
+    parts = [parts_dir / (f"part{k:03d}.mp4" if len(passes) > 1 else "picture.mp4")
+             for k in range(len(passes))]
+    sound_path = parts_dir / "sound.m4a"
+    list_path = parts_dir / "parts.ffconcat"
+    pictures = [["-y", *build_pass_args(timeline, p, str(part), options)]
                 for p, part in zip(passes, parts)]
-    sound_args = ["-y", *build_sound_args(timeline, sound, options)]
-    join = ["-y", *build_join_args(timeline, str(parts_dir / "parts.ffconcat"), sound,
-                                   str(output))]
-    return pictures, sound_args, join, concat_list(parts)
+    many = len(parts) > 1
+    join = ["-y", *build_join_args(timeline, str(list_path if many else parts[0]),
+                                   str(sound_path), str(output), listing=many)]
+    return RenderCommands(pictures=pictures, sound=_sound_args(timeline, sound_path, options),
+                          join=join, listing=concat_list([str(p) for p in parts]) if many
+                          else None, list_path=list_path, sound_path=sound_path,
+                          output=output, options=options, timeline=timeline)
 
 
-def _render_in_passes(timeline: Timeline, passes: list[Pass], temp: Path, parts_dir: Path,
-                      options: RenderOptions, progress: Callable[[float], None],
-                      output: Path) -> tuple[list[str], list[tuple[float, float, str]]]:
-    """Picture passes (progress in ad seconds), the sound, then the join into `temp`. The
-    parts lie beside `output` (the name a full disk is reported under). Returns the join's
-    arguments and each picture pass's (start_s, end_s, log)."""
-    pictures, sound, join, listing = _pass_commands(timeline, passes, temp, parts_dir, options)
+def _render_sound(timeline: Timeline, commands: RenderCommands, preview: bool,
+                  output: Path) -> tuple[float | None, list[str]]:
+    """The loudness pass (not for a preview), then the sound with its gain; returns the gain
+    and the join's arguments (the list of parts written first when there is one)."""
+    with phase("loudness pass"):
+        gain = None if preview else measure_gain_db(timeline)
+    run_ffmpeg(commands.with_gain(gain).sound, writing=output)  # seconds of work for any length
+    if commands.listing is not None:
+        try:
+            commands.list_path.write_text(commands.listing, encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot write beside {output} ({exc.strerror})",
+                              hint="free space or choose another -o") from None
+    return gain, commands.join
+
+
+def _wait_quietly(job: Background) -> None:
     try:
-        (parts_dir / "parts.ffconcat").write_text(listing, encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"cannot write beside {output} ({exc.strerror})",
-                          hint="free space or choose another -o") from None
+        job.result()
+    except BaseException as exc:  # noqa: BLE001 - the picture's failure is the one reported
+        log.debug("the sound stopped too: %s", exc)
+
+
+def _render_pictures(timeline: Timeline, passes: list[Pass], commands: RenderCommands,
+                     progress: Callable[[float], None],
+                     output: Path) -> list[tuple[float, float, str]]:
+    """The picture passes in turn (progress in ad seconds), each writing its part (the name
+    a full disk is reported under is `output`). Returns each pass's (start_s, end_s, log)."""
     fps = timeline.fps
     logs = []
-    for p, args in zip(passes, pictures):
+    for p, args in zip(passes, commands.pictures):
         start_s = p.start_f / fps
         log.debug("picture pass: frames %d-%d", p.start_f, p.end_f)
         logs.append((start_s, p.end_f / fps, run_ffmpeg(
             args, duration_s=(p.end_f - p.start_f) / fps, writing=output,
             on_progress=lambda done_s, start_s=start_s: progress(start_s + done_s))))
-    run_ffmpeg(sound, writing=output)  # seconds of work for any length
-    run_ffmpeg(join, writing=output)
-    progress(timeline.duration_s)
-    return join, logs
+    return logs
 
 
 def print_command(
@@ -302,17 +351,19 @@ def print_command(
     loudness_gain_db: float | None = None,
     measure: bool = True,
 ) -> str:
-    """The render's ffmpeg commands, shell-quoted, one per line (for --print-ffmpeg).
+    """The render's ffmpeg commands, shell-quoted, one per line (for --print-ffmpeg): the
+    loudness pass, the picture (one command per pass), the sound and the join, with comment
+    lines saying where the intermediate files go.
 
     With `measure` (default) the cheap audio-only loudness pass is run so that the printed
-    render command carries the exact gain the real render would apply; the measure command
+    sound command carries the exact gain the real render would apply; the measure command
     itself is printed first, as a comment line and the command. With `measure=False` the
     given `loudness_gain_db` is used (None: no gain stage)."""
     ff = find_ffmpeg().path
     lines = []
     gain = loudness_gain_db
     if not preview and has_sound(timeline):
-        lines.append("# pass 1 (audio only): loudness of the mix; pass 2 applies "
+        lines.append("# loudness pass (audio only): the sound command below applies "
                      f"volume=<{timeline.loudness_lufs:g} LUFS - measured>")
         lines.append(shlex.join([ff, *_QUIET, *build_audio_measure_args(timeline)]))
         if measure and gain is None:
@@ -321,15 +372,15 @@ def print_command(
     options = _options(timeline, ass_path=ass_path, fonts_dir=fonts_dir, preview=preview,
                        gain_db=None if preview else gain)
     passes = plan_passes(timeline)
-    if len(passes) == 1:
-        lines.append(shlex.join([ff, *_PREFIX, *build_ffmpeg_args(timeline, str(output),
-                                                                 options)]))
-        return "\n".join(lines)
     parts_dir = output.absolute().parent / f".{output.name}.XXXXXXXX.adcut-parts"
-    pictures, sound, join, listing = _pass_commands(timeline, passes, output, parts_dir, options)
-    lines.append(f"# {len(timeline.clips)} clips: {len(passes)} picture passes (about "
-                 f"{CLIPS_PER_PASS} clips each), the sound, then the join by stream copy; "
-                 f"{parts_dir / 'parts.ffconcat'} reads:")
-    lines += [f"#   {line}" for line in listing.splitlines()]
-    lines += [shlex.join([ff, *_QUIET, *args]) for args in [*pictures, sound, join]]
+    commands = render_commands(timeline, passes, parts_dir, output, options)
+    picture = (f"{len(passes)} picture passes (about {CLIPS_PER_PASS} clips each)"
+               if len(passes) > 1 else "the picture")
+    lines.append(f"# {picture} and the sound (run side by side) into {parts_dir}, then the "
+                 "join by stream copy")
+    if commands.listing is not None:
+        lines.append(f"# {commands.list_path} reads:")
+        lines += [f"#   {line}" for line in commands.listing.splitlines()]
+    lines += [shlex.join([ff, *_QUIET, *args])
+              for args in [*commands.pictures, commands.sound, commands.join]]
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from PIL import Image
 from adcut.core.errors import MediaError
 from adcut.core.timeline import ResolvedReframe, Timeline, TimelineClip
 from adcut.media.stills import is_still, load_still, still_size
-from adcut.render.graph import RenderOptions, build_ffmpeg_args, build_filtergraph
+from adcut.render.graph import Pass, RenderOptions, build_filtergraph, build_pass_args
 
 
 def test_stills_are_read_upright_and_over_white(tmp_path):
@@ -37,7 +37,7 @@ def test_a_still_is_looped_and_pushed_in(tmp_path):
                         source_in_s=0, start_f=0, duration_f=100,
                         reframe=ResolvedReframe(mode="crop"), still=True, push_in=0.08)
     timeline = Timeline(fps=25, width=540, height=960, duration_f=100, clips=[clip])
-    args = build_ffmpeg_args(timeline, str(tmp_path / "out.mp4"), RenderOptions())
+    args = build_pass_args(timeline, Pass(0, 100), str(tmp_path / "out.mp4"), RenderOptions())
     i = args.index(str(tmp_path / "card.png"))
     assert args[i - 7:i - 3] == ["-loop", "1", "-framerate", "25"] and "-ss" not in args[i - 7:i]
     graph = build_filtergraph(timeline, RenderOptions())

@@ -13,7 +13,6 @@ from adcut.render.graph import (
     Pass,
     RenderOptions,
     build_audio_measure_args,
-    build_ffmpeg_args,
     build_filtergraph,
     build_join_args,
     build_pass_args,
@@ -77,16 +76,23 @@ def args_text(args: list[str]) -> str:
     return "\n".join("<filtergraph>" if "\n" in a else a for a in args) + "\n"
 
 
-def test_golden_render_command():
+def whole(tl: Timeline) -> Pass:
+    return Pass(0, tl.duration_f)
+
+
+def test_golden_render_commands():
     options = RenderOptions(loudness_gain_db=-3.25, ass_path="/tmp/ad build/字幕: v2, it's.ass",
                             fonts_dir="/fonts/noto")
-    args = build_ffmpeg_args(golden_timeline(), "/out/ad.mp4", options)
-    check_golden("render_args.txt", args_text(args))
-    check_golden("render_filtergraph.txt", build_filtergraph(golden_timeline(), options) + "\n")
-    # Two graphs (picture, then sound), each run by ffmpeg in a thread of its own.
-    graphs = [args[i + 1] for i, a in enumerate(args) if a == "-filter_complex"]
-    assert ";\n".join(graphs) == build_filtergraph(golden_timeline(), options)
-    assert "[vout]" in graphs[0] and ":a]" not in graphs[0] and "[aout]" in graphs[1]
+    tl = golden_timeline()
+    picture = build_pass_args(tl, whole(tl), "/parts/picture.mp4", options)
+    sound = build_sound_args(tl, "/parts/sound.m4a", options)
+    check_golden("render_args.txt", args_text(picture) + "--- sound\n" + args_text(sound))
+    check_golden("render_filtergraph.txt", build_filtergraph(tl, options) + "\n")
+    # Two commands: the picture (no sound input) and the sound (no picture decoded).
+    graphs = [args[args.index("-filter_complex") + 1] for args in (picture, sound)]
+    assert ";\n".join(graphs) == build_filtergraph(tl, options)
+    assert "[vout]" in graphs[0] and ":a]" not in graphs[0] and "[aout]" not in graphs[0]
+    assert "[aout]" in graphs[1] and ":v]" not in graphs[1] and "volume=-3.25dB" in graphs[1]
 
 
 def test_golden_measure_command():
@@ -108,12 +114,18 @@ def test_golden_measure_command():
 
 def test_render_output_options():
     tl = golden_timeline()
-    args = build_ffmpeg_args(tl, "/out/ad.mp4", RenderOptions())
+    args = build_pass_args(tl, whole(tl), "/parts/picture.mp4", RenderOptions())
     joined = " ".join(a for a in args if "\n" not in a)
-    for part in ("-c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p", "-r 30",
-                 "-c:a aac -b:a 192k -ar 48000 -ac 2", "-movflags +faststart", "-t 9 /out/ad.mp4"):
-        assert part in joined
-    assert args[-1] == "/out/ad.mp4"
+    assert "-c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -r 30" in joined
+    assert joined.endswith("-an -c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -r 30 "
+                           "-t 9 /parts/picture.mp4")
+    sound = " ".join(build_sound_args(tl, "/parts/sound.m4a", RenderOptions())[-12:])
+    assert sound == "-vn -c:a aac -b:a 192k -ar 48000 -ac 2 -t 9 /parts/sound.m4a"
+    join = build_join_args(tl, "/parts/picture.mp4", "/parts/sound.m4a", "/out/ad.mp4",
+                           listing=False)
+    assert join == ["-i", "/parts/picture.mp4", "-i", "/parts/sound.m4a", "-map", "0:v:0",
+                    "-map", "1:a:0", "-c", "copy", "-movflags", "+faststart", "-t", "9",
+                    "/out/ad.mp4"]
     # fast input seeking: -ss and -t before every clip's -i
     i = args.index("/footage/beach.mp4")
     assert args[i - 5:i] == ["-ss", "1", "-t", "3.266667", "-i"]
@@ -122,10 +134,11 @@ def test_render_output_options():
 def test_preview_is_a_third_of_the_size_and_ultrafast():
     tl = golden_timeline()
     assert output_size(tl, True) == (360, 640)
-    args = build_ffmpeg_args(tl, "/o.mp4", RenderOptions(preview=True))
-    assert args[args.index("-preset") + 1] == "ultrafast" and "96k" in args
+    args = build_pass_args(tl, whole(tl), "/o.mp4", RenderOptions(preview=True))
+    assert args[args.index("-preset") + 1] == "ultrafast"
+    assert "96k" in build_sound_args(tl, "/o.m4a", RenderOptions(preview=True))
     assert args.count("-skip_loop_filter") == len(tl.clips)  # each clip decoded the fast way
-    assert "-skip_loop_filter" not in build_ffmpeg_args(tl, "/o.mp4", RenderOptions())
+    assert "-skip_loop_filter" not in build_pass_args(tl, whole(tl), "/o.mp4", RenderOptions())
     graph = build_filtergraph(tl, RenderOptions(preview=True))
     assert "scale=360:640" in graph and "scale=1080:1920" not in graph
     odd = Timeline.model_validate(golden_timeline().model_dump() | {"width": 274, "height": 480})
@@ -206,7 +219,7 @@ def test_overlapping_transitions_are_refused():
         transitions=[{"kind": "fade", "after_clip": 0, "duration_f": 8},
                      {"kind": "fade", "after_clip": 1, "duration_f": 8}])
     with pytest.raises(BadInputError, match=r"clips\[1\]"):
-        build_ffmpeg_args(tl, "o.mp4", RenderOptions())
+        build_filtergraph(tl, RenderOptions())
 
 
 def test_audio_segments_add_up_to_the_track():
@@ -355,7 +368,9 @@ def test_pass_commands_picture_sound_and_join():
     assert sound.count("-i") == 8 and "-vn" in sound and "[aout]" in sound
     assert build_pass_args(tl, Pass(0, 90), "/p/0.mp4", opts)[-3:] == ["-t", "3", "/p/0.mp4"]
     assert "setpts=PTS+" not in " ".join(build_pass_args(tl, Pass(0, 90), "/p/0.mp4", opts))
-    join = build_join_args(tl, "/parts/parts.ffconcat", "/parts/sound.m4a", "/out/ad.mp4")
+    join = build_join_args(tl, "/parts/parts.ffconcat", "/parts/sound.m4a", "/out/ad.mp4",
+                           listing=True)
+    assert join[:6] == ["-f", "concat", "-safe", "0", "-i", "/parts/parts.ffconcat"]
     assert join[join.index("-c") + 1] == "copy" and join[-1] == "/out/ad.mp4"
     assert concat_list(["/a/part 1.mp4", "/b/it's.mp4"]) == (
         "ffconcat version 1.0\nfile '/a/part 1.mp4'\nfile '/b/it'\\''s.mp4'\n")
@@ -375,7 +390,7 @@ def test_looped_music_is_split_trimmed_and_crossfaded_to_exactly_the_cue():
     assert "asplit=4[ml0][ml1][ml2][ml3]" in graph
     assert "[ml1]atrim=start_sample=43200:end_sample=192000,asetpts=PTS-STARTPTS[ms1]" in graph
     assert "[mj2][ms3]acrossfade=ns=4800:c1=tri:c2=tri[mj3]" in graph
-    args = build_ffmpeg_args(tl, "out.mp4", RenderOptions())
+    args = build_sound_args(tl, "out.m4a", RenderOptions())
     music_input = args[args.index(tl.music.path) - 1]
     assert music_input == "-i"  # the whole track is read: segments come from anywhere in it
     assert tl.music.pieces_s(tl.fps) == [(2.0, 4.0), (1.0, 4.0), (1.0, 4.0), (1.0, 2.0)]

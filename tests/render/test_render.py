@@ -4,7 +4,10 @@ audio must be ducked and normalised, and nothing half-written may be left behind
 
 from __future__ import annotations
 
+import re
+import shlex
 import struct
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ import pytest
 from adcut.core.errors import MediaError, OutputError
 from adcut.core.timeline import Timeline
 from adcut.media.audio import decode_audio
+from adcut.media.ffmpeg import find_ffmpeg
 from adcut.media.probe import probe_media
 from adcut.render.run import print_command, render_timeline
 from tests import faults, synth
@@ -317,17 +321,25 @@ def test_preview_and_print_command(media, tmp_path):
     info = probe_media(out)
     assert (info.video.width, info.video.height) == (W // 3, 106)  # a third, even sides
     text = print_command(tl, out)
-    measure, render = text.split("\n", 1)[1].split(" -f null -\n")
-    assert text.startswith("# pass 1") and "ebur128" in measure and "libx264" not in measure
-    # the render command carries the measured gain, and runs as printed
-    assert "volume=" in render and "-progress pipe:1" in render and render.endswith(str(out))
-    import shlex
-    import subprocess
-
-    argv = shlex.split(render)
-    argv[-1] = str(tmp_path / "from_print.mp4")
-    subprocess.run(argv, check=True, capture_output=True)
-    assert probe_media(tmp_path / "from_print.mp4").duration_s == pytest.approx(0.4, abs=0.05)
+    ff = find_ffmpeg().path  # each command starts a line (a filtergraph spans several)
+    blocks = re.split(rf"\n(?=#|{re.escape(ff)} )", text)
+    assert blocks[0].startswith("# loudness pass")
+    measure, picture, sound, join = [b for b in blocks if b.startswith(ff)]
+    assert "ebur128" in measure and "libx264" not in measure
+    parts = next(a for a in shlex.split(picture) if a.endswith("picture.mp4"))
+    # the sound command carries the measured gain; the join names the output
+    assert "volume=" in sound and "volume=" not in picture and join.endswith(str(out))
+    # and they run as printed, once the folder of the intermediate files exists
+    made = tmp_path / "by hand"
+    made.mkdir()
+    folder = str(Path(parts).parent)
+    argv = [[a.replace(folder, str(made)) for a in shlex.split(c)]
+            for c in (picture, sound, join)]
+    argv[-1][-1] = str(tmp_path / "from_print.mp4")
+    for args in argv:
+        subprocess.run(args, check=True, capture_output=True)
+    info = probe_media(tmp_path / "from_print.mp4")
+    assert info.audio is not None and info.duration_s == pytest.approx(0.4, abs=0.05)
 
 
 def test_long_timeline_renders_in_passes_like_one_pass(media, tmp_path):
@@ -381,7 +393,8 @@ def test_print_command_of_a_long_timeline_shows_every_pass(media, tmp_path):
     tl = timeline([clip(media["rgby"], 10 * k, 10, 0.1 * k) for k in range(12)])
     text = print_command(tl, tmp_path / "long.mp4", measure=False)
     commands = text.split(" -hide_banner ")[1:]  # a filtergraph spans several lines
-    # 12 clips (more than 10): two passes of 6, the sound, the join
+    # 12 clips (more than 10): two passes of 6, the sound, the join (no loudness pass printed:
+    # the clips are silent)
     assert len(commands) == 4, text
     assert [c.count(" -i ") for c in commands[:2]] == [6, 6] and "-c copy" in commands[-1]
     assert "parts.ffconcat" in text and not (tmp_path / "long.mp4").exists()
