@@ -19,7 +19,7 @@ def render(
     document: Annotated[Path, typer.Argument(help="An EditPlan (plan.json) or a Timeline JSON file.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The MP4 to write.")],
     preview: Annotated[bool, typer.Option("--preview", help="Fast low-resolution render.")] = False,
-    print_ffmpeg: Annotated[bool, typer.Option("--print-ffmpeg", help="Print the exact ffmpeg commands (one, or one per pass of a long ad); render nothing.")] = False,
+    print_ffmpeg: Annotated[bool, typer.Option("--print-ffmpeg", help="Print the exact ffmpeg commands (loudness pass, picture, sound, join); render nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
