@@ -14,6 +14,8 @@ against what the scenario knows to be true:
 - selling points, price and call to action present in the lines; no line repeated;
 - the call to action on screen for at least 2.5 s; an end card;
 - no on-screen text cut by the crop (the scenario knows where it drew the text);
+- no unrelated footage (test patterns, fractals) where the product's clips can fill the ad,
+  and no price card in an ad that states another price;
 - caption height relative to the frame; length within 0.5 s of the target; QC;
 - ducking as heard (voice and music buses rendered apart): music at least 10 dB lower under
   speech than in the pauses, back up within 0.5 s, voice at least 12 LU over the music.
@@ -140,6 +142,7 @@ class Scenario:
     product_image: Path
     logo: Path
     product_clips: set[str] = field(default_factory=set)  # file names
+    unrelated_clips: set[str] = field(default_factory=set)  # footage with no sign of the product
     text_boxes: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
 
 
@@ -169,6 +172,7 @@ def build_scenario(root: Path) -> Scenario:
     for name, source, seconds in (("street.mp4", "testsrc2", 5.0), ("traffic.mp4", "life=mold=10:ratio=0.5", 4.0),
                                   ("night.mp4", "mandelbrot", 4.0), ("crowd.mp4", "cellauto=rule=110", 4.0)):
         _lavfi_clip(source, footage / name, seconds)
+        sc.unrelated_clips.add(name)
     for i, (bpm, root_hz) in enumerate(((96, 220), (120, 330), (140, 262), (78, 196))):
         _music(music / f"track{i + 1}.wav", bpm, root_hz, 40.0)
     for paths, extra in (([footage], ["--asr", "none"]), ([music], ["--music"])):
@@ -237,6 +241,16 @@ def check_ad(name: str, brief: dict | str, out: Path, sc: Scenario, result) -> d
         last = clips[-1]
         checks["product_last"] = (is_product(last) or bool(end_card and end_card.get("image")),
                                   Path(last["source"]).stem + (" + card" if end_card else ""))
+        # The product, logo and price clips fill any of these lengths (slowed where needed):
+        # a test pattern or a fractal has no place in the ad.
+        unrelated = sorted({Path(c["source"]).stem for c in clips
+                            if Path(c["source"]).name in sc.unrelated_clips})
+        checks["no_unrelated"] = (not unrelated, ",".join(unrelated) or "none")
+    # The price card says ONLY $4.99: an ad with another price must not show it.
+    card = any(Path(c["source"]).name == "price_card.mp4" for c in clips)
+    own_price = not isinstance(brief, dict) or brief.get("price") == PRICE
+    checks["on_screen_price"] = (own_price or not card,
+                                 "price card shown" if card else "no price card")
 
     lines = [v["text"] for v in tl.get("voice", [])] or [c["text"] for c in tl.get("captions", [])]
     shown = " ".join(c["text"] for c in tl.get("captions", [])) + " " + " ".join(lines)

@@ -25,7 +25,8 @@ from adcut.core.brief import Brief
 from adcut.core.errors import BadInputError
 from adcut.core.plan import MAX_TEXT_BOXES, EditPlan, PlanMusic, PlanShot
 from adcut.planner.base import ClipHints, Hints, Planner, TrackHints
-from adcut.planner.product import (ProductLooks, open_and_close_on_product, product_looks,
+from adcut.planner.product import (ProductLooks, footage_for_length, open_and_close_on_product,
+                                   product_looks, related_clips, shows_another_price, terms_of,
                                    with_product)
 from adcut.tasks.types import (AudioCandidate, ClipRef, MusicTask, Product, ScriptTask,
                                SelectTask, SortTask)
@@ -51,6 +52,7 @@ class LibraryClip:
     has_speech: bool
     vision: np.ndarray | None
     on_screen: str = ""  # the text read on screen (OCR of the clip's middle frame)
+    said: str = ""  # what people wrote or said about it: its caption, else its transcript
     # Where that text is, [x0, y0, x1, y1] as fractions of the source frame: keep-clear boxes
     # for reframing and caption placement (carried into PlanShot/TimelineClip.text_boxes).
     text_boxes: tuple[tuple[float, float, float, float], ...] = ()
@@ -138,6 +140,7 @@ def load_library(folder: Path) -> tuple[list[LibraryClip], list[LibraryTrack]]:
                 text=text, has_speech=bool(row["has_speech"]),
                 vision=None if vec is None else vec[row["emb_row"]],
                 on_screen=ocr_text(ocr), text_boxes=tuple(_boxes(ocr)),
+                said=(row["caption"] or row["transcript"] or "").strip(),
                 still=row["source_id"] in stills, vision_encoder=vision_spec,
                 vision_version=vision_versions.get(row["source_id"], "")))
         tracks = []
@@ -342,6 +345,42 @@ def spoken_s(line: str, language: str) -> float:
     return len(line.split()) / WORDS_PER_S
 
 
+def _without_other_prices(pool: list[LibraryClip], brief: Brief,
+                          explanation: Explanation) -> list[LibraryClip]:
+    """The pool without clips whose text on screen states a price the brief does not (kept
+    when too few clips would be left to make an ad)."""
+    wrong = [c for c in pool if shows_another_price(c.on_screen, brief.price, brief.offer)]
+    if not wrong or len(pool) - len(wrong) < MIN_SHOTS:
+        return pool
+    shown = ", ".join(repr(c.on_screen) for c in wrong[:3])
+    clips = "1 clip shows" if len(wrong) == 1 else f"{len(wrong)} clips show"
+    explanation.notes.append(f"{clips} a price the brief does not state ({shown}; the brief: "
+                             f"{brief.price or 'no price'}): left out")
+    return [c for c in pool if c not in wrong]
+
+
+def _with_sign_of_product(pool: list[LibraryClip], looks: ProductLooks, brief: Brief,
+                          explanation: Explanation) -> list[LibraryClip]:
+    """The pool without the clips that show no sign of the product while the others can fill
+    the ad (adcut.planner.product.footage_for_length), and a note naming how many left."""
+    from adcut.render.compile import MIN_SPEED
+
+    words = [brief.product, brief.brand, *brief.selling_points, brief.price or "",
+             brief.offer or "", brief.url or ""]
+    related = related_clips(pool, looks, terms_of(" ".join(words)))
+    need_s = shots_time_s(brief)
+    kept = footage_for_length(pool, related, need_s, MIN_SPEED, looks, min_clips=MIN_SHOTS)
+    if len(kept) < len(pool):
+        left = len(pool) - len(kept)
+        clips = "1 clip shows" if left == 1 else f"{left} clips show"
+        explanation.notes.append(
+            f"{clips} no sign of the product (not like its images or logo, no word of the brief "
+            "in a caption, speech or text on screen): left out, since the other "
+            f"{len(kept)} fill the {need_s:.1f} s of shots (slowed to at most {MIN_SPEED:g}x "
+            "where needed)")
+    return kept
+
+
 def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief,
               planner: Planner, *, seed: int = 0, avoid: frozenset[str] = frozenset(),
               avoid_tracks: frozenset[str] = frozenset(),
@@ -364,6 +403,9 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
         looks = product_looks(usable, brief.product_images, brief.logo)
     shows = set(looks.shows)
     pool = [c for c in usable if c.id not in avoid or c.id in shows] or usable
+    pool = _without_other_prices(pool, brief, explanation)
+    if shows and script is None:
+        pool = _with_sign_of_product(pool, looks, brief, explanation)
     footage_s = sum(c.duration_s for c in usable)
     if footage_s < brief.duration_s:
         explanation.notes.append(

@@ -13,11 +13,18 @@ the other clips by the modified z-score of Iglewicz and Hoaglin (1993), 0.6745 x
 themselves. When several clips show the product they are all outliers so long as they are
 fewer than half of the library; a library where most clips show it needs no rule to show it.
 Cosines are taken relative to the library's mean clip embedding (see score_looks).
+
+When the library shows the product and at least half of its clips show a sign of it, footage
+with none (neither like the product images nor the logo, no word of the brief in its caption,
+speech or on-screen text) is left out while the rest can fill the ad (footage_for_length); a
+clip whose text on screen
+states another price than the brief's is left out (shows_another_price) unless too few remain.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -172,6 +179,100 @@ def product_looks(clips, product_images: Sequence[str], logo: str | None) -> Pro
     looks = score_looks(ids, vecs, product_vecs, logo_vecs)
     looks.notes.extend(n for n in (note1, note2) if n)
     return looks
+
+
+# -- footage with no sign of the product (PURE) ------------------------------------------------
+
+# Words of 4+ letters too common to tie a clip to a brief.
+_COMMON_WORDS = frozenset(
+    "with your that this from have will more just into over than them then they what when "
+    "where which while here there been were each every very only also some such".split())
+_LATIN_RE = re.compile(r"[a-z]{4,}|\d+(?:[.,:]\d+)*")
+_CJK_RE = re.compile(r"[\u3400-\u9fff]+")
+
+
+def terms_of(text: str) -> set[str]:
+    """The words a clip's own text can share with a brief: Latin words of four letters or
+    more (common function words aside), numbers of two digits or more (a price, a size), and
+    each pair of adjacent Chinese characters."""
+    lowered = text.lower()
+    terms = {w for w in _LATIN_RE.findall(lowered)
+             if w not in _COMMON_WORDS and (not w[0].isdigit() or sum(c.isdigit() for c in w) >= 2)}
+    for run in _CJK_RE.findall(text):
+        terms.update(run[k:k + 2] for k in range(len(run) - 1))
+    return terms
+
+
+def related_clips(clips, looks: ProductLooks, brief_terms: set[str]) -> set[str]:
+    """Ids of the clips (adcut.planner.edit.LibraryClip) with a sign of the product: they look
+    like the product or the logo (outliers, see ProductLooks), or their caption, speech or
+    on-screen text shares a word with the brief (its product, brand, selling points, price,
+    offer or address)."""
+    seen = set(looks.shows) | set(looks.logo_cards)
+    return {c.id for c in clips
+            if c.id in seen or terms_of(f"{c.said} {c.on_screen}") & brief_terms}
+
+
+# A shot may end on its last frame held this long (the render holds a clip slowed to its limit):
+# on a card it is invisible, on footage it reads as a beat rather than a freeze.
+HOLD_ALLOWANCE_S = 0.5
+
+
+def footage_for_length(clips, related: set[str], need_s: float, min_speed: float,
+                       looks: ProductLooks, min_clips: int = 1) -> list:
+    """The clips to choose from when the library shows the product: the related ones, and
+    only as many others (those most like the product images first) as it takes to have
+    `min_clips` and to cover `need_s` seconds of shots, each clip slowed to at most
+    `min_speed` and its last frame held up to HOLD_ALLOWANCE_S. A test card or a fractal in a
+    coffee ad loses the viewer; a shot slowed to fill its line does not. The pool's order is
+    kept.
+
+    Only where at least half of the clips are related: there the others are stray footage.
+    Where most clips show no sign, they are more likely the brand's uncaptioned lifestyle
+    footage (people, places) than strays, and all stay for the planner to weigh."""
+    if not related or len(related) == len(clips) or 2 * len(related) < len(clips):
+        return list(clips)
+    single = len(looks.shows) == 1
+
+    def covers(chosen: list) -> bool:
+        if len(chosen) < min_clips:
+            return False
+        fill = {c.id: c.duration_s / min_speed + HOLD_ALLOWANCE_S for c in chosen}
+        total = sum(fill.values())
+        others = [fill[c.id] for c in chosen if c.id not in looks.shows]
+        if single and others:
+            # the one product clip opens the ad and its second half closes it, in place of
+            # another clip (open_and_close_on_product): that clip's footage is not shown
+            total += HOLD_ALLOWANCE_S - min(others)
+        return total >= need_s
+
+    keep = [c for c in clips if c.id in related]
+    others = sorted((c for c in clips if c.id not in related),
+                    key=lambda c: -looks.similarity.get(c.id, 0.0))
+    while others and not covers(keep):
+        keep.append(others.pop(0))
+    kept = {c.id for c in keep}
+    return [c for c in clips if c.id in kept]
+
+
+# A price as shown or said: a currency sign before a number, or a currency after it.
+_PRICE_RE = re.compile(r"[$€£¥￥]\s*(\d+(?:[.,]\d+)?)|(\d+(?:[.,]\d+)?)\s*(?:元|块|円|€|eur\b|usd\b)",
+                       re.IGNORECASE)
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def _amount(text: str) -> float:
+    return round(float(text.replace(",", ".")), 2)
+
+
+def shows_another_price(on_screen: str, price: str | None, offer: str | None) -> bool:
+    """Whether text on screen states a price (an amount with a currency) that the brief does
+    not state in its price or offer: last season's price card would contradict the voice."""
+    shown = {_amount(a or b) for a, b in _PRICE_RE.findall(on_screen)}
+    if not shown:
+        return False
+    stated = {_amount(n) for n in _NUMBER_RE.findall(f"{price or ''} {offer or ''}")}
+    return not shown <= stated
 
 
 # -- the plan: product in the opening shot and in the last one (PURE) ---------------------------

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from adcut.planner.product import (OUTLIER_Z, ProductLooks, modified_z,
-                                   open_and_close_on_product, score_looks, with_product)
+from adcut.planner.product import (OUTLIER_Z, ProductLooks, footage_for_length, modified_z,
+                                   open_and_close_on_product, related_clips, score_looks,
+                                   shows_another_price, terms_of, with_product)
 from tests import synth
 from tests.in_process import run
 
@@ -128,3 +129,58 @@ def test_plan_opens_and_ends_on_the_clip_that_looks_like_the_product(product_lib
     brief.write_text("product: Verde Cold Brew\nbrand: Verde\nduration_s: 12\n")
     assert run("edit", "--library", lib, "--brief", brief, "--plan-only", plan_path,
                "--force").exit_code == 0
+
+
+# -- footage with no sign of the product --------------------------------------------------------
+
+@dataclass(frozen=True)
+class Shot:
+    id: str
+    duration_s: float = 4.0
+    said: str = ""
+    on_screen: str = ""
+
+
+def test_terms_are_content_words_numbers_and_chinese_pairs():
+    assert terms_of("Verde Cold Brew, only $4.99 with every order at verde.coffee") == {
+        "verde", "cold", "brew", "4.99", "order", "coffee"}
+    assert terms_of("冷萃咖啡 18小时 a 2 in 1") == {"冷萃", "萃咖", "咖啡", "18", "小时"}
+
+
+def test_a_clip_is_related_by_its_look_or_by_the_brief_s_words():
+    looks = ProductLooks(similarity={"p": 0.9, "l": 0.2, "x": 0.3}, z={"p": 9.0, "l": 0.1, "x": 0.5},
+                         logo_similarity={"l": 0.9}, logo_z={"l": 8.0})
+    clips = [Shot("p"), Shot("l"), Shot("x"), Shot("card", on_screen="ONLY $4.99"),
+             Shot("cap", said="pouring cold brew over ice"), Shot("street", said="a busy street")]
+    terms = terms_of("Verde Cold Brew $4.99")
+    assert related_clips(clips, looks, terms) == {"p", "l", "card", "cap"}
+
+
+def test_unrelated_clips_come_in_only_when_the_related_cannot_fill_the_ad():
+    looks = ProductLooks(similarity={"a": 0.9, "b": 0.8, "c": 0.7, "x": 0.1, "y": 0.4, "z": 0.2})
+    clips = [Shot("x"), Shot("a"), Shot("y"), Shot("b"), Shot("c"), Shot("z")]
+    # 12 s of related footage fills up to 12 / 0.7 + 3 x 0.5 = 18.6 s of shots
+    assert [c.id for c in footage_for_length(clips, {"a", "b", "c"}, 18.0, 0.7, looks)] == [
+        "a", "b", "c"]
+    # 20 s: one more clip, the most like the product; the pool's order is kept
+    assert [c.id for c in footage_for_length(clips, {"a", "b", "c"}, 20.0, 0.7, looks)] == [
+        "a", "y", "b", "c"]
+    assert len(footage_for_length(clips, {"a", "b", "c"}, 1.0, 0.7, looks, min_clips=4)) == 4
+    # most clips without a sign (uncaptioned lifestyle footage, more likely than strays), or
+    # none with one: every clip stays
+    assert footage_for_length(clips, {"a", "b"}, 12.0, 0.7, looks) == clips
+    assert footage_for_length(clips, set(), 12.0, 0.7, looks) == clips
+    # one product clip opens and closes the ad (its two halves) in place of another clip,
+    # whose footage then does not count: with b and c it takes 8 s at most, with y too more
+    one = ProductLooks(similarity=looks.similarity, z={"a": 9.0})
+    assert [c.id for c in footage_for_length(clips, {"a", "b", "c"}, 13.0, 0.7, one)] == [
+        "a", "y", "b", "c"]
+
+
+def test_a_price_on_screen_must_be_the_brief_s():
+    assert not shows_another_price("ONLY $4.99", "$4.99", None)
+    assert shows_another_price("ONLY $4.99", "29.9元", None)
+    assert shows_another_price("ONLY $4.99", None, None)  # a price the brief does not give
+    assert not shows_another_price("到手价 29.9元", "29.9元", "买一送一")
+    assert not shows_another_price("2 for 1 at verde.coffee", "$4.99", None)  # no price shown
+    assert not shows_another_price("€12,50", "12.50 EUR", None)
