@@ -359,15 +359,21 @@ def _without_other_prices(pool: list[LibraryClip], brief: Brief,
     return [c for c in pool if c not in wrong]
 
 
-def _with_sign_of_product(pool: list[LibraryClip], looks: ProductLooks, brief: Brief,
-                          explanation: Explanation) -> list[LibraryClip]:
-    """The pool without the clips that show no sign of the product while the others can fill
-    the ad (adcut.planner.product.footage_for_length), and a note naming how many left."""
-    from adcut.render.compile import MIN_SPEED
-
+def _related(clips: list[LibraryClip], looks: ProductLooks, brief: Brief) -> set[str]:
+    """Ids of the clips with a sign of the product (adcut.planner.product.related_clips)."""
     words = [brief.product, brief.brand, *brief.selling_points, brief.price or "",
              brief.offer or "", brief.url or ""]
-    related = related_clips(pool, looks, terms_of(" ".join(words)))
+    return related_clips(clips, looks, terms_of(" ".join(words)))
+
+
+def _with_sign_of_product(pool: list[LibraryClip], related: set[str], looks: ProductLooks,
+                          brief: Brief, explanation: Explanation) -> list[LibraryClip]:
+    """The pool without the clips that show no sign of the product while the `related` ones
+    can fill the ad (adcut.planner.product.footage_for_length), and a note naming how many
+    left."""
+    from adcut.render.compile import MIN_SPEED
+
+    related = related & {c.id for c in pool}
     need_s = shots_time_s(brief)
     kept = footage_for_length(pool, related, need_s, MIN_SPEED, looks, min_clips=MIN_SHOTS)
     if len(kept) < len(pool):
@@ -402,10 +408,13 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
     if looks is None:
         looks = product_looks(usable, brief.product_images, brief.logo)
     shows = set(looks.shows)
-    pool = [c for c in usable if c.id not in avoid or c.id in shows] or usable
+    # Clips with a sign of the product are the ad's own footage: other variants' use of them
+    # is no reason to leave them out (that would bring in footage with no sign of it).
+    related = _related(usable, looks, brief) if shows and script is None else set()
+    pool = [c for c in usable if c.id not in avoid or c.id in shows | related] or usable
     pool = _without_other_prices(pool, brief, explanation)
-    if shows and script is None:
-        pool = _with_sign_of_product(pool, looks, brief, explanation)
+    if related:
+        pool = _with_sign_of_product(pool, related, looks, brief, explanation)
     footage_s = sum(c.duration_s for c in usable)
     if footage_s < brief.duration_s:
         explanation.notes.append(

@@ -184,3 +184,37 @@ def test_a_price_on_screen_must_be_the_brief_s():
     assert not shows_another_price("到手价 29.9元", "29.9元", "买一送一")
     assert not shows_another_price("2 for 1 at verde.coffee", "$4.99", None)  # no price shown
     assert not shows_another_price("€12,50", "12.50 EUR", None)
+
+
+def test_a_plan_keeps_stray_footage_and_a_wrong_price_out_in_every_variant():
+    """Three bottle shots, a logo card and a price card fill a 24 s ad slowed down (the
+    bottles alone would not): the two strays stay out, in a second variant too (which avoids
+    the first's clips, but not the ones with a sign of the product), and so does a card
+    showing another price than the brief's."""
+    from adcut.core.brief import Brief
+    from adcut.planner.edit import LibraryClip, plan_edit
+    from adcut.planner.zero_shot import ZeroShotPlanner
+
+    rng = np.random.default_rng(0)
+
+    def clip(name: str, seconds: float, on_screen: str = "") -> LibraryClip:
+        return LibraryClip(id=name, source=f"/f/{name}.mp4", start_s=0, end_s=seconds,
+                           text=on_screen, has_speech=False, on_screen=on_screen,
+                           vision=rng.normal(size=8).astype(np.float32))
+
+    clips = [clip("bottle1", 4), clip("strays1", 5), clip("bottle2", 4), clip("logo", 3, "VERDE"),
+             clip("bottle3", 4), clip("price", 3, "ONLY $4.99"), clip("strays2", 4),
+             clip("old_price", 3, "NOW $5.99")]
+    looks = ProductLooks(similarity={c.id: 0.9 if "bottle" in c.id else 0.2 for c in clips},
+                         z={c.id: 9.0 if "bottle" in c.id else 0.0 for c in clips})
+    brief = Brief(product="Verde Cold Brew", brand="Verde", price="$4.99", duration_s=24,
+                  selling_points=["Steeped for 18 hours"], call_to_action="Order today")
+    planner = ZeroShotPlanner(text_encoder=None, tie_encoder=None)
+    first, why = plan_edit(clips, [], brief, planner, seed=0, looks=looks)
+    used = {s.clip_id for s in first.shots}
+    assert not used & {"strays1", "strays2", "old_price"}, used
+    assert any("no sign of the product" in n for n in why.notes)
+    assert any("price the brief does not state" in n and "NOW $5.99" in n for n in why.notes)
+    second, _ = plan_edit(clips, [], brief, planner, seed=1, looks=looks,
+                          avoid=frozenset(used))
+    assert not {s.clip_id for s in second.shots} & {"strays1", "strays2", "old_price"}
