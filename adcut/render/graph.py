@@ -688,12 +688,6 @@ def _end_card_chains(timeline: Timeline, first_input: int, out_w: int, out_h: in
     return inputs, chains
 
 
-def end_card_input_count(timeline: Timeline) -> int:
-    """How many inputs the end card's images take (after the clips' video inputs)."""
-    card = timeline.end_card
-    return 0 if card is None else sum(im is not None for im in (card.logo, card.image))
-
-
 def _video_part(timeline: Timeline, options: RenderOptions,
                 subtitle_offset_s: float = 0.0) -> tuple[list[str], list[str]]:
     """Inputs and chains of the picture, ending in [vout]. `subtitle_offset_s`: where this

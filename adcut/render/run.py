@@ -58,8 +58,8 @@ _QUIET = ["-hide_banner", "-nostdin", "-nostats"]
 class RenderResult:
     output: Path
     elapsed_s: float
-    command: list[str]  # the join that wrote the MP4 (binary first), naming
-    # the output, not the temporary file ffmpeg wrote
+    command: list[str]  # the join that wrote the MP4 (binary first), naming the output, not
+    # the temporary file ffmpeg wrote
     loudness_gain_db: float | None
     passes: int = 1  # picture passes (more than one for a long timeline)
     written: Path | None = None  # the file ffmpeg wrote (temporary until its group commits)
@@ -260,8 +260,8 @@ class RenderCommands:
     """A render's ffmpeg argument lists: one per picture pass (each writing its part), the
     sound of the whole ad and the join of both into `output`; the join reads the single part
     itself, or the ffconcat list `listing` (its text; None for a single part) at `list_path`.
-    The sound and the join are built for a gain (RenderOptions.loudness_gain_db) and are
-    rebuilt once the loudness pass has measured it (with_gain)."""
+    The sound carries the gain of `options` (RenderOptions.loudness_gain_db): with_gain
+    rebuilds it once the loudness pass has measured the gain."""
 
     pictures: list[list[str]]
     sound: list[str]
