@@ -261,6 +261,43 @@ def _durations_output(model_bytes: bytes) -> tuple[bytes, str | None]:
     return with_output(model_bytes, name), name
 
 
+def _cache_g2p_assets() -> None:
+    """hibari parses its G2P lexicons and tagger from gzipped JSON before the first line a
+    process speaks (0.56 s, most of a first edit's voice phase). Their parsed values are kept
+    in the cache folder (marshal, keyed by the file's identity and this Python's version) and
+    read back in a quarter of that; where the folder cannot be written, hibari parses as it
+    does. Installed once per process, in front of hibari's own loader."""
+    import marshal
+    import sys
+
+    import hibari.g2p as g2p
+
+    load = getattr(g2p, "_load_json", None)
+    if load is None or getattr(load, "adcut_cached", False):
+        return
+    from adcut.core.files import cache_dir, write_atomic
+    from adcut.core.memo import memo_key
+
+    def cached(name: str):
+        python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        key = memo_key("hibari-g2p", [name, python, marshal.version], [Path(g2p.ASSETS) / name])
+        file = cache_dir() / "voice-models" / f"{key}.marshal"
+        try:
+            return marshal.loads(file.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+        value = load(name)
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(file, marshal.dumps(value))
+        except (OSError, ValueError):
+            pass
+        return value
+
+    cached.adcut_cached = True  # type: ignore[attr-defined]
+    g2p._load_json = cached
+
+
 def _model_with_durations(model_file: Path) -> tuple[Path | bytes, str | None]:
     """The model with its durations output, and that output's name (`model_file` and None
     when its graph has none; see _durations_output). The edited model is written once per
@@ -357,6 +394,8 @@ class HibariEngine:
         import_deferred("hibari")
         import hibari
         from hibari.voices import voice_path
+
+        _cache_g2p_assets()
 
         import_deferred("onnxruntime")
         model_file = Path(self._model_file or voice_path(self._voice_name))

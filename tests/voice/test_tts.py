@@ -114,6 +114,33 @@ def test_cache_returns_the_same_file_at_no_cost(engine, tmp_path):
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".json", ".wav", ".wav"]
 
 
+def test_hibari_g2p_assets_are_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    """What hibari parses from JSON before a process's first line is kept in the cache
+    folder: the next process reads the same values back without parsing; a damaged cache
+    file is parsed again."""
+    import hibari.g2p as g2p
+
+    from adcut.voice.tts import _cache_g2p_assets
+
+    monkeypatch.setenv("ADCUT_CACHE_DIR", str(tmp_path))
+    parsed = []
+
+    def parse(name):
+        parsed.append(name)
+        return {"can't": ["kˈænt", 5], "rate": 0.25, "none": None}
+
+    monkeypatch.setattr(g2p, "_load_json", parse)  # hibari's own loader comes back after
+    _cache_g2p_assets()
+    name = "tokenizer_exceptions.json"  # a real asset: the cache is keyed by its identity
+    first, second = g2p._load_json(name), g2p._load_json(name)
+    assert first == second == parse(name) and parsed == [name, name]  # once, and once here
+    (kept,) = (tmp_path / "voice-models").glob("*.marshal")
+    kept.write_bytes(b"\x00damaged")
+    assert g2p._load_json(name) == first and len(parsed) == 3
+    _cache_g2p_assets()  # installed once: no loader wrapped twice
+    assert g2p._load_json(name) == first and len(parsed) == 3
+
+
 def test_languages_without_a_voice_get_none():
     assert voice_for("zh") is None
     assert voice_for("zh-CN") is None
