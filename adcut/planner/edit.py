@@ -356,7 +356,8 @@ def _without_other_prices(pool: list[LibraryClip], brief: Brief,
     clips = "1 clip shows" if len(wrong) == 1 else f"{len(wrong)} clips show"
     explanation.notes.append(f"{clips} a price the brief does not state ({shown}; the brief: "
                              f"{brief.price or 'no price'}): left out")
-    return [c for c in pool if c not in wrong]
+    left_out = {c.id for c in wrong}
+    return [c for c in pool if c.id not in left_out]
 
 
 def _related(clips: list[LibraryClip], looks: ProductLooks, brief: Brief) -> set[str]:
