@@ -595,7 +595,10 @@ def plan_variants(clips, tracks, brief: Brief, planner: Planner, *, count: int, 
                   retrieve: Callable[[list[str], int], list[str]] | None = None,
                   ) -> list[tuple[EditPlan, Explanation]]:
     """`count` ads that differ in hook, order and music; no two share more than half their
-    shots (each variant leaves out more than half of every earlier variant's clips)."""
+    shots (each variant leaves out more than half of every earlier variant's clips), except
+    the clips that show a sign of the product (plan_edit never leaves those out: when they
+    are all the library has for the product, every variant is made of them, in the same
+    order, and differs by its hook line and music)."""
     rng = random.Random(seed)
     looks = product_looks(clips, brief.product_images, brief.logo)  # once for every variant
     out: list[tuple[EditPlan, Explanation]] = []
