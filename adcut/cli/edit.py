@@ -201,7 +201,7 @@ def edit(
     voice: Annotated[Optional[str], typer.Option(help="Voice name, or none for no voice-over.")] = None,
     plan_only: Annotated[Optional[Path], typer.Option("--plan-only", help="Write the plan here and stop before rendering.")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Makes every choice reproducible.")] = 0,
-    variants: Annotated[int, typer.Option(min=1, max=20, help="Make N ads that differ in hook and music, and in clips and order where the library has clips to spare.")] = 1,
+    variants: Annotated[int, typer.Option(min=1, max=20, help="Make N ads that differ in hook, order and music, and in clips where the library has clips to spare.")] = 1,
     explain: Annotated[bool, typer.Option("--explain", help="Show every candidate clip with its score and why.")] = False,
     script: Annotated[Optional[Path], typer.Option(help="Use this script (one line per shot) instead of writing one.")] = None,
     preview: Annotated[bool, typer.Option("--preview", help="Fast third-size render (360x640 for 9:16) to check the edit; render the plan in full later.")] = False,

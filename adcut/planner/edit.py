@@ -393,12 +393,13 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
               avoid_tracks: frozenset[str] = frozenset(),
               script: list[str] | None = None,
               retrieve: Callable[[list[str], int], list[str]] | None = None,
-              looks: ProductLooks | None = None,
+              looks: ProductLooks | None = None, variant: int = 0,
               ) -> tuple[EditPlan, Explanation]:
     """One ad. `avoid`: clip ids to leave out (other variants' shots); `avoid_tracks`: music
     already used by other variants, when there is another track to choose; `retrieve`:
     candidate retrieval by text for large libraries (queries, k) -> clip ids; `looks`: which
-    clips look like the brief's product images (computed here when the brief has some).
+    clips look like the brief's product images (computed here when the brief has some);
+    `variant`: this ad's number among variants (which product clip opens it).
     When the library has clips that show the product, the ad opens and ends on them."""
     language = brief.resolved_language
     explanation = Explanation()
@@ -459,7 +460,7 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
                             clips={i + 1: hints.clips[numbers[i]] for i in range(len(picked))})
     order = planner.order(SortTask(product, skeleton, sub_refs), sub_hints)
     ordered = [picked[int(n) - 1] for n in order.value]
-    ordered = open_and_close_on_product(ordered, looks)
+    ordered = open_and_close_on_product(ordered, looks, turn=variant)
 
     # 4. final lines over the clips they are spoken on
     if script is None:
@@ -597,8 +598,8 @@ def plan_variants(clips, tracks, brief: Brief, planner: Planner, *, count: int, 
     """`count` ads that differ in hook, order and music; no two share more than half their
     shots (each variant leaves out more than half of every earlier variant's clips), except
     the clips that show a sign of the product (plan_edit never leaves those out: when they
-    are all the library has for the product, every variant is made of them, in the same
-    order, and differs by its hook line and music)."""
+    are all the library has for the product, every variant is made of them, opens on another
+    of its product clips where it has several, and differs by its hook line and music)."""
     rng = random.Random(seed)
     looks = product_looks(clips, brief.product_images, brief.logo)  # once for every variant
     out: list[tuple[EditPlan, Explanation]] = []
@@ -607,7 +608,7 @@ def plan_variants(clips, tracks, brief: Brief, planner: Planner, *, count: int, 
     for k in range(count):
         plan, why = plan_edit(clips, tracks, brief, planner, seed=seed + k,
                               avoid=frozenset(avoid), avoid_tracks=frozenset(used_tracks),
-                              script=script, retrieve=retrieve, looks=looks)
+                              script=script, retrieve=retrieve, looks=looks, variant=k)
         ids = [s.clip_id for s in plan.shots if s.clip_id]
         keep = len(ids) // 2  # at most half may come back in a later variant
         rng.shuffle(ids)

@@ -303,15 +303,19 @@ def with_product(numbers: list[int], pool_ids: Sequence[str], looks: ProductLook
     return out
 
 
-def open_and_close_on_product(ordered: list, looks: ProductLooks) -> list:
+def open_and_close_on_product(ordered: list, looks: ProductLooks, turn: int = 0) -> list:
     """The clips in order with one that shows the product first and one last (library clips,
     adcut.planner.edit.LibraryClip): the most alike opens, another one closes; with a single
     product clip, it opens and its second half (or, when it is too short to halve, the clip
     again) takes the last shot's place. Order otherwise unchanged; swaps, not shifts, so each
-    other clip keeps its line."""
+    other clip keeps its line. `turn` (a variant's number) passes the opening to the next
+    product clip in order of likeness, so variants made of the same clips open on different
+    shots."""
     from dataclasses import replace
 
-    rank = {c: i for i, c in enumerate(looks.shows)}
+    present = [c for c in looks.shows if any(o.id == c for o in ordered)]
+    k = turn % len(present) if present else 0
+    rank = {c: i for i, c in enumerate(present[k:] + present[:k])}
     if not rank or not ordered:
         return ordered
     out = list(ordered)

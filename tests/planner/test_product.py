@@ -64,6 +64,13 @@ def test_the_ad_opens_and_closes_on_the_product():
     ordered = [Clip("a"), Clip("p"), Clip("b"), Clip("q")]
     out = open_and_close_on_product(ordered, looks_of("p", "q"))
     assert [c.id for c in out] == ["p", "a", "b", "q"]
+    # a second variant of the same clips opens on the next product clip; a third on the first
+    assert [c.id for c in open_and_close_on_product(ordered, looks_of("p", "q"), turn=1)] == [
+        "q", "a", "b", "p"]
+    assert open_and_close_on_product(ordered, looks_of("p", "q"), turn=2) == out
+    # product clips absent from the cut do not count in the turn
+    assert [c.id for c in open_and_close_on_product(ordered, looks_of("x", "p", "q"), turn=1)
+            ] == ["q", "a", "b", "p"]
     # one product clip long enough: its two halves bookend the ad
     out = open_and_close_on_product([Clip("a"), Clip("b"), Clip("p")], looks_of("p"))
     assert [(c.id, c.start_s, c.end_s) for c in out] == [("p", 0.0, 2.0), ("b", 0.0, 4.0),
@@ -216,5 +223,8 @@ def test_a_plan_keeps_stray_footage_and_a_wrong_price_out_in_every_variant():
     assert any("no sign of the product" in n for n in why.notes)
     assert any("price the brief does not state" in n and "NOW $5.99" in n for n in why.notes)
     second, _ = plan_edit(clips, [], brief, planner, seed=1, looks=looks,
-                          avoid=frozenset(used))
+                          avoid=frozenset(used), variant=1)
     assert not {s.clip_id for s in second.shots} & {"strays1", "strays2", "old_price"}
+    # made of the same clips, the second variant opens on another bottle
+    assert second.shots[0].clip_id != first.shots[0].clip_id
+    assert {first.shots[0].clip_id, second.shots[0].clip_id} <= {"bottle1", "bottle2", "bottle3"}
