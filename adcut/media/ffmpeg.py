@@ -98,13 +98,18 @@ def spawn(cmd: list[str], **popen_kwargs) -> subprocess.Popen:
 
 
 def reap(proc: subprocess.Popen) -> None:
-    """Kill `proc` if it still runs and wait for it, so no zombie or orphan is left."""
-    if proc.poll() is None:
-        try:
-            proc.kill()
-        except ProcessLookupError:
-            pass
-    proc.wait()
+    """Kill `proc` if it still runs and wait for it, so no zombie or orphan is left. A Ctrl-C
+    or SIGTERM arriving meanwhile (a second one, or one delivered again) takes effect once
+    the child is gone: raised between the check and the kill it would leave ffmpeg running."""
+    from adcut.core.interrupts import interrupts_deferred
+
+    with interrupts_deferred():
+        if proc.poll() is None:
+            try:
+                proc.kill()
+            except ProcessLookupError:
+                pass
+        proc.wait()
 
 
 # A fontconfig configuration that lists no font folders. libass (ffmpeg's subtitles filter)

@@ -319,10 +319,15 @@ def _render_sound(timeline: Timeline, commands: RenderCommands, preview: bool,
 
 
 def _wait_quietly(job: Background) -> None:
-    try:
-        job.result()
-    except BaseException as exc:  # noqa: BLE001 - the picture's failure is the one reported
-        log.debug("the sound stopped too: %s", exc)
+    """Wait for `job` to end (a second Ctrl-C meanwhile takes effect after it), whatever it
+    ends with: the failure being reported is the picture's."""
+    from adcut.core.interrupts import interrupts_deferred
+
+    with interrupts_deferred():
+        try:
+            job.result()
+        except BaseException as exc:  # noqa: BLE001
+            log.debug("the sound stopped too: %s", exc)
 
 
 def _render_pictures(timeline: Timeline, passes: list[Pass], commands: RenderCommands,
