@@ -17,8 +17,8 @@ Cosines are taken relative to the library's mean clip embedding (see score_looks
 When the library shows the product and at least half of its clips show a sign of it, footage
 with none (neither like the product images nor the logo, no word of the brief in its caption,
 speech or on-screen text) is left out while the rest can fill the ad (footage_for_length); a
-clip whose text on screen
-states another price than the brief's is left out (shows_another_price) unless too few remain.
+clip whose text on screen states another price than the brief's is left out
+(shows_another_price) unless too few clips would remain.
 """
 
 from __future__ import annotations

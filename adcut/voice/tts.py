@@ -265,8 +265,8 @@ def _cache_g2p_assets() -> None:
     """hibari parses its G2P lexicons and tagger from gzipped JSON before the first line a
     process speaks (0.56 s, most of a first edit's voice phase). Their parsed values are kept
     in the cache folder (marshal, keyed by the file's identity and this Python's version) and
-    read back in a quarter of that; where the folder cannot be written, hibari parses as it
-    does. Installed once per process, in front of hibari's own loader."""
+    read back in about a third of that time; where the folder cannot be written, hibari
+    parses as it does. Installed once per process, in front of hibari's own loader."""
     import marshal
     import sys
 
