@@ -101,8 +101,15 @@ def brief_from_text(text: str) -> Brief:
 # when a space or the end follows it; Chinese punctuation always splits.
 _CLAUSE_SPLIT = re.compile(r"[.,;!?](?=\s|$)|[。，、；！？\n]|\s[-–—]\s")
 _PRICE_RE = re.compile(
-    r"(?:[$€£¥₹]\s?\d+(?:[.,]\d+)*|\d+(?:[.,]\d+)*\s?(?:元|块|美元|欧元|dollars?|euros?|USD|EUR|GBP|RMB)"
+    r"(?:[$€£¥￥₹]\s?\d+(?:[.,]\d+)*|\d+(?:[.,]\d+)*\s?(?:元|块|美元|欧元|dollars?|euros?|USD|EUR|GBP|RMB)"
     r"(?![A-Za-z]))", re.IGNORECASE)
+
+
+def prices_in(text: str) -> list[str]:
+    """The prices `text` states ("$4.99", "29.9元", "12 euros"), as written."""
+    return [m.group(0) for m in _PRICE_RE.finditer(text)]
+
+
 _URL_RE = re.compile(r"(?:https?://)?(?:www\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,12}"
                      r"(?:/[^\s，。]*)?", re.IGNORECASE)
 _CTA_RE = re.compile(

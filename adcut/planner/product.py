@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from adcut.core.brief import prices_in
+from adcut.planner.relevance import CJK_RUN_RE, EN_STOP_WORDS
+
 log = logging.getLogger(__name__)
 
 OUTLIER_Z = 3.5  # Iglewicz & Hoaglin's cut-off for the modified z-score
@@ -183,12 +186,9 @@ def product_looks(clips, product_images: Sequence[str], logo: str | None) -> Pro
 
 # -- footage with no sign of the product (PURE) ------------------------------------------------
 
-# Words of 4+ letters too common to tie a clip to a brief.
-_COMMON_WORDS = frozenset(
-    "with your that this from have will more just into over than them then they what when "
-    "where which while here there been were each every very only also some such".split())
+# Words too common to tie a clip to a brief: the lexical model's, and a few of 4+ letters more.
+_COMMON_WORDS = EN_STOP_WORDS | {"every", "only", "also", "such"}
 _LATIN_RE = re.compile(r"[a-z]{4,}|\d+(?:[.,:]\d+)*")
-_CJK_RE = re.compile(r"[\u3400-\u9fff]+")
 
 
 def terms_of(text: str) -> set[str]:
@@ -198,7 +198,7 @@ def terms_of(text: str) -> set[str]:
     lowered = text.lower()
     terms = {w for w in _LATIN_RE.findall(lowered)
              if w not in _COMMON_WORDS and (not w[0].isdigit() or sum(c.isdigit() for c in w) >= 2)}
-    for run in _CJK_RE.findall(text):
+    for run in CJK_RUN_RE.findall(text):
         terms.update(run[k:k + 2] for k in range(len(run) - 1))
     return terms
 
@@ -255,9 +255,6 @@ def footage_for_length(clips, related: set[str], need_s: float, min_speed: float
     return [c for c in clips if c.id in kept]
 
 
-# A price as shown or said: a currency sign before a number, or a currency after it.
-_PRICE_RE = re.compile(r"[$€£¥￥]\s*(\d+(?:[.,]\d+)?)|(\d+(?:[.,]\d+)?)\s*(?:元|块|円|€|eur\b|usd\b)",
-                       re.IGNORECASE)
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
 
 
@@ -268,7 +265,7 @@ def _amount(text: str) -> float:
 def shows_another_price(on_screen: str, price: str | None, offer: str | None) -> bool:
     """Whether text on screen states a price (an amount with a currency) that the brief does
     not state in its price or offer: last season's price card would contradict the voice."""
-    shown = {_amount(a or b) for a, b in _PRICE_RE.findall(on_screen)}
+    shown = {_amount(n) for price in prices_in(on_screen) for n in _NUMBER_RE.findall(price)}
     if not shown:
         return False
     stated = {_amount(n) for n in _NUMBER_RE.findall(f"{price or ''} {offer or ''}")}

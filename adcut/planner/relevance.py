@@ -25,7 +25,7 @@ from functools import lru_cache
 import numpy as np
 
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_CJK_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+CJK_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_RE = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 
 # Function words and classifiers that say nothing about what a clip shows.
@@ -37,7 +37,7 @@ _ZH_STOP_WORDS = frozenset(
     不 能 会 要 可以 就是 还是 然后 因为 所以 如果 但是 现在""".split()
 )
 _ZH_STOP_CHARS = frozenset("的了着在是和与或及也又都就而之其这那一个位只张种些名款条件有我你他她它们吧呢啊吗呀哦嘛哈啦么很还更最让被把给对从向到为用于以不能会要")
-_EN_STOP_WORDS = frozenset(
+EN_STOP_WORDS = frozenset(
     """a an the and or of to in on at for with by from as is are was were be been being it its this that
     these those there here we you they he she i me my our your their his her them us do does did so
     not no but if then than too very can will just into onto over under up down out about some any
@@ -120,7 +120,7 @@ def _features_cached(text: str) -> tuple[tuple[str, float], ...]:
                 continue
             if _CJK_RE.search(w):
                 feats.append(("w:" + w, W_WORD_ZH))
-        for run in _CJK_RUN_RE.findall(norm):
+        for run in CJK_RUN_RE.findall(norm):
             for ch in run:
                 if ch not in _ZH_STOP_CHARS:
                     feats.append(("c:" + ch, W_CHAR))
@@ -130,12 +130,12 @@ def _features_cached(text: str) -> tuple[tuple[str, float], ...]:
                     continue
                 feats.append(("b:" + bg, W_BIGRAM))
         # Latin tokens inside Chinese text (brands, models: nova13, l7) count as words
-        for w in _LATIN_RE.findall(_CJK_RUN_RE.sub(" ", norm)):
-            if w not in _EN_STOP_WORDS:
+        for w in _LATIN_RE.findall(CJK_RUN_RE.sub(" ", norm)):
+            if w not in EN_STOP_WORDS:
                 feats.append(("w:" + w, W_WORD))
     else:
         for w in _LATIN_RE.findall(norm):
-            if w in _EN_STOP_WORDS or len(w) < 2 and not w.isdigit():
+            if w in EN_STOP_WORDS or len(w) < 2 and not w.isdigit():
                 continue
             feats.append(("w:" + _stem_en(w), W_WORD))
     return tuple(feats)

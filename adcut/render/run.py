@@ -236,7 +236,7 @@ def render_into(
     with phase("encode"):
         # The sound (its loudness pass first) on a thread of its own while the picture
         # encodes: it needs a fraction of one core, which the encode leaves idle.
-        sound = Background(lambda: _render_sound(timeline, commands, preview, output))
+        sound = Background(lambda: _render_sound(timeline, commands, options, output))
         try:
             logs = _render_pictures(timeline, passes, commands, progress, output)
         except BaseException:
@@ -258,10 +258,9 @@ def render_into(
 @dataclass(frozen=True)
 class RenderCommands:
     """A render's ffmpeg argument lists: one per picture pass (each writing its part), the
-    sound of the whole ad and the join of both into `output`; the join reads the single part
-    itself, or the ffconcat list `listing` (its text; None for a single part) at `list_path`.
-    The sound carries the gain of `options` (RenderOptions.loudness_gain_db): with_gain
-    rebuilds it once the loudness pass has measured the gain."""
+    sound of the whole ad (with the gain of the options it was built with: see _sound_args)
+    to `sound_path`, and the join of both; the join reads the single part itself, or the
+    ffconcat list `listing` (its text; None for a single part) at `list_path`."""
 
     pictures: list[list[str]]
     sound: list[str]
@@ -269,14 +268,6 @@ class RenderCommands:
     listing: str | None
     list_path: Path
     sound_path: Path
-    output: Path
-    options: RenderOptions
-    timeline: Timeline
-
-    def with_gain(self, gain_db: float | None) -> RenderCommands:
-        options = replace(self.options, loudness_gain_db=gain_db)
-        return replace(self, options=options, sound=_sound_args(self.timeline, self.sound_path,
-                                                                 options))
 
 
 def _sound_args(timeline: Timeline, sound_path: Path, options: RenderOptions) -> list[str]:
@@ -298,17 +289,18 @@ def render_commands(timeline: Timeline, passes: list[Pass], parts_dir: Path, out
                                    str(sound_path), str(output), listing=many)]
     return RenderCommands(pictures=pictures, sound=_sound_args(timeline, sound_path, options),
                           join=join, listing=concat_list([str(p) for p in parts]) if many
-                          else None, list_path=list_path, sound_path=sound_path,
-                          output=output, options=options, timeline=timeline)
+                          else None, list_path=list_path, sound_path=sound_path)
 
 
-def _render_sound(timeline: Timeline, commands: RenderCommands, preview: bool,
+def _render_sound(timeline: Timeline, commands: RenderCommands, options: RenderOptions,
                   output: Path) -> tuple[float | None, list[str]]:
-    """The loudness pass (not for a preview), then the sound with its gain; returns the gain
-    and the join's arguments (the list of parts written first when there is one)."""
+    """The loudness pass (not for a preview), then the sound with the gain it measured;
+    returns the gain and the join's arguments (the list of parts written first when there is
+    one)."""
     with phase("loudness pass"):
-        gain = None if preview else measure_gain_db(timeline)
-    run_ffmpeg(commands.with_gain(gain).sound, writing=output)  # seconds of work for any length
+        gain = None if options.preview else measure_gain_db(timeline)
+    sound = _sound_args(timeline, commands.sound_path, replace(options, loudness_gain_db=gain))
+    run_ffmpeg(sound, writing=output)  # seconds of work for any length
     if commands.listing is not None:
         try:
             commands.list_path.write_text(commands.listing, encoding="utf-8")
