@@ -59,6 +59,7 @@ class BuildRequest:
     gpus_per_worker: float = 0.0  # with ray: GPUs each frame-embedding actor asks for
     eval_fraction: float = DEFAULT_EVAL_FRACTION
     one_task: bool = False
+    draws: int = 1  # vid_select / vid_sort rows per training ad (adcut.dataset.samples.sft_samples)
     force: bool = False
 
 
@@ -458,7 +459,9 @@ def assemble(request: BuildRequest, jobs: list[AdJob], folder: DatasetFolder,
         for key in members:
             u = used[key]
             out[split]["align"].append({"text": sample_mod.align_text(u.tokens, codebook_size=bound)})
+            # Eval keeps one row per task and ad, so its figures are per ad.
             rows, why = sample_mod.sft_samples(u.tokens, pool, one_task=request.one_task,
+                                               draws=request.draws if split == "train" else 1,
                                                codebook_size=bound)
             out[split]["sft"] += rows
             for r in rows:
@@ -496,7 +499,8 @@ def assemble(request: BuildRequest, jobs: list[AdJob], folder: DatasetFolder,
     write_atomic(root / REPORT, (json.dumps(report, ensure_ascii=False, indent=1, sort_keys=True)
                                  + "\n").encode("utf-8"))
     folder.write_manifest({"analysis": request.options.fingerprint(), "tokenizers": ids,
-                           "eval_fraction": request.eval_fraction, "one_task": request.one_task})
+                           "eval_fraction": request.eval_fraction, "one_task": request.one_task,
+                           "draws": request.draws})
     return report
 
 
@@ -508,6 +512,8 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
         raise BadInputError("no corpus given", hint="adcut dataset build VIDEOS_OR_FOLDERS... -o DATA")
     if not 0.0 <= request.eval_fraction < 1.0:
         raise BadInputError(f"--eval-fraction must be in [0, 1); got {request.eval_fraction}")
+    if request.draws < 1:
+        raise BadInputError(f"--draws must be at least 1; got {request.draws}")
     videos, problems = discover_videos(request.corpus)
     if not videos:
         why = "; ".join(f"{k}: {v}" for k, v in problems.items()) or "nothing found"

@@ -234,10 +234,21 @@ def _row(ad: TokenisedAd, name: str, prompt: str, answer: str) -> dict:
     }
 
 
+def _draw_name(task: str, draw: int) -> str:
+    """The seed name of an ad's draw-th shuffle of a task: the first draw keeps the task's own
+    name, so one draw per ad writes what the builder always wrote."""
+    return task if draw == 0 else f"{task}#{draw}"
+
+
 def sft_samples(ad: TokenisedAd, distractor_pool: Sequence[tuple[str, str]], *, one_task: bool = False,
-                codebook_size: int = CODEBOOK_SIZE) -> tuple[list[dict], dict[str, str]]:
+                draws: int = 1, codebook_size: int = CODEBOOK_SIZE) -> tuple[list[dict], dict[str, str]]:
     """The SFT rows of one ad (module docstring), in task order vid_select, vid_sort,
     vid2text, vid2aud, and {task: reason} for each task not produced.
+
+    `draws`: how many vid_select and vid_sort rows the ad gives, each with its own clip order
+    (and, for select, its own distractors). The answers are clip numbers, so a model that sees
+    one order per ad can learn the answers by heart; new orders of the same ad make it read
+    the numbers from the prompt. The paper wrote one (its corpus had 700K ads).
 
     Only clips with text and frames take part, and only ads with 3..30 of them and full
     product facts (name, brand, selling points); otherwise every task is skipped with the
@@ -253,13 +264,17 @@ def sft_samples(ad: TokenisedAd, distractor_pool: Sequence[tuple[str, str]], *, 
     clips, reason = _sft_clips(ad, codebook_size)
     if reason is not None:
         return [], {name: reason for name in TASK_NAMES}
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, got {draws}")
     made = {
-        TASK_SELECT: _select(ad, clips, distractor_pool, _rng(ad.key, TASK_SELECT)),
-        TASK_SORT: _sort(ad, clips, _rng(ad.key, TASK_SORT)),
-        TASK_SCRIPT: _script(ad, clips),
-        TASK_MUSIC: _music(ad, clips, codebook_size),
+        TASK_SELECT: [_select(ad, clips, distractor_pool, _rng(ad.key, _draw_name(TASK_SELECT, k)))
+                      for k in range(draws)],
+        TASK_SORT: [_sort(ad, clips, _rng(ad.key, _draw_name(TASK_SORT, k))) for k in range(draws)],
+        TASK_SCRIPT: [_script(ad, clips)],
+        TASK_MUSIC: [_music(ad, clips, codebook_size)],
     }
-    skipped = {name: result for name, result in made.items() if isinstance(result, str)}
+    # Draws differ only in order: a task that fails, fails in its first draw.
+    skipped = {name: results[0] for name, results in made.items() if isinstance(results[0], str)}
     produced = [name for name in TASK_NAMES if name not in skipped]
     if one_task and produced:
         chosen = _rng(ad.key, _ONE_TASK_SEED).choice(produced)
@@ -267,8 +282,8 @@ def sft_samples(ad: TokenisedAd, distractor_pool: Sequence[tuple[str, str]], *, 
         produced = [chosen]
     samples = []
     for name in produced:
-        task, answer = made[name]
-        samples.append(_row(ad, name, build(task, TRACK_TOKENS), answer))
+        for task, answer in made[name]:
+            samples.append(_row(ad, name, build(task, TRACK_TOKENS), answer))
     return samples, {name: skipped[name] for name in TASK_NAMES if name in skipped}
 
 

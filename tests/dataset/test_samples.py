@@ -248,6 +248,26 @@ def test_randomness_differs_between_ads_and_tasks():
     assert len({golds[(ad.key, "vid_select")] for ad in ads}) > 1
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_draws_give_each_ad_new_clip_orders_with_right_golds(language):
+    ads = corpus(8, levels=8, language=language)
+    pool = clip_pool(ads, codebook_size=CB)
+    one, several = all_rows(ads), all_rows(ads, draws=3)
+    assert all_rows(ads, draws=3) == several  # seeded per ad and draw
+    for ad in ads:
+        rows = [json.loads(r) for r in several[ad.key][0]]
+        assert [r["task"] for r in rows] == ["vid_select"] * 3 + ["vid_sort"] * 3 + ["vid2text", "vid2aud"]
+        check_samples(ad, rows, pool, 8)
+        # The first draw is the one-draw row, so draws=1 writes what the builder always wrote.
+        firsts = [json.dumps(rows[i], ensure_ascii=False) for i in (0, 3, 6, 7)]
+        assert firsts == one[ad.key][0]
+        for task in ("vid_select", "vid_sort"):
+            prompts = {r["conversations"][0]["value"] for r in rows if r["task"] == task}
+            assert len(prompts) >= 2  # another order (3 clips have only 6, so two draws may agree)
+    with pytest.raises(ValueError, match="draws"):
+        sft_samples(ads[0], pool, draws=0, codebook_size=CB)
+
+
 def test_language_picks_the_prompts():
     headers = {"zh": "\n【商品】：孕妇钙片\n【品牌】：胎宝\n【卖点】：['含210毫克钙', '不含重金属']\n",
                "en": "\n[Product]: Calcium tablets\n[Brand]: Taibao\n"
