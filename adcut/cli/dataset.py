@@ -88,7 +88,7 @@ def build(
     gpus_per_worker: Annotated[float, typer.Option("--gpus-per-worker", min=0.0, max=8.0, help="With --ray: GPUs each frame-embedding actor asks for.")] = 0.0,
     eval_fraction: Annotated[float, typer.Option("--eval-fraction", min=0.0, max=0.99, help="Share of the ads in the eval split (by ad).")] = 0.05,
     one_task: Annotated[bool, typer.Option("--one-task-per-ad", help="As the paper: each ad gives one SFT task, not all four.")] = False,
-    draws: Annotated[int, typer.Option("--draws", min=1, max=64, help="Clip-selection and clip-order samples per training ad, each with the clips in another order (default 1, as the paper). A corpus of hundreds of ads needs several, or a model learns their answers by heart instead of reading the clips.")] = 1,
+    draws: Annotated[int, typer.Option("--draws", min=1, max=64, help="Clip-selection and clip-order samples per training ad, each with the clips in another order (default 1, as the paper). With one order per ad, a model trained on a few hundred ads can learn their answers by heart instead of reading the clips.")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Rebuild a folder built by another adcut, encoder or tokenizer.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
