@@ -247,8 +247,8 @@ def sft_samples(ad: TokenisedAd, distractor_pool: Sequence[tuple[str, str]], *, 
 
     `draws`: how many vid_select and vid_sort rows the ad gives, each with its own clip order
     (and, for select, its own distractors). The answers are clip numbers, so a model that sees
-    one order per ad can learn the answers by heart; new orders of the same ad make it read
-    the numbers from the prompt. The paper wrote one (its corpus had 700K ads).
+    one order per ad can learn the answers by heart; with new orders of the same ad only the
+    clips in the prompt tell the answer. The paper wrote one (its corpus had 700K ads).
 
     Only clips with text and frames take part, and only ads with 3..30 of them and full
     product facts (name, brand, selling points); otherwise every task is skipped with the
