@@ -258,14 +258,14 @@ def sft_samples(ad: TokenisedAd, distractor_pool: Sequence[tuple[str, str]], *, 
     shuffled ad list 25/25/25/25; ads without music spread over the other three).
     Raises ValueError for a language other than zh / en.
     """
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, got {draws}")
     if ad.language not in _PROMPT_BUILDERS:
         raise ValueError(f"ad {ad.key}: language must be one of {', '.join(_PROMPT_BUILDERS)}, got {ad.language!r}")
     build = _PROMPT_BUILDERS[ad.language]
     clips, reason = _sft_clips(ad, codebook_size)
     if reason is not None:
         return [], {name: reason for name in TASK_NAMES}
-    if draws < 1:
-        raise ValueError(f"draws must be at least 1, got {draws}")
     made = {
         TASK_SELECT: [_select(ad, clips, distractor_pool, _rng(ad.key, _draw_name(TASK_SELECT, k)))
                       for k in range(draws)],

@@ -413,7 +413,8 @@ def plan_edit(clips: list[LibraryClip], tracks: list[LibraryTrack], brief: Brief
     # Clips with a sign of the product are the ad's own footage: other variants' use of them
     # is no reason to leave them out (that would bring in footage with no sign of it).
     related = _related(usable, looks, brief) if shows and script is None else set()
-    pool = [c for c in usable if c.id not in avoid or c.id in shows | related] or usable
+    own = shows | related
+    pool = [c for c in usable if c.id not in avoid or c.id in own] or usable
     pool = _without_other_prices(pool, brief, explanation)
     if related:
         pool = _with_sign_of_product(pool, related, looks, brief, explanation)
