@@ -745,12 +745,23 @@ def _final_filters(timeline: Timeline, loudness_gain_db: float | None) -> list[s
     return final
 
 
-def _audio_part(timeline: Timeline, first_index: int,
-                options: RenderOptions) -> tuple[list[str], list[str]]:
-    """Inputs (numbered from `first_index`) and chains of the final mix, ending in [aout]:
-    the gain from the measure pass, the peak limiter, exactly the timeline's samples."""
+def _mixed(timeline: Timeline, first_index: int,
+           from_mix: str | None) -> tuple[list[str], list[str], str | None]:
+    """Inputs (numbered from `first_index`), chains and label of the mix: summed from the
+    sources, or read from `from_mix`, the mix already written by build_mix_args (None: no
+    sound at all)."""
+    if from_mix is not None:
+        return ["-i", from_mix], [], f"{first_index}:a"
     inputs, input_of_clip, first_voice, music_input = _audio_inputs(timeline, first_index)
     chains, mix = _mix_chains(timeline, input_of_clip, first_voice, music_input)
+    return inputs, chains, mix
+
+
+def _audio_part(timeline: Timeline, first_index: int, options: RenderOptions,
+                from_mix: str | None = None) -> tuple[list[str], list[str]]:
+    """Inputs (numbered from `first_index`) and chains of the final mix, ending in [aout]:
+    the gain from the measure pass, the peak limiter, exactly the timeline's samples."""
+    inputs, chains, mix = _mixed(timeline, first_index, from_mix)
     total = samples_at(timeline.duration_f, timeline.fps)
     if mix is None:
         chains.append(f"{_silence(total)}[aout]")
@@ -851,11 +862,18 @@ def build_pass_args(timeline: Timeline, part: Pass, output: str,
             "-r", str(piece.fps), "-t", _num(piece.duration_f / piece.fps), output]
 
 
-def build_sound_args(timeline: Timeline, output: str, options: RenderOptions) -> list[str]:
+def build_sound_args(timeline: Timeline, output: str, options: RenderOptions, *,
+                     from_mix: str | None = None, finished: str | None = None) -> list[str]:
     """The sound of the whole ad: the mix, the gain in `options`, the limiter; AAC only (the
-    silence of the ad's length when nothing sounds)."""
-    inputs, chains = _audio_part(timeline, 0, options)
+    silence of the ad's length when nothing sounds). With `from_mix` the mix is read from
+    that file (see build_mix_args) instead of summed again from the sources; with `finished`
+    the sound is that file, the mix already through the gain in `options` and the limiter (a
+    makeup pass's, see build_audio_measure_args), and is only encoded."""
     _, _, abr = _encoder_settings(options)
+    if finished is not None:
+        inputs, chains = ["-i", finished], ["[0:a]anull[aout]"]
+    else:
+        inputs, chains = _audio_part(timeline, 0, options, from_mix)
     return [*inputs, "-filter_complex", ";\n".join(chains), "-map", "[aout]", "-vn",
             "-c:a", "aac", "-b:a", abr, "-ar", str(SAMPLE_RATE), "-ac", "2",
             "-t", _num(timeline.duration_f / timeline.fps), output]
@@ -902,8 +920,8 @@ def has_sound(timeline: Timeline) -> bool:
     return bool(timeline.voice or timeline.music is not None or any(clip_audio_used(timeline)))
 
 
-def build_audio_measure_args(timeline: Timeline, limited_gain_db: float | None = None
-                             ) -> list[str]:
+def build_audio_measure_args(timeline: Timeline, limited_gain_db: float | None = None, *,
+                             from_mix: str | None = None, keep: str | None = None) -> list[str]:
     """The first pass of the two-pass loudness normalisation: the same mix, audio only (only
     the inputs that make sound are opened, no picture is decoded), measured by ebur128 (true
     peak on) into a null sink. Its stderr ends with the "Summary:" block that
@@ -911,11 +929,29 @@ def build_audio_measure_args(timeline: Timeline, limited_gain_db: float | None =
     the mix after that gain and the limiter, as the render will output it (see
     adcut.render.run.measure_gain_db: a limiter that takes off loudness is made up for): its
     integrated loudness only, since the limiter sets the peak (true-peak metering oversamples
-    4x and took a quarter of each such pass)."""
+    4x and took a quarter of each such pass). With `from_mix` the mix is read from that file
+    (see build_mix_args); with `keep` what is measured is also written there (32-bit float
+    WAV), for the render to encode when this gain is the one it takes (build_sound_args)."""
+    sink = ["-f", "null", "-"] if keep is None else [*_FLOAT_WAV, keep]
+    return _measure_args(timeline, limited_gain_db, from_mix, sink)
+
+
+def build_mix_args(timeline: Timeline, output: str) -> list[str]:
+    """The first loudness pass (build_audio_measure_args) that also writes the mix it measures
+    to `output`, a 32-bit float WAV of exactly the timeline's samples: the makeup passes and
+    the sound then read that file instead of decoding, ducking and summing the sources again
+    (the same samples: the mix is float throughout)."""
+    return _measure_args(timeline, None, None, [*_FLOAT_WAV, output])
+
+
+_FLOAT_WAV = ["-c:a", "pcm_f32le", "-f", "wav"]
+
+
+def _measure_args(timeline: Timeline, limited_gain_db: float | None, from_mix: str | None,
+                  sink: list[str]) -> list[str]:
     if not has_sound(timeline):
         raise ValueError("the timeline has no sound to measure")
-    inputs, input_of_clip, first_voice, music_input = _audio_inputs(timeline, 0)
-    chains, mix = _mix_chains(timeline, input_of_clip, first_voice, music_input)
+    inputs, chains, mix = _mixed(timeline, 0, from_mix)
     total = samples_at(timeline.duration_f, timeline.fps)
     stage = (f"apad=whole_len={total},atrim=end_sample={total}" if limited_gain_db is None
              else ",".join(_final_filters(timeline, limited_gain_db)))
@@ -923,4 +959,4 @@ def build_audio_measure_args(timeline: Timeline, limited_gain_db: float | None =
     # no framelog=quiet); the summary is logged at info.
     peak = "peak=true:" if limited_gain_db is None else ""
     chains.append(f"[{mix}]{stage},ebur128={peak}framelog=verbose[aout]")
-    return [*inputs, "-filter_complex", ";\n".join(chains), "-map", "[aout]", "-f", "null", "-"]
+    return [*inputs, "-filter_complex", ";\n".join(chains), "-map", "[aout]", *sink]

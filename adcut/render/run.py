@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -40,6 +41,7 @@ from adcut.render.graph import (
     RenderOptions,
     build_audio_measure_args,
     build_join_args,
+    build_mix_args,
     build_pass_args,
     build_sound_args,
     concat_list,
@@ -109,7 +111,7 @@ LIMITER_LOSS_LU = 0.2
 MAKEUP_PASSES = 3
 
 
-def measure_gain_db(timeline: Timeline) -> float | None:
+def measure_gain_db(timeline: Timeline, work_dir: Path | None = None) -> float | None:
     """First pass: the mix's integrated loudness, as the gain to the target (None = silent).
 
     When that gain would push the mix's true peak into the limiter, the limited mix is measured
@@ -119,7 +121,9 @@ def measure_gain_db(timeline: Timeline) -> float | None:
 
     Remembered per mix (adcut.core.memo: the measuring command, whose filtergraph is the
     whole mix, and the files it reads), so variants with the same mix and a second edit of the
-    same ad measure it once."""
+    same ad measure it once. With `work_dir`, passes that run leave what they measured there
+    for the render to reuse (see measured_sound): the first pass the mix, each makeup pass the
+    limited sound at its gain."""
     if not has_sound(timeline):
         return None
     from adcut.core.memo import remembered_json
@@ -128,7 +132,7 @@ def measure_gain_db(timeline: Timeline) -> float | None:
     args = [*build_audio_measure_args(timeline), *build_audio_measure_args(timeline, 0.0),
             timeline.loudness_lufs, timeline.true_peak_dbtp, MAKEUP_PASSES, LIMITER_LOSS_LU]
     return remembered_json("mix-gain", args, _sound_sources(timeline),
-                           lambda: _measure_gain_db(timeline))
+                           lambda: _measure_gain_db(timeline, work_dir))
 
 
 def _sound_sources(timeline: Timeline) -> list[Path]:
@@ -142,8 +146,31 @@ def _sound_sources(timeline: Timeline) -> list[Path]:
     return [Path(p) for p in dict.fromkeys(paths)]
 
 
-def _measure_gain_db(timeline: Timeline) -> float | None:
-    stderr = run_ffmpeg(build_audio_measure_args(timeline))
+def _mix_path(work_dir: Path) -> Path:
+    return work_dir / "mix.wav"
+
+
+def _limited_path(work_dir: Path, gain_db: float) -> Path:
+    return work_dir / f"limited{gain_db:+.2f}dB.wav"
+
+
+def measured_sound(work_dir: Path, gain_db: float | None) -> tuple[str | None, str | None]:
+    """What measure_gain_db(timeline, work_dir) left for a render at `gain_db`: (the mix, the
+    finished sound at that gain), each None where it did not write one (it measured nothing
+    when the gain was remembered, and no makeup pass at this gain when none was needed)."""
+    mix = _mix_path(work_dir)
+    limited = None if gain_db is None else _limited_path(work_dir, gain_db)
+    return (str(mix) if mix.is_file() else None,
+            str(limited) if limited is not None and limited.is_file() else None)
+
+
+def _measure_gain_db(timeline: Timeline, work_dir: Path | None) -> float | None:
+    if work_dir is None:
+        stderr = run_ffmpeg(build_audio_measure_args(timeline))
+        from_mix = None
+    else:
+        from_mix = str(_mix_path(work_dir))
+        stderr = run_ffmpeg(["-y", *build_mix_args(timeline, from_mix)])
     loudness = parse_ebur128_summary(stderr)
     measured = loudness.integrated_lufs if loudness else None
     gain = loudness_gain_db(measured, timeline.loudness_lufs)
@@ -154,7 +181,9 @@ def _measure_gain_db(timeline: Timeline) -> float | None:
     target = timeline.loudness_lufs
     points: list[tuple[float, float]] = []  # (gain, loudness after the limiter)
     for _ in range(MAKEUP_PASSES):
-        limited = parse_ebur128_summary(run_ffmpeg(build_audio_measure_args(timeline, gain)))
+        keep = None if work_dir is None else str(_limited_path(work_dir, gain))
+        limited = parse_ebur128_summary(run_ffmpeg(
+            build_audio_measure_args(timeline, gain, from_mix=from_mix, keep=keep)))
         if limited is None or limited.integrated_lufs is None:
             break
         points.append((gain, limited.integrated_lufs))
@@ -270,8 +299,10 @@ class RenderCommands:
     sound_path: Path
 
 
-def _sound_args(timeline: Timeline, sound_path: Path, options: RenderOptions) -> list[str]:
-    return ["-y", *build_sound_args(timeline, str(sound_path), options)]
+def _sound_args(timeline: Timeline, sound_path: Path, options: RenderOptions, *,
+                from_mix: str | None = None, finished: str | None = None) -> list[str]:
+    return ["-y", *build_sound_args(timeline, str(sound_path), options, from_mix=from_mix,
+                                    finished=finished)]
 
 
 def render_commands(timeline: Timeline, passes: list[Pass], parts_dir: Path, output: Path,
@@ -294,12 +325,23 @@ def render_commands(timeline: Timeline, passes: list[Pass], parts_dir: Path, out
 
 def _render_sound(timeline: Timeline, commands: RenderCommands, options: RenderOptions,
                   output: Path) -> tuple[float | None, list[str]]:
-    """The loudness pass (not for a preview), then the sound with the gain it measured;
-    returns the gain and the join's arguments (the list of parts written first when there is
-    one)."""
+    """The loudness pass (not for a preview), then the sound with the gain it measured,
+    encoded from what the pass wrote where it can (the same samples: the pass's mix, or the
+    makeup pass's limited sound at that gain, instead of mixing and limiting again); returns
+    the gain and the join's arguments (the list of parts written first when there is one)."""
+    # A folder of its own, emptied: what it holds is taken as this mix's (measured_sound).
+    work_dir = commands.sound_path.parent / "loudness"
+    shutil.rmtree(work_dir, ignore_errors=True)
+    try:
+        work_dir.mkdir(parents=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write beside {output} ({exc.strerror})",
+                          hint="free space or choose another -o") from None
     with phase("loudness pass"):
-        gain = None if options.preview else measure_gain_db(timeline)
-    sound = _sound_args(timeline, commands.sound_path, replace(options, loudness_gain_db=gain))
+        gain = None if options.preview else measure_gain_db(timeline, work_dir)
+    from_mix, finished = measured_sound(work_dir, gain)
+    sound = _sound_args(timeline, commands.sound_path, replace(options, loudness_gain_db=gain),
+                        from_mix=from_mix, finished=finished)
     run_ffmpeg(sound, writing=output)  # seconds of work for any length
     if commands.listing is not None:
         try:

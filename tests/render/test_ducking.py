@@ -22,7 +22,7 @@ from adcut.render.ducking import (
     plan_music_level,
 )
 from adcut.render.graph import RenderOptions, build_sound_args
-from adcut.render.run import measure_gain_db
+from adcut.render.run import measure_gain_db, measured_sound
 from adcut.render.stems import measure_mix
 from tests import synth
 
@@ -106,16 +106,25 @@ def test_rendered_ducking_meets_its_targets_on_the_stems(media, tmp_path, music)
     assert report.voice_over_music_lu == pytest.approx(18.0, abs=1.0)
 
 
-def test_a_music_only_ad_over_clicks_keeps_its_loudness_and_true_peak(media, tmp_path):
-    clicks = tmp_path / "clicks.wav"
-    synth.click_track(clicks, bpm=120, duration_s=8, sample_rate=48000, offbeat_hats=True)
-    timeline = Timeline.model_validate({
+def music_only(media: Path, track: Path) -> Timeline:
+    """A 6 s ad of one silent shot over `track`."""
+    return Timeline.model_validate({
         "fps": 25, "width": 320, "height": 320, "duration_f": 150,
         "clips": [{"source": str(media / "shot.mp4"), "source_width": 320, "source_height": 180,
                    "source_in_s": 0, "start_f": 0, "duration_f": 150,
                    "reframe": {"mode": "crop"}}],
-        "music": {"path": str(clicks), "source_start_s": 1.0, "duration_f": 150, "gain_db": 0,
+        "music": {"path": str(track), "source_start_s": 1.0, "duration_f": 150, "gain_db": 0,
                   "fade_in_f": 5, "fade_out_f": 10, "duck": None}})
+
+
+def clicks(folder: Path) -> Path:
+    path = folder / "clicks.wav"
+    synth.click_track(path, bpm=120, duration_s=8, sample_rate=48000, offbeat_hats=True)
+    return path
+
+
+def test_a_music_only_ad_over_clicks_keeps_its_loudness_and_true_peak(media, tmp_path):
+    timeline = music_only(media, clicks(tmp_path))
     gain = measure_gain_db(timeline)
     out = tmp_path / "sound.m4a"
     run_ffmpeg(["-y", *build_sound_args(timeline, str(out), RenderOptions(loudness_gain_db=gain))])
@@ -125,3 +134,28 @@ def test_a_music_only_ad_over_clicks_keeps_its_loudness_and_true_peak(media, tmp
     # Before: -17.9 LUFS (the limiter ate 4 LU of the clicks) and -0.9 dBTP after AAC.
     assert math.isclose(loud.integrated_lufs, -14.0, abs_tol=1.0)
     assert loud.true_peak_dbtp <= -1.0
+
+
+@pytest.mark.parametrize("limited", [True, False], ids=["limiter", "no-limiter"])
+def test_the_sound_encoded_from_the_loudness_passes_is_the_mix_made_again(media, tmp_path,
+                                                                          limited):
+    """A render encodes what its loudness passes wrote (the mix, or the limited sound at the
+    gain it takes) instead of mixing and limiting the sources again: the same AAC bytes."""
+    track = clicks(tmp_path) if limited else media / "quiet.wav"
+    timeline = music_only(media, track)
+    work = tmp_path / "work"
+    work.mkdir()
+    gain = measure_gain_db(timeline, work)
+    from_mix, finished = measured_sound(work, gain)
+    assert from_mix is not None and (finished is not None) == limited
+    options = RenderOptions(loudness_gain_db=gain)
+    again, reused = tmp_path / "again.m4a", tmp_path / "reused.m4a"
+    run_ffmpeg(["-y", *build_sound_args(timeline, str(again), options)])
+    run_ffmpeg(["-y", *build_sound_args(timeline, str(reused), options, from_mix=from_mix,
+                                        finished=finished)])
+    assert reused.read_bytes() == again.read_bytes()
+    # A gain that was remembered measures nothing: there is nothing to reuse.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert measure_gain_db(timeline, elsewhere) == gain
+    assert measured_sound(elsewhere, gain) == (None, None)
