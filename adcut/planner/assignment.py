@@ -4,10 +4,13 @@ The planners match lines to clips this way many times per ad. scipy.optimize sol
 importing scipy.optimize costs 0.26 s, most of a plan's time; this is the same algorithm as
 scipy's (the shortest augmenting path method of Jonker and Volgenant in Crouse's form, with
 the same order of search and the same choice among equal paths), so it returns the same
-assignment, ties included, with its inner loop in numpy.
+assignment, ties included. Its loops run over Python lists: the planners' matrices are a few
+lines by a few dozen clips, where numpy's per-call cost outweighs its speed.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -31,18 +34,18 @@ def linear_sum_assignment(cost: np.ndarray, maximize: bool = False) -> tuple[np.
         nr, nc = nc, nr
     if maximize:
         c = -c
-    c = np.ascontiguousarray(c)
-    u, v = np.zeros(nr), np.zeros(nc)
-    col4row = np.full(nr, -1, dtype=np.int64)
-    row4col = np.full(nc, -1, dtype=np.int64)
-    path = np.full(nc, -1, dtype=np.int64)
+    cost_rows = c.tolist()  # the loops below read single numbers: lists beat numpy there
+    u, v = [0.0] * nr, [0.0] * nc
+    col4row, row4col, path = [-1] * nr, [-1] * nc, [-1] * nc
     for cur in range(nr):
-        sink, min_val, spc, rows_seen, cols_seen = _augmenting_path(c, u, v, path, row4col, cur)
+        sink, min_val, spc, rows_seen, cols_seen = _augmenting_path(cost_rows, u, v, path,
+                                                                     row4col, cur)
         u[cur] += min_val
-        others = rows_seen.copy()
-        others[cur] = False
-        u[others] += min_val - spc[col4row[others]]
-        v[cols_seen] -= min_val - spc[cols_seen]
+        for i in rows_seen:
+            if i != cur:
+                u[i] += min_val - spc[col4row[i]]
+        for j in cols_seen:
+            v[j] -= min_val - spc[j]
         j = sink
         while True:
             i = path[j]
@@ -50,42 +53,43 @@ def linear_sum_assignment(cost: np.ndarray, maximize: bool = False) -> tuple[np.
             col4row[i], j = j, col4row[i]
             if i == cur:
                 break
+    cols = np.array(col4row, dtype=np.int64)
     if transpose:
-        order = np.argsort(col4row, kind="stable")
-        return col4row[order], order.astype(np.int64)
-    return np.arange(nr, dtype=np.int64), col4row.copy()
+        order = np.argsort(cols, kind="stable")
+        return cols[order], order.astype(np.int64)
+    return np.arange(nr, dtype=np.int64), cols
 
 
-def _augmenting_path(c: np.ndarray, u: np.ndarray, v: np.ndarray, path: np.ndarray,
-                     row4col: np.ndarray, i: int):
+def _augmenting_path(c: list[list[float]], u: list[float], v: list[float], path: list[int],
+                     row4col: list[int], i: int):
     """The shortest augmenting path from row `i` to a free column (Dijkstra over the reduced
     costs): its sink, its length, each column's path length, the rows and columns reached.
-    Columns are scanned in scipy's order; among equally short ones a free column is taken."""
-    nr, nc = c.shape
-    remaining = np.arange(nc - 1, -1, -1, dtype=np.int64)  # reversed, as scipy's
+    Columns are scanned in scipy's order; among equally short ones the first is taken,
+    replaced by each later free one (scipy's rule, so ties resolve as there)."""
+    nc = len(v)
+    remaining = list(range(nc - 1, -1, -1))  # reversed, as scipy's
     num_remaining = nc
-    rows_seen = np.zeros(nr, dtype=bool)
-    cols_seen = np.zeros(nc, dtype=bool)
-    spc = np.full(nc, np.inf)
+    rows_seen: list[int] = []
+    cols_seen: list[int] = []
+    spc = [math.inf] * nc
     min_val = 0.0
     while True:
-        rows_seen[i] = True
-        cols = remaining[:num_remaining]
-        r = ((min_val + c[i, cols]) - u[i]) - v[cols]
-        better = r < spc[cols]
-        path[cols[better]] = i
-        spc[cols[better]] = r[better]
-        values = spc[cols]
-        lowest = values.min()
-        ties = np.flatnonzero(values == lowest)
-        free = ties[row4col[cols[ties]] == -1]
-        # scipy's scan keeps the first of the shortest, replaced by each later free one.
-        index = int(free[-1]) if free.size else int(ties[0])
-        min_val = float(lowest)
-        j = int(remaining[index])
-        cols_seen[j] = True
+        rows_seen.append(i)
+        row, ui = c[i], u[i]
+        lowest, index = math.inf, -1
+        for it in range(num_remaining):
+            j = remaining[it]
+            r = ((min_val + row[j]) - ui) - v[j]
+            if r < spc[j]:
+                path[j] = i
+                spc[j] = r
+            if spc[j] < lowest or (spc[j] == lowest and row4col[j] == -1):
+                lowest, index = spc[j], it
+        min_val = lowest
+        j = remaining[index]
+        cols_seen.append(j)
         num_remaining -= 1
         remaining[index] = remaining[num_remaining]
         if row4col[j] == -1:
             return j, min_val, spc, rows_seen, cols_seen
-        i = int(row4col[j])
+        i = row4col[j]
