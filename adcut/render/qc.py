@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -192,6 +193,17 @@ class _SourceStills:
             self._cache[i] = self._measure(i)
         return self._cache[i]
 
+    def prefetch(self, clips: set[int]) -> None:
+        """Measure these clips' footage side by side (one decoding pass each, a core each)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        todo = sorted(i for i in clips if i not in self._cache)
+        if len(todo) < 2:
+            return
+        with ThreadPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1)) as pool:
+            for i, found in zip(todo, pool.map(self._measure, todo)):
+                self._cache[i] = found
+
     def _measure(self, i: int) -> tuple[list[Interval], list[Interval]]:
         clip: TimelineClip = self.timeline.clips[i]
         fps = self.timeline.fps
@@ -253,25 +265,36 @@ def _asked_for(timeline: Timeline, kind: str) -> list[Interval]:
     return out
 
 
+def _not_asked_for(found: list[Interval], timeline: Timeline, kind: str
+                   ) -> list[tuple[list[Interval], list[int]]]:
+    """Per detected stretch, its pieces longer than MAX_STILL_S that the timeline does not ask
+    for, and the clips under them (with their transition handles), whose footage may explain
+    them (PURE)."""
+    fps = timeline.fps
+    segments = build_segments(timeline)
+    asked = _asked_for(timeline, kind)
+    out = []
+    for interval in found:
+        pieces = [p for p in subtract(interval, asked) if p[1] - p[0] > MAX_STILL_S]
+        if pieces:
+            under = [i for i, seg in enumerate(segments)
+                     if any(seg.track_start_f / fps < e and s < seg.track_end_f / fps
+                            for s, e in pieces)]
+            out.append((pieces, under))
+    return out
+
+
 def _unexplained(found: list[Interval], timeline: Timeline, kind: str,
                  sources: _SourceStills) -> list[Interval]:
     """Pieces of the detected stretches that neither the timeline nor the footage explains,
     longer than MAX_STILL_S."""
     fps = timeline.fps
-    segments = build_segments(timeline)
-    asked = _asked_for(timeline, kind)
     bad: list[Interval] = []
-    for interval in found:
-        pieces = [p for p in subtract(interval, asked) if p[1] - p[0] > MAX_STILL_S]
-        if not pieces:
-            continue
+    for pieces, under in _not_asked_for(found, timeline, kind):
         explained: list[Interval] = []
-        for i, seg in enumerate(segments):
-            # The clips under the stretch (with their transition handles).
-            a, b = seg.track_start_f / fps, seg.track_end_f / fps
-            if any(a < e and s < b for s, e in pieces):
-                black, frozen = sources.get(i)
-                explained += black if kind == "black" else frozen
+        for i in under:
+            black, frozen = sources.get(i)
+            explained += black if kind == "black" else frozen
         tolerance = 2 / fps  # detection edges are a frame or two off
         widened = [(a - tolerance, b + tolerance) for a, b in explained]
         for piece in pieces:
@@ -381,19 +404,24 @@ def run_qc(output: Path, timeline: Timeline, *,
 
     if has_v:
         sources = _SourceStills(timeline)
+        # the render logs stretches from 2 frames (for its passes): those of MAX_STILL_S
+        # and more count, as the decode's detectors count them
+        found = {kind: ([iv for iv in picture_stills(picture_logs, kind, fps)
+                         if iv[1] - iv[0] >= MAX_STILL_S] if measured
+                        else parse_intervals(log_text, kind, facts.video_s))
+                 for kind in ("black", "freeze")}
+        sources.prefetch({i for kind, stretches in found.items()
+                          for _, under in _not_asked_for(stretches, timeline, kind)
+                          for i in under})
         for kind, name in (("black", "black"), ("freeze", "frozen")):
-            # the render logs stretches from 2 frames (for its passes): those of MAX_STILL_S
-            # and more count, as the decode's detectors count them
-            found = ([iv for iv in picture_stills(picture_logs, kind, fps)
-                      if iv[1] - iv[0] >= MAX_STILL_S] if measured
-                     else parse_intervals(log_text, kind, facts.video_s))
-            bad = _unexplained(found, timeline, kind, sources)
+            bad = _unexplained(found[kind], timeline, kind, sources)
             longest = max((b - a for a, b in bad), default=0.0)
             if bad:
                 detail = (f"{name} " + ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in bad)
                           + " not asked for by the timeline")
-            elif found:
-                detail = f"{len(found)} {name} stretches, all asked for (hold, still footage)"
+            elif found[kind]:
+                detail = (f"{len(found[kind])} {name} stretches, all asked for (hold, still "
+                          "footage)")
             else:
                 detail = f"none over {MAX_STILL_S} s"
             checks.append(Check(kind, not bad, detail, measured=round(longest, 3),
