@@ -112,7 +112,8 @@ LIMITER_LOSS_LU = 0.2
 MAKEUP_PASSES = 3
 
 
-def measure_gain_db(timeline: Timeline, work_dir: Path | None = None) -> float | None:
+def measure_gain_db(timeline: Timeline, work_dir: Path | None = None, *,
+                    writing: Path | None = None) -> float | None:
     """First pass: the mix's integrated loudness, as the gain to the target (None = silent).
 
     When that gain would push the mix's true peak into the limiter, the limited mix is measured
@@ -124,7 +125,8 @@ def measure_gain_db(timeline: Timeline, work_dir: Path | None = None) -> float |
     whole mix, and the files it reads), so variants with the same mix and a second edit of the
     same ad measure it once. With `work_dir`, passes that run leave what they measured there
     for the render to reuse (see measured_sound): the first pass the mix, each makeup pass the
-    limited sound at its gain."""
+    limited sound at its gain; a full disk is then reported as writing `writing`, the file the
+    user asked for."""
     if not has_sound(timeline):
         return None
     from adcut.core.memo import remembered_json
@@ -133,7 +135,7 @@ def measure_gain_db(timeline: Timeline, work_dir: Path | None = None) -> float |
     args = [*build_audio_measure_args(timeline), *build_audio_measure_args(timeline, 0.0),
             timeline.loudness_lufs, timeline.true_peak_dbtp, MAKEUP_PASSES, LIMITER_LOSS_LU]
     return remembered_json("mix-gain", args, _sound_sources(timeline),
-                           lambda: _measure_gain_db(timeline, work_dir))
+                           lambda: _measure_gain_db(timeline, work_dir, writing))
 
 
 def _sound_sources(timeline: Timeline) -> list[Path]:
@@ -165,13 +167,14 @@ def measured_sound(work_dir: Path, gain_db: float | None) -> tuple[str | None, s
             str(limited) if limited is not None and limited.is_file() else None)
 
 
-def _measure_gain_db(timeline: Timeline, work_dir: Path | None) -> float | None:
+def _measure_gain_db(timeline: Timeline, work_dir: Path | None,
+                     writing: Path | None) -> float | None:
     if work_dir is None:
         stderr = run_ffmpeg(build_audio_measure_args(timeline))
         from_mix = None
     else:
         from_mix = str(_mix_path(work_dir))
-        stderr = run_ffmpeg(["-y", *build_mix_args(timeline, from_mix)])
+        stderr = run_ffmpeg(["-y", *build_mix_args(timeline, from_mix)], writing=writing)
     loudness = parse_ebur128_summary(stderr)
     measured = loudness.integrated_lufs if loudness else None
     gain = loudness_gain_db(measured, timeline.loudness_lufs)
@@ -184,7 +187,8 @@ def _measure_gain_db(timeline: Timeline, work_dir: Path | None) -> float | None:
     for _ in range(MAKEUP_PASSES):
         keep = None if work_dir is None else str(_limited_path(work_dir, gain))
         limited = parse_ebur128_summary(run_ffmpeg(
-            build_audio_measure_args(timeline, gain, from_mix=from_mix, keep=keep)))
+            build_audio_measure_args(timeline, gain, from_mix=from_mix, keep=keep),
+            writing=writing))
         if limited is None or limited.integrated_lufs is None:
             break
         points.append((gain, limited.integrated_lufs))
@@ -339,7 +343,8 @@ def _render_sound(timeline: Timeline, commands: RenderCommands, options: RenderO
         raise OutputError(f"cannot write beside {output} ({exc.strerror})",
                           hint="free space or choose another -o") from None
     with phase("loudness pass"):
-        gain = None if options.preview else measure_gain_db(timeline, work_dir)
+        gain = None if options.preview else measure_gain_db(timeline, work_dir,
+                                                            writing=output)
     from_mix, finished = measured_sound(work_dir, gain)
     sound = _sound_args(timeline, commands.sound_path, replace(options, loudness_gain_db=gain),
                         from_mix=from_mix, finished=finished)

@@ -135,6 +135,40 @@ def test_a_full_disk_is_said_in_one_line_and_leaves_nothing(footage, tmp_path, w
     assert left == ([".filler"] if when == "already full" else [])
 
 
+@pytest.mark.hostile("message")
+def test_a_disk_that_fills_as_the_mix_is_measured_names_the_output(footage, tmp_path,
+                                                                   monkeypatch):
+    """The loudness pass writes the mix it measures into the render's temporary folder: a full
+    disk there is said as writing the MP4 the user asked for, not a file they never named."""
+    import threading
+
+    import adcut.render.run as run_module
+
+    disk = tmp_path / "disk"
+    doc = write_timeline(tmp_path / "tl.json", footage)
+    real = run_module.run_ffmpeg
+    picture_done = threading.Event()
+
+    def fill_then_measure(args, **kwargs):
+        if "pcm_f32le" in args:  # the pass that writes the mix, after the picture filled the disk
+            assert picture_done.wait(60)
+            faults.fill(disk)
+        try:
+            return real(args, **kwargs)
+        finally:
+            if "libx264" in args:
+                picture_done.set()
+
+    with faults.small_disk(disk, 2048):
+        monkeypatch.setattr(run_module, "run_ffmpeg", fill_then_measure)
+        result = run("render", doc, "-o", disk / "ad.mp4")
+        left = names(disk)
+    assert result.exit_code == 2, result.output
+    assert said(result.stderr) == [f"error: no space left on the device while writing "
+                                   f"{disk / 'ad.mp4'} (free space or choose another -o)"]
+    assert left == [".filler"]
+
+
 @pytest.mark.hostile("half-written")
 def test_companions_that_do_not_fit_leave_no_mp4_and_the_next_run_needs_no_force(
         footage, tmp_path, monkeypatch):
