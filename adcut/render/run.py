@@ -184,7 +184,10 @@ def _measure_gain_db(timeline: Timeline, work_dir: Path | None,
         return gain
     target = timeline.loudness_lufs
     points: list[tuple[float, float]] = []  # (gain, loudness after the limiter)
+    keep = None
     for _ in range(MAKEUP_PASSES):
+        if keep is not None:  # only the last pass's sound can be the one the render takes
+            Path(keep).unlink(missing_ok=True)
         keep = None if work_dir is None else str(_limited_path(work_dir, gain))
         limited = parse_ebur128_summary(run_ffmpeg(
             build_audio_measure_args(timeline, gain, from_mix=from_mix, keep=keep),

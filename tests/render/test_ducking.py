@@ -148,6 +148,9 @@ def test_the_sound_encoded_from_the_loudness_passes_is_the_mix_made_again(media,
     gain = measure_gain_db(timeline, work)
     from_mix, finished = measured_sound(work, gain)
     assert from_mix is not None and (finished is not None) == limited
+    # only the sound the render takes is left beside the mix (a long ad's WAVs are large)
+    assert sorted(p.name for p in work.iterdir()) == sorted(
+        Path(f).name for f in (from_mix, finished) if f is not None)
     options = RenderOptions(loudness_gain_db=gain)
     again, reused = tmp_path / "again.m4a", tmp_path / "reused.m4a"
     run_ffmpeg(["-y", *build_sound_args(timeline, str(again), options)])
