@@ -5,9 +5,9 @@ a timeline with many clips: graph.plan_passes, so memory stays that of one pass)
 a thread of its own, a cheap audio-only pass measures the loudness of the mix (writing the mix
 it measures, which the limiter's makeup passes read) and the sound is encoded from what those
 passes wrote, with the gain that reaches the timeline's target; then both are joined into the
-MP4 by stream copy. The sound takes a fraction of one core, which the encode leaves idle, so it costs
-the render no wall time (it ran inside the one command before, and its loudness pass before
-that command).
+MP4 by stream copy. The sound takes a fraction of one core, which the encode leaves idle, so
+it costs the render no wall time (it ran inside the one command before, and its loudness pass
+before that command).
 
 The MP4 is one member of an OutputGroup (adcut.core.outputs): ffmpeg writes the group's
 temporary file beside the output, the picture and the sound go to one of the group's
