@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,6 +187,18 @@ def gather_facts(plan: EditPlan, *, cache_dir: Path, base_dir: Path | None = Non
     return facts
 
 
+def _probe(raw: str, base_dir: Path | None, is_music: bool) -> SourceFacts | str:
+    """A source's facts (a picture's from its header unless it is the music), or what is
+    wrong with it."""
+    path = resolve(raw, base_dir)
+    try:
+        if is_still(path) and not is_music:
+            return still_facts(path)
+        return source_facts(path)
+    except MediaError as exc:
+        return exc.message.removeprefix(f"{path}: ")
+
+
 def _gather_picture_facts(plan: EditPlan, lines: list[tuple[int, str]],
                           base_dir: Path | None) -> PlanFacts:
     """Probe the sources, choose the reframing, check the captions' glyphs and the end card."""
@@ -194,15 +207,13 @@ def _gather_picture_facts(plan: EditPlan, lines: list[tuple[int, str]],
     with phase("probe"):
         facts = PlanFacts()
         paths = [s.source for s in plan.shots] + ([plan.music.source] if plan.music else [])
-        for raw in dict.fromkeys(paths):
-            path = resolve(raw, base_dir)
-            try:
-                if is_still(path) and (plan.music is None or raw != plan.music.source):
-                    facts.sources[raw] = still_facts(path)
-                    continue
-                facts.sources[raw] = source_facts(path)
-            except MediaError as exc:
-                facts.sources[raw] = exc.message.removeprefix(f"{path}: ")
+        music = plan.music.source if plan.music else None
+        raws = list(dict.fromkeys(paths))
+        # Each probe is an ffprobe child (or a picture header) on a file not seen before:
+        # a few at a time.
+        with ThreadPoolExecutor(max_workers=max(1, min(4, len(raws)))) as pool:
+            found = list(pool.map(lambda raw: _probe(raw, base_dir, raw == music), raws))
+        facts.sources.update(zip(raws, found))
 
     with phase("reframe"):
         # Reframing: only where the plan leaves the centre to us and the aspect differs.
@@ -337,7 +348,6 @@ def _decode_shot_frames_together(plan: EditPlan, facts: PlanFacts,
     frames: 0.3-0.5 s a shot, mostly one thread's work), so the reframing finds them
     remembered (reframe.sample_shot_frames)."""
     import os
-    from concurrent.futures import ThreadPoolExecutor
 
     from adcut.render.reframe import sample_shot_frames
 
