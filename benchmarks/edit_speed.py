@@ -93,13 +93,13 @@ def lib30(root: Path) -> tuple[Path, Path]:
     footage, music = root / "lib30-footage", root / "lib30-music"
     footage.mkdir(parents=True, exist_ok=True)
     music.mkdir(parents=True, exist_ok=True)
-    # life and cellauto are seeded, and a third life stands where gradients was: left to
+    # life and cellauto are seeded, and a third cellauto stands where gradients was: left to
     # chance they start from a random state (gradients differs run to run even when seeded),
     # and each build of the library was other footage with another plan (two builds of one
     # morning differed in three sources, and their ads in three shots and an opening push-in).
     sources = ["testsrc2", "mandelbrot", "life=mold=10:ratio=0.4:seed=1",
                "cellauto=rule=30:seed=2", "rgbtestsrc", "smptehdbars", "testsrc",
-               "cellauto=rule=110:seed=3", "life=mold=5:ratio=0.6:seed=5:life_color=#33ccff",
+               "cellauto=rule=110:seed=3", "cellauto=rule=90:seed=5",
                "life=mold=25:ratio=0.2:seed=4"]
     for i, src in enumerate(sources):
         sep = ":" if "=" in src else "="
