@@ -209,8 +209,8 @@ def _gather_picture_facts(plan: EditPlan, lines: list[tuple[int, str]],
         paths = [s.source for s in plan.shots] + ([plan.music.source] if plan.music else [])
         music = plan.music.source if plan.music else None
         raws = list(dict.fromkeys(paths))
-        # Each probe is an ffprobe child (or a picture header) on a file not seen before:
-        # a few at a time.
+        # A few at a time: a probe of a file not seen before opens it with PyAV, which
+        # releases the GIL while it reads and decodes (a picture's header is read alone).
         with ThreadPoolExecutor(max_workers=max(1, min(4, len(raws)))) as pool:
             found = list(pool.map(lambda raw: _probe(raw, base_dir, raw == music), raws))
         facts.sources.update(zip(raws, found))

@@ -43,6 +43,8 @@ from adcut.render.ducking import music_duck_filters
 
 SAMPLE_RATE = 48000
 AFORMAT = f"aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo"
+# The mix as the loudness passes write it for the render to reuse (run.measure_gain_db).
+_FLOAT_WAV = ["-c:a", "pcm_f32le", "-f", "wav"]
 # Frames read past the last needed one, so `fps` sees the next frame before EOF (the exact
 # count is then cut by `trim`).
 READ_MARGIN_F = 2
@@ -942,9 +944,6 @@ def build_mix_args(timeline: Timeline, output: str) -> list[str]:
     the sound then read that file instead of decoding, ducking and summing the sources again
     (the same samples: the mix is float throughout)."""
     return _measure_args(timeline, None, None, [*_FLOAT_WAV, output])
-
-
-_FLOAT_WAV = ["-c:a", "pcm_f32le", "-f", "wav"]
 
 
 def _measure_args(timeline: Timeline, limited_gain_db: float | None, from_mix: str | None,

@@ -124,9 +124,9 @@ def measure_gain_db(timeline: Timeline, work_dir: Path | None = None, *,
     Remembered per mix (adcut.core.memo: the measuring command, whose filtergraph is the
     whole mix, and the files it reads), so variants with the same mix and a second edit of the
     same ad measure it once. With `work_dir`, passes that run leave what they measured there
-    for the render to reuse (see measured_sound): the first pass the mix, each makeup pass the
-    limited sound at its gain; a full disk is then reported as writing `writing`, the file the
-    user asked for."""
+    for the render to reuse (see measured_sound): the first pass the mix, the last makeup pass
+    the limited sound at its gain; a full disk is then reported as writing `writing`, the file
+    the user asked for."""
     if not has_sound(timeline):
         return None
     from adcut.core.memo import remembered_json
