@@ -7,8 +7,8 @@ generated 1280x720 footage. On each, in rounds (--repeat) on this machine:
 
 1. `adcut edit --json` as a user runs it, cold (an emptied cache: the voice model, the
    footage's reframing and QC analyses and the mix measured for the first time): whole wall
-   time, and the phases adcut reports (library, plan, probe, reframe, voice, music levels,
-   loudness pass, encode, companions, qc);
+   time, and the phases adcut reports (library, plan, crops, probe, reframe, voice, music
+   levels, loudness pass, encode, companions, qc);
 2. the same edit again, warm (the voice lines cached), as when a marketer iterates;
    and another take of the same brief (`--seed`: new hook and lines to voice, a new mix to
    measure, the library's analyses cached), as when a marketer asks for one more version;
@@ -78,18 +78,28 @@ def demo_library() -> tuple[Path, Path]:
     from adcut.core.files import cache_dir
 
     library = cache_dir() / "demo" / "library"
-    if not (library / "catalog.sqlite").exists():
+    if not (library / "looks").is_dir():  # missing, or built by an adcut that kept no looks
+        shutil.rmtree(library, ignore_errors=True)
         with tempfile.TemporaryDirectory() as tmp:
             adcut("demo", "-o", str(Path(tmp) / "demo.mp4"))
     return library, REPO / "adcut" / "demo" / "brief.yaml"
+
+
+# Footage as a phone records it: 720p30 at about 8-12 Mb/s, a keyframe every second (Android's
+# MediaRecorder default). Left to x264's defaults, life's random cells took 32-37 Mb/s (36-42 MB
+# for 9 s) and a keyframe came every 250 frames (8.3 s), so decoding any stretch of a 9 s source
+# meant decoding it from its start: footage no camera makes. One encoder thread: x264's rate
+# cap with frame threads gives other bytes on every build, and the planner another ad.
+CAMERA_RATE = ("-maxrate", "10M", "-bufsize", "20M", "-g", "30", "-threads", "1")
 
 
 def lib30(root: Path) -> tuple[Path, Path]:
     """30 clips of generated 1280x720 footage (ten sources of three shots), two music beds."""
     library = root / "lib30"
     brief = root / "lib30-brief.yaml"
-    if (library / "catalog.sqlite").exists():
+    if (library / "catalog.sqlite").exists() and (library / "looks").is_dir():
         return library, brief
+    shutil.rmtree(library, ignore_errors=True)
     footage, music = root / "lib30-footage", root / "lib30-music"
     footage.mkdir(parents=True, exist_ok=True)
     music.mkdir(parents=True, exist_ok=True)
@@ -107,8 +117,8 @@ def lib30(root: Path) -> tuple[Path, Path]:
                  f"s=1280x720:r=30:d=3[b];{src}{sep}s=1280x720:r=30,hue=h=90,trim=duration=3[c];"
                  "[a][b][c]concat=n=3:v=1:a=0,format=yuv420p")
         subprocess.run([ff(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                        graph, "-c:v", "libx264", "-preset", "veryfast", str(footage / f"s{i:02d}.mp4")],
-                       check=True)
+                        graph, "-c:v", "libx264", "-preset", "veryfast", *CAMERA_RATE,
+                        str(footage / f"s{i:02d}.mp4")], check=True)
     for i, hz in enumerate((220, 262)):
         subprocess.run([ff(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                         f"aevalsrc='0.2*(0.4+0.6*exp(-mod(t,0.5)*6))*sin(2*PI*{hz}*t)':s=44100:d=60",
