@@ -64,6 +64,8 @@ def test_edit_makes_a_finished_ad_from_a_brief(library, tmp_path):
     assert "cat.mp4" not in chosen and {"shoe.mp4", "run.mp4"} <= chosen
     assert all(s["line"] for s in plan["shots"]) and plan["music"]["source"].endswith("bed.wav")
     assert plan["planner"] == "zero-shot"
+    # each 16:9 shot's crop for the 9:16 ad, chosen from the frames ingest kept
+    assert all(s["reframe"]["center_x"] is not None for s in plan["shots"])
     assert "candidate clips" in result.stderr and "cat.mp4" not in result.stderr.split("yes")[0]
 
 

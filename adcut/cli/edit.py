@@ -103,6 +103,7 @@ def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | Non
 
     from adcut.core.brief import brief_with_overrides, load_brief
     from adcut.core.timing import phase, recording
+    from adcut.library.looks import chosen_crops
     from adcut.planner.edit import library_tokens, load_library, plan_variants
     from adcut.planner.registry import load_planner
     from adcut.planner.script import load_script
@@ -145,7 +146,11 @@ def run_edit(library: Path, brief_value: str, output: Path, *, aspect: str | Non
             retriever = open_retriever(library) if len(clips) > 80 else None
             results = plan_variants(clips, tracks, brief, planner, count=variants, seed=seed,
                                     script=script, retrieve=retriever)
+        with recording() as cropping, phase("crops"):
+            # each shot's crop chosen from the frames ingest kept, written into the plan
+            results = [(chosen_crops(plan, library), why) for plan, why in results]
         shared.update(planning)
+        shared.update(cropping)
         for k, ((plan, why), group, plan_path, out) in enumerate(
                 zip(results, groups, plan_paths, outputs)):
             if voice is not None or no_voice:

@@ -38,6 +38,7 @@ from adcut.library.catalog import CATALOG_NAME, Catalog, CatalogDamagedError
 from adcut.library.index import (INDEXES, catalog_encoder, catalog_vectors, check_index_file,
                                  index_ids, index_paths, load_index, sync_index)
 from adcut.library.lock import is_locked, library_lock
+from adcut.library.looks import LOOKS_DIR
 from adcut.library.store import (EMB_DIR, INDEX_DIR, THUMB_DIR, DamagedFileError, array_problem,
                                  load_embeddings)
 
@@ -281,11 +282,12 @@ def _leftovers(catalog: Catalog) -> list[Problem]:
     """Files in the library's folders that the catalog does not know."""
     folder = catalog.folder
     known = {r["path"] for r in catalog.embeddings()} | {r["thumb"] for r in catalog.thumbs()}
+    known |= {f"{LOOKS_DIR}/{r['id']}.npz" for r in catalog.sources("footage")}
     for name in INDEXES:
         for path in index_paths(folder, name):
             known.add(str(path.relative_to(folder)))
     problems = []
-    for sub in (EMB_DIR, THUMB_DIR, INDEX_DIR):
+    for sub in (EMB_DIR, THUMB_DIR, INDEX_DIR, LOOKS_DIR):
         try:
             names = sorted(os.listdir(folder / sub))
         except OSError:

@@ -61,6 +61,7 @@ from adcut.library.catalog import (
 )
 from adcut.library.index import SyncReport, sync_index
 from adcut.library.lock import library_lock, prepare_library_folder
+from adcut.library.looks import LOOKS_DIR, LooksWriter
 from adcut.library.sidecar import captions_for_range, captions_hash, load_sidecar_captions
 from adcut.library.store import (EMB_DIR, THUMB_DIR, array_problem, hash_file, save_embeddings,
                                  write_library_file)
@@ -607,6 +608,7 @@ class Ingester:
         next_sample_s = sample_step_s / 2  # sample mid-second: away from cut frames
 
         cache: dict[int, bytes] = {}
+        looks = LooksWriter(video.width, video.height)  # what an edit chooses crops from
         grid_times: list[float] = []
         grid_batch: list[np.ndarray] = []
         futures: list[Future] = []
@@ -620,6 +622,7 @@ class Ingester:
                 detector.push(index, rgb)
                 if index % cache_every == 0:
                     cache[index] = _jpeg(rgb)
+                looks.offer(t_s, 1 / fps, rgb)
                 if t_s + 0.5 / fps >= next_sample_s:
                     grid_times.append(t_s)
                     grid_batch.append(rgb)
@@ -725,6 +728,7 @@ class Ingester:
 
         frames_rel = f"{EMB_DIR}/{source_id}.frames.npy"
         clips_rel = f"{EMB_DIR}/{source_id}.clips.npy"
+        self._store(f"{LOOKS_DIR}/{source_id}.npz", looks.finish())
         self._store_array(frames_rel, all_emb[order])
         self._store_array(clips_rel, clip_vecs)
         name, version = _encoder_id(vision)
@@ -1054,10 +1058,11 @@ def _one_line(exc: AdcutError, path: Path) -> str:
 
 
 def remove_source_files(folder: Path, source_id: str, keep: set[Path] = frozenset()) -> None:
-    """Delete the arrays and thumbnails of a source (those not in `keep`): when it is no longer
-    in the catalog, or what a killed run left of a file not yet in it."""
+    """Delete the arrays, thumbnails and looks of a source (those not in `keep`): when it is no
+    longer in the catalog, or what a killed run left of a file not yet in it."""
     for p in [*(folder / EMB_DIR).glob(f"{source_id}.*.npy"),
-              *(folder / THUMB_DIR).glob(f"{source_id}-*.jpg")]:
+              *(folder / THUMB_DIR).glob(f"{source_id}-*.jpg"),
+              folder / LOOKS_DIR / f"{source_id}.npz"]:
         if p not in keep:
             try:
                 p.unlink(missing_ok=True)

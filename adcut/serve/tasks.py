@@ -171,6 +171,7 @@ def _plan_variants(store: Store, job, params: dict, library: Path, count: int,
     """The planning of `adcut edit` (adcut.cli.edit.run_edit), with the brief as saved."""
     from adcut.cli.edit import missing_voice_warning
     from adcut.core.brief import validate_brief
+    from adcut.library.looks import chosen_crops
     from adcut.planner.edit import library_tokens, load_library, plan_variants
     from adcut.planner.registry import load_planner
     from adcut.planner.retrieve import open_retriever
@@ -194,6 +195,7 @@ def _plan_variants(store: Store, job, params: dict, library: Path, count: int,
         if voice_off or no_voice:
             plan = plan.model_copy(update={"voice": plan.voice.model_copy(
                 update={"engine": "none"})})
+        plan = chosen_crops(plan, library)
         explanation = {"clips": why.clips, "music": why.music,
                        "notes": why.notes + ([no_voice] if no_voice else [])}
         create_variant(store, edit_job_id=job["id"], library_id=params["library_id"],
