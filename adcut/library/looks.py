@@ -147,11 +147,11 @@ def chosen_crops(plan, folder: Path):
 
     from adcut.core.plan import ASPECTS
     from adcut.library.catalog import Catalog
-    from adcut.render.reframe import choose_reframe, saliency_map
+    from adcut.render.reframe import choose_reframe, saliency_map, same_aspect
 
     out_w, out_h = ASPECTS[plan.aspect]
-    todo = [s for s in plan.shots if s.reframe.center_x is None or s.reframe.center_y is None]
-    if not todo:
+    if all(s.reframe.center_x is not None and s.reframe.center_y is not None
+           for s in plan.shots):
         return plan
     with Catalog(Path(folder), readonly=True) as catalog:
         rows = {r["path"]: r for r in catalog.sources("footage")}
@@ -173,7 +173,7 @@ def chosen_crops(plan, folder: Path):
             looks_of[row["id"]] = read_looks(folder, row["id"]) if same else None
         looks = looks_of[row["id"]]
         width, height = (looks.source_width, looks.source_height) if looks else (0, 0)
-        if looks is None or abs(width / height - out_w / out_h) < 0.01:
+        if looks is None or same_aspect(width, height, out_w, out_h):
             shots.append(shot)  # nothing to choose from, or nothing to choose
             continue
         frames = looks.frames_between(shot.in_s, min(shot.out_s, row["duration_s"]) - shot.in_s)

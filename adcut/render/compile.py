@@ -202,7 +202,7 @@ def _probe(raw: str, base_dir: Path | None, is_music: bool) -> SourceFacts | str
 def _gather_picture_facts(plan: EditPlan, lines: list[tuple[int, str]],
                           base_dir: Path | None) -> PlanFacts:
     """Probe the sources, choose the reframing, check the captions' glyphs and the end card."""
-    from adcut.render.reframe import choose_reframe, sample_shot_frames, saliency_map
+    from adcut.render.reframe import choose_reframe, same_aspect, sample_shot_frames, saliency_map
 
     with phase("probe"):
         facts = PlanFacts()
@@ -226,7 +226,7 @@ def _gather_picture_facts(plan: EditPlan, lines: list[tuple[int, str]],
                 facts.reframes.append(None)
             elif r.center_x is not None and r.center_y is not None:
                 facts.reframes.append((r.mode if r.mode != "auto" else "crop", r.center_x, r.center_y))
-            elif _same_aspect(src, out_w, out_h):  # the crop is the whole frame: no frames
+            elif same_aspect(src.width, src.height, out_w, out_h):  # no frames needed
                 facts.reframes.append((r.mode if r.mode != "auto" else "crop",
                                        r.center_x if r.center_x is not None else 0.5,
                                        r.center_y if r.center_y is not None else 0.5))
@@ -353,7 +353,7 @@ def _decode_shot_frames_together(plan: EditPlan, facts: PlanFacts,
     remembered (reframe.sample_shot_frames)."""
     import os
 
-    from adcut.render.reframe import sample_shot_frames
+    from adcut.render.reframe import same_aspect, sample_shot_frames
 
     out_w, out_h = ASPECTS[plan.aspect]
     jobs = []
@@ -361,7 +361,7 @@ def _decode_shot_frames_together(plan: EditPlan, facts: PlanFacts,
         src = facts.sources.get(shot.source)
         if (isinstance(src, SourceFacts) and src.has_video and not src.still
                 and (shot.reframe.center_x is None or shot.reframe.center_y is None)
-                and not _same_aspect(src, out_w, out_h)):
+                and not same_aspect(src.width, src.height, out_w, out_h)):
             jobs.append((resolve(shot.source, base_dir), shot.in_s,
                          min(shot.out_s, src.duration_s) - shot.in_s, 3))
     if plan.shots:
@@ -377,11 +377,6 @@ def _decode_shot_frames_together(plan: EditPlan, facts: PlanFacts,
         pass  # the loop meets the same error shot by shot, and says which
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _same_aspect(src: SourceFacts, out_w: int, out_h: int) -> bool:
-    """Whether the source has the output's aspect (reframe.choose_reframe's test)."""
-    return abs(src.width / src.height - out_w / out_h) < 0.01
 
 
 def measure_opening_motion(plan: EditPlan, facts: PlanFacts,

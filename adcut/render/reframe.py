@@ -82,10 +82,15 @@ def crop_keep(s: Saliency, out_w: int, out_h: int) -> float:
     return float(s.energy[y0:y0 + int(round(ch)), x0:x0 + int(round(cw))].sum())
 
 
+def same_aspect(src_w: int, src_h: int, out_w: int, out_h: int) -> bool:
+    """Whether a source has the output's aspect: its crop is then the whole frame (PURE)."""
+    return abs(src_w / src_h - out_w / out_h) < 0.01
+
+
 def choose_reframe(s: Saliency, src_w: int, src_h: int, out_w: int,
                    out_h: int) -> tuple[str, float, float]:
     """('crop' | 'fit-blur', center_x, center_y) for a shot (PURE)."""
-    if abs(src_w / src_h - out_w / out_h) < 0.01:
+    if same_aspect(src_w, src_h, out_w, out_h):
         return "crop", 0.5, 0.5  # same aspect: the crop is the whole frame
     mode = "crop" if crop_keep(s, out_w, out_h) >= MIN_KEEP else "fit-blur"
     return mode, round(s.center_x, 4), round(s.center_y, 4)
@@ -207,7 +212,7 @@ def resolve_reframe(asked: str, mode: str, cx: float, cy: float, src_w: int, src
     fitted over the blur. A crop that would magnify the source more than MAX_UPSCALE is fitted
     too. A shot fitted for either reason is enlarged beyond fitting (`zoom`) as far as the crop
     would have gone, at most to MAX_UPSCALE, and only as far as its text stays whole."""
-    if asked != "auto" or abs(src_w / src_h - out_w / out_h) < 0.01 or mode != "crop":
+    if asked != "auto" or same_aspect(src_w, src_h, out_w, out_h) or mode != "crop":
         return {"mode": mode, "center_x": cx, "center_y": cy}, None
     boxes = list(text_boxes)
     held = keep_text_whole(src_w, src_h, out_w, out_h, cx, cy, boxes) if boxes else (cx, cy)
