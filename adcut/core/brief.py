@@ -132,6 +132,9 @@ _ASPECTS = {"9:16": "9:16", "1:1": "1:1", "16:9": "16:9", "4:5": "4:5", "vertica
             "竖屏": "9:16", "竖版": "9:16", "方形": "1:1", "横屏": "16:9", "横版": "16:9"}
 # A product named before a colon: "Verde Cold Brew: steeped for 18 hours", "CityHop共享单车：几秒解锁".
 _HEAD_COLON = re.compile(r"\s*[：:](?=\s|[^\d/])\s*")
+# A product and its maker: "Verde Cold Brew by Verde", "Trail shoes by Peak & Co." (a brand of
+# one to three capitalised words).
+_HEAD_BY = re.compile(r"(?P<product>.+?)\s+by\s+(?P<brand>[A-Z][\w&'.-]*(?:\s+[A-Z&][\w&'.-]*){0,2})")
 
 
 def _ad_format(clause: str, fields: dict) -> bool:
@@ -153,7 +156,7 @@ def _ad_format(clause: str, fields: dict) -> bool:
 
 def parse_free_text(text: str) -> dict:
     """The fields a one-line brief states: its first clause names the product (up to a colon:
-    what follows the colon is a selling point); a clause with a price gives `price`, one with
+    what follows the colon is a selling point; "X by Brand" gives the brand); a clause with a price gives `price`, one with
     a web address `url`, one that starts with an imperative ("order at verde.coffee", 立即下单)
     `call_to_action`, one with a deal ("20% off", 买一送一) `offer`, one that is only a length
     or an aspect ("20 s", "20秒", "vertical") the ad's `duration_s` or `aspect`; every other
@@ -167,6 +170,9 @@ def parse_free_text(text: str) -> dict:
         clauses = [head.strip(), rest[0].strip(), *clauses[1:]]
     head = clauses[0]
     fields: dict = {"product": head if len(head) <= 60 else text[:60].strip()}
+    maker = _HEAD_BY.fullmatch(head)
+    if maker and len(head) <= 60:
+        fields.update(product=maker["product"], brand=maker["brand"])
     points: list[str] = []
     for clause in clauses[1:]:
         if _ad_format(clause, fields):

@@ -205,15 +205,19 @@ def test_bad_images_and_colours_in_a_brief_are_one_line(tmp_path, line, needle):
     ("CityHop共享单车：几秒解锁一辆自行车，一欧元骑遍全城。立即下载CityHop，20秒",
      {"product": "CityHop共享单车", "selling_points": ["几秒解锁一辆自行车", "一欧元骑遍全城"],
       "call_to_action": "立即下载CityHop"}),
+    ("Verde Cold Brew by Verde: steeped 18 hours, only $4.99, order at verde.coffee",
+     {"product": "Verde Cold Brew", "brand": "Verde", "selling_points": ["steeped 18 hours"],
+      "price": "$4.99", "url": "verde.coffee", "call_to_action": "Order at verde.coffee"}),
+    ("Made by hand, soft wool socks", {"product": "Made by hand", "selling_points": ["soft wool socks"]}),
     ("Verde Cold Brew: steeped 18 hours, a 15-second ad, vertical, order at verde.coffee",
      {"product": "Verde Cold Brew", "selling_points": ["steeped 18 hours"], "url": "verde.coffee",
       "call_to_action": "Order at verde.coffee"}),
 ])
 def test_a_one_line_brief_keeps_its_points_price_url_and_call(text, expected):
     brief = brief_from_text(text)
-    got = brief.model_dump(include={"product", "selling_points", "price", "offer", "url",
+    got = brief.model_dump(include={"product", "brand", "selling_points", "price", "offer", "url",
                                     "call_to_action"})
-    assert got == {"selling_points": [], "price": None, "offer": None, "url": None,
+    assert got == {"brand": "", "selling_points": [], "price": None, "offer": None, "url": None,
                    "call_to_action": None, **expected}
     assert brief.description == text  # the whole text stays, for the record and the planner
 
