@@ -52,6 +52,11 @@ class StageSettings(_Strict):
     max_steps: int | None = Field(None, ge=1)  # stop early (tests, dry runs)
     seed: int = 0
     lora: LoraSettings | None = None  # SFT only: LoRA adapters instead of full fine-tuning
+    # SFT only, for models trained from scratch (adcut.train.sequence): each epoch shows the
+    # clip tasks' samples with their clips in a new order; SFT opens with this many batches
+    # of clip ordering alone.
+    reshuffle_clips: bool = False
+    order_warmup_steps: int = Field(0, ge=0)
 
 
 class TinySettings(_Strict):

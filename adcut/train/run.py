@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import platform
 import shutil
@@ -238,8 +239,9 @@ def _callback(progress: TrainProgress, stage: str):
     return Report()
 
 
-def _answer_only_trainer():
-    """The Trainer, computing the output head only where a label follows (SFT: the answer).
+def _answer_only_trainer(*, in_order: bool = False):
+    """The Trainer, computing the output head only where a label follows (SFT: the answer);
+    `in_order`: the training samples are fed in their order (adcut.train.sequence).
 
     The head over a vocabulary with 4,096 added tokens is most of a small model's work per
     token, and SFT labels only the answer (a few per cent of the tokens), so logits are
@@ -249,6 +251,11 @@ def _answer_only_trainer():
     from transformers import Trainer
 
     class AnswerOnlyTrainer(Trainer):
+        def _get_train_sampler(self, train_dataset=None):
+            if in_order:
+                return torch.utils.data.SequentialSampler(train_dataset or self.train_dataset)
+            return super()._get_train_sampler(train_dataset)
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             labels = inputs["labels"]
             targets = labels[:, 1:]
@@ -370,6 +377,10 @@ def run_stage(req: TrainRequest, progress: TrainProgress | None = None) -> Train
         if req.stage != "sft":
             raise BadInputError("--lora applies to adcut train sft", hint="alignment trains only the new embedding rows")
         settings = settings.model_copy(update={"lora": settings.lora or LoraSettings()})
+    in_sequence = settings.reshuffle_clips or settings.order_warmup_steps > 0
+    if in_sequence and req.stage != "sft":
+        raise BadInputError("reshuffle_clips and order_warmup_steps are SFT settings",
+                            hint="set them in the recipe's sft stage")
     manifest = D.check_data_folder(req.data, req.stage)
     fingerprint = D.fingerprint(req.data)
     resumed = _prepare_out(req, fingerprint)
@@ -398,7 +409,17 @@ def run_stage(req: TrainRequest, progress: TrainProgress | None = None) -> Train
         language = _language(D.sft_pairs(req.data, "train"))
     else:
         pairs = D.sft_pairs(req.data, "train")
-        train = D.sft_examples(pairs, tokenizer, settings.cutoff_len)
+        if in_sequence:
+            from adcut.train.sequence import training_sequence
+
+            per_step = settings.batch_size * settings.gradient_accumulation
+            epoch_steps = math.ceil(len(pairs) / per_step)
+            train = D.sft_examples(training_sequence(pairs, epochs=settings.epochs, batch_size=per_step,
+                                                     reshuffle_clips=settings.reshuffle_clips,
+                                                     order_warmup_steps=settings.order_warmup_steps,
+                                                     seed=settings.seed), tokenizer, settings.cutoff_len)
+        else:
+            train = D.sft_examples(pairs, tokenizer, settings.cutoff_len)
         evals = D.sft_examples(D.sft_pairs(req.data, "eval"), tokenizer, settings.cutoff_len)
         language = _language(pairs)
         if not train.rows:
@@ -427,8 +448,13 @@ def run_stage(req: TrainRequest, progress: TrainProgress | None = None) -> Train
     _write_record(req.out, record)  # first: the folder is a run (--resume, --force) from here on
     tokenizer.save_pretrained(str(req.out))  # a resumed run reads the same token ids
 
-    args = _arguments(req, settings, bool(evals.rows), use_cpu)
-    trainer_class = _answer_only_trainer() if req.stage == "sft" else Trainer
+    run_settings = settings
+    if in_sequence:  # the sequence holds its epochs already: one pass over it, in its order
+        run_settings = settings.model_copy(update={  # checkpoints and evaluations still once an epoch
+            "epochs": 1, "save_steps": settings.save_steps or epoch_steps,
+            "eval_steps": settings.eval_steps or epoch_steps})
+    args = _arguments(req, run_settings, bool(evals.rows), use_cpu)
+    trainer_class = _answer_only_trainer(in_order=in_sequence) if req.stage == "sft" else Trainer
     trainer = trainer_class(model=model, args=args, train_dataset=train.rows,
                       eval_dataset=evals.rows or None, data_collator=D.Collator(tokenizer.pad_token_id),
                       callbacks=[_callback(progress, req.stage)])

@@ -9,6 +9,7 @@ import shutil
 import pytest
 import torch
 
+from adcut.train import data as D
 from adcut.train.base import build_tiny_model, build_tiny_tokenizer
 from adcut.train.config import load_recipe
 from adcut.train.data import IGNORE, all_texts, end_of_turn, sft_example
@@ -136,6 +137,31 @@ def test_sft_learns_and_exports_a_plain_model(aligned, data_dir, recipe, tmp_pat
     assert not (tmp_path / "model" / "checkpoints").exists()
     again = run("train", "export", tmp_path / "sft", "-o", tmp_path / "model")
     assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+def test_sft_runs_a_training_sequence_once_in_its_order(aligned, data_dir, recipe, tmp_path, monkeypatch):
+    from transformers import AutoTokenizer
+
+    import adcut.train.sequence as sequence
+
+    built = []
+    real = sequence.training_sequence
+    monkeypatch.setattr(sequence, "training_sequence", lambda *a, **k: built.append(real(*a, **k)) or built[-1])
+    seen = []
+    real_collate = D.Collator.__call__
+    monkeypatch.setattr(D.Collator, "__call__", lambda self, rows: seen.extend(rows) or real_collate(self, rows))
+    sft = run_stage(TrainRequest(stage="sft", data=data_dir, base=str(aligned.out), out=tmp_path / "seq",
+                                 recipe=str(recipe), evaluate=False,
+                                 overrides={"epochs": 2, "order_warmup_steps": 3, "reshuffle_clips": True}))
+    (sequence_pairs,) = built
+    assert len(sequence_pairs) == 3 * 4 + 2 * 48  # 12 train ads x 4 tasks, twice, after 3 batches of 4
+    assert sft.record["metrics"]["steps"] == len(sequence_pairs) // 4
+    tok = AutoTokenizer.from_pretrained(str(sft.out))
+    fed = [tok.decode(row["input_ids"]) for row in seen]
+    assert all("in the order of the ad script" in text for text in fed[:12])  # the warm-up: ordering alone
+    assert [text.count("<|clip_start|>") for text in fed] == [
+        (p + a).count("<|clip_start|>") for p, a in sequence_pairs]  # fed in the sequence's order
+    assert sft.record["settings"]["reshuffle_clips"] is True
 
 
 def test_lora_sft_straight_from_the_base_saves_a_merged_model(data_dir, recipe, tmp_path):
