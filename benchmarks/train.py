@@ -54,16 +54,23 @@ def train(stage: str, recipe: str, data: Path, out: Path, steps: int, base: str 
 
 
 def bare_loop(run_dir: Path, data: Path, steps: int, batch_size: int = 8) -> dict:
-    """The tiny-cpu SFT arithmetic alone: same model, same examples, same batch size."""
+    """The tiny-cpu SFT arithmetic alone: same model, same examples in the same order (the
+    recipe's training sequence), same batch size."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from adcut.train.config import load_recipe
     from adcut.train.data import IGNORE, Collator, sft_examples, sft_pairs
+    from adcut.train.sequence import training_sequence
 
     tok = AutoTokenizer.from_pretrained(str(run_dir))
     model = AutoModelForCausalLM.from_pretrained(str(run_dir), dtype=torch.float32)
     model.train()
-    rows = sft_examples(sft_pairs(data, "train"), tok, 2048).rows
+    sft = load_recipe("tiny-cpu").stage("sft")
+    pairs = training_sequence(sft_pairs(data, "train"), epochs=sft.epochs, batch_size=batch_size,
+                              reshuffle_clips=sft.reshuffle_clips, order_warmup_steps=sft.order_warmup_steps,
+                              seed=sft.seed)
+    rows = sft_examples(pairs[:steps * batch_size], tok, sft.cutoff_len).rows
     collate = Collator(tok.pad_token_id)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
     tokens = 0
