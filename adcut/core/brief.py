@@ -156,11 +156,12 @@ def _ad_format(clause: str, fields: dict) -> bool:
 
 def parse_free_text(text: str) -> dict:
     """The fields a one-line brief states: its first clause names the product (up to a colon:
-    what follows the colon is a selling point; "X by Brand" gives the brand); a clause with a price gives `price`, one with
-    a web address `url`, one that starts with an imperative ("order at verde.coffee", 立即下单)
-    `call_to_action`, one with a deal ("20% off", 买一送一) `offer`, one that is only a length
-    or an aspect ("20 s", "20秒", "vertical") the ad's `duration_s` or `aspect`; every other
-    clause is a selling point. English and Chinese punctuation."""
+    what follows the colon is a selling point; "X by Brand" gives the brand); a clause with a
+    price gives `price`, one with a web address `url`, one that starts with an imperative
+    ("order at verde.coffee", 立即下单) `call_to_action`, one with a deal ("20% off", 买一送一)
+    `offer`, one that is only a length or an aspect ("20 s", "20秒", "vertical") the ad's
+    `duration_s` or `aspect`; every other clause is a selling point. English and Chinese
+    punctuation."""
     clauses = [c.strip(" \t\"'“”") for c in _CLAUSE_SPLIT.split(text)]
     clauses = [c for c in clauses if c]
     if not clauses:
