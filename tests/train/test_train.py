@@ -164,6 +164,15 @@ def test_sft_runs_a_training_sequence_once_in_its_order(aligned, data_dir, recip
     assert sft.record["settings"]["reshuffle_clips"] is True
 
 
+def test_sequence_settings_are_refused_for_alignment(data_dir, recipe, tmp_path):
+    from adcut.core.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="SFT settings"):
+        run_stage(TrainRequest(stage="align", data=data_dir, out=tmp_path / "a", recipe=str(recipe),
+                               overrides={"order_warmup_steps": 3}))
+    assert not (tmp_path / "a").exists()  # refused before anything is written
+
+
 def test_lora_sft_straight_from_the_base_saves_a_merged_model(data_dir, recipe, tmp_path):
     result = run("train", "sft", "--data", data_dir, "--base", "tiny", "--stages", "sft", "--lora",
                  "--recipe", recipe, "-o", tmp_path / "lora", "--max-steps", 2, "--no-eval", "--json")
